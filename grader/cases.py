@@ -1,0 +1,262 @@
+"""Second step of the flow: an exercise's case specs -> concrete numpy inputs.
+
+Fixed cases come from literal YAML; random and large cases from the named, seeded generators
+below. Each concrete case draws from its own stream, keyed by the run's seed and the case's
+position, so adding a case never changes the inputs of another and a seed reproduces a run.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.errors import SpecError
+from grader.spec import CaseSpec, Exercise
+
+Arrays = dict[str, np.ndarray]
+GeneratorFn = Callable[..., Arrays]
+
+GENERATORS: dict[str, GeneratorFn] = {}
+
+_FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+def _register(fn: GeneratorFn) -> GeneratorFn:
+    GENERATORS[fn.__name__] = fn
+    return fn
+
+
+def _draw_size(rng: np.random.Generator, n: int | list[int], what: str) -> int:
+    """An int, or log-uniform in [lo, hi] so that small and large sizes are both common."""
+    if isinstance(n, int):
+        if n < 1:
+            raise ValueError(f"{what} must be at least 1, got {n}")
+        return n
+    if len(n) != 2 or not all(isinstance(x, int) for x in n) or not 1 <= n[0] <= n[1]:
+        raise ValueError(f"{what} must be an int or [low, high] with 1 <= low <= high, got {n}")
+    lo, hi = np.log(n[0]), np.log(n[1] + 1)
+    return int(min(n[1], max(n[0], np.floor(np.exp(rng.uniform(lo, hi))))))
+
+
+def _float_dtype(dtype: str) -> np.dtype[Any]:
+    if dtype not in _FLOAT_DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(_FLOAT_DTYPES)}, got {dtype!r}")
+    return np.dtype(dtype)
+
+
+def _stochastic_rows(
+    rng: np.random.Generator, n: int, c: int, p_min: float, zero_fraction: float
+) -> np.ndarray:
+    """Rows on the simplex with every entry >= p_min, except zeros placed on purpose."""
+    if not 0 <= p_min * c < 1:
+        raise ValueError(f"p_min * classes must be below 1, got {p_min} * {c}")
+    rows = (1 - c * p_min) * rng.dirichlet(np.ones(c), size=n) + p_min
+    if zero_fraction:
+        rows[rng.random((n, c)) < zero_fraction] = 0.0
+    return rows
+
+
+def _labels_and_rows(
+    rng: np.random.Generator,
+    n: int | list[int],
+    classes: int | list[int],
+    p_min: float,
+    zero_fraction: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    size = _draw_size(rng, n, "n")
+    c = _draw_size(rng, classes, "classes")
+    if c < 2:
+        raise ValueError("classes must be at least 2")
+    labels = rng.integers(0, c, size=size)
+    rows = _stochastic_rows(rng, size, c, p_min, zero_fraction)
+    if zero_fraction:
+        # Zeros go only where they are harmless with clipping: never on the true class.
+        rows[np.arange(size), labels] = np.maximum(rows[np.arange(size), labels], p_min)
+        rows /= rows.sum(axis=1, keepdims=True)
+    return labels, rows
+
+
+@_register
+def binary(
+    rng: np.random.Generator,
+    *,
+    n: int | list[int] = [1, 10_000],  # noqa: B006 - read-only default
+    p_min: float = 0.005,
+    dtype: str = "float64",
+) -> Arrays:
+    """Labels 0/1 and probabilities in [p_min, 1 - p_min], where clipping changes nothing."""
+    size = _draw_size(rng, n, "n")
+    dt = _float_dtype(dtype)
+    if not 0 < p_min < 0.5:
+        raise ValueError(f"p_min must be in (0, 0.5), got {p_min}")
+    return {
+        "y_true": rng.integers(0, 2, size=size).astype(dt),
+        "y_pred": rng.uniform(p_min, 1 - p_min, size=size).astype(dt),
+    }
+
+
+@_register
+def categorical(
+    rng: np.random.Generator,
+    *,
+    n: int | list[int] = [1, 10_000],  # noqa: B006
+    classes: int | list[int] = [2, 20],  # noqa: B006
+    p_min: float = 0.0025,
+    zero_fraction: float = 0.0,
+    dtype: str = "float64",
+) -> Arrays:
+    """One-hot labels (N, C) and row-stochastic predictions (N, C)."""
+    dt = _float_dtype(dtype)
+    labels, rows = _labels_and_rows(rng, n, classes, p_min, zero_fraction)
+    onehot = np.zeros_like(rows)
+    onehot[np.arange(labels.size), labels] = 1.0
+    return {"y_true": onehot.astype(dt), "y_pred": rows.astype(dt)}
+
+
+@_register
+def sparse(
+    rng: np.random.Generator,
+    *,
+    n: int | list[int] = [1, 10_000],  # noqa: B006
+    classes: int | list[int] = [2, 20],  # noqa: B006
+    p_min: float = 0.0025,
+    zero_fraction: float = 0.0,
+    dtype: str = "float64",
+    label_dtype: str = "int64",
+) -> Arrays:
+    """Integer class indices (N,), 0-based, and row-stochastic predictions (N, C)."""
+    dt = _float_dtype(dtype)
+    if label_dtype not in ("int32", "int64"):
+        raise ValueError(f"label_dtype must be int32 or int64, got {label_dtype!r}")
+    labels, rows = _labels_and_rows(rng, n, classes, p_min, zero_fraction)
+    return {"y_true": labels.astype(label_dtype), "y_pred": rows.astype(dt)}
+
+
+@_register
+def regression(
+    rng: np.random.Generator,
+    *,
+    n: int | list[int] = [1, 10_000],  # noqa: B006
+    scale: list[float] = [1e-3, 1e3],  # noqa: B006
+    noise: float = 0.3,
+    columns: int = 0,
+    dtype: str = "float64",
+) -> Arrays:
+    """Targets of a scale drawn log-uniformly, predictions off by noise * scale.
+
+    columns = 0 gives shape (N,); columns >= 1 gives (N, columns).
+    """
+    size = _draw_size(rng, n, "n")
+    dt = _float_dtype(dtype)
+    if len(scale) != 2 or not 0 < scale[0] <= scale[1]:
+        raise ValueError(f"scale must be [low, high] with 0 < low <= high, got {scale}")
+    if columns < 0:
+        raise ValueError(f"columns must be >= 0, got {columns}")
+    s = float(np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]))))
+    shape = (size, columns) if columns else (size,)
+    y_true = rng.normal(rng.uniform(-2, 2) * s, s, size=shape)
+    y_pred = y_true + rng.normal(0.0, noise * s, size=shape)
+    return {"y_true": y_true.astype(dt), "y_pred": y_pred.astype(dt)}
+
+
+# --- concrete cases ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the student's function: the inputs, by parameter, in call order."""
+
+    id: str
+    name: str
+    spec: CaseSpec
+    args: Mapping[str, np.ndarray]
+
+
+def _literal(value: Any, dtype: str | None, where: str, param: str) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind not in "iuf":
+            raise ValueError(f"numbers expected, got {array.dtype}")
+        if dtype is not None:
+            return array.astype(dtype)
+        return array.astype(np.int64 if array.dtype.kind in "iu" else np.float64)
+    except ValueError as exc:
+        raise SpecError(
+            f"argument {param!r} is not a rectangular array of numbers: {exc}",
+            where=where,
+            fix="Write a number or (nested) lists of numbers of equal length.",
+        ) from None
+
+
+def _generate(spec: CaseSpec, rng: np.random.Generator, params: tuple[str, ...]) -> Arrays:
+    assert spec.generate is not None
+    fn = GENERATORS.get(spec.generate.generator)
+    if fn is None:
+        raise SpecError(
+            f"unknown generator {spec.generate.generator!r}",
+            where=spec.where,
+            fix=f"Use one of: {', '.join(sorted(GENERATORS))}.",
+        )
+    accepted = set(inspect.signature(fn).parameters) - {"rng"}
+    unknown = set(spec.generate.options) - accepted
+    if unknown:
+        raise SpecError(
+            f"generator {fn.__name__!r} has no option(s) {sorted(unknown)}",
+            where=spec.where,
+            fix=f"Its options are: {', '.join(sorted(accepted))}.",
+        )
+    try:
+        arrays = fn(rng, **spec.generate.options)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(
+            f"generator {fn.__name__!r}: {exc}", where=spec.where, fix="Fix its options."
+        ) from None
+    if set(arrays) != set(params):
+        raise SpecError(
+            f"generator {fn.__name__!r} makes {sorted(arrays)} but the function takes "
+            f"{list(params)}",
+            where=spec.where,
+            fix="Use a generator made for this exercise's parameters.",
+        )
+    return arrays
+
+
+def build_cases(exercise: Exercise, seed: int) -> list[Case]:
+    """Every concrete case of a run, in the order the YAML lists them."""
+    params = exercise.entry.param_names
+    cases: list[Case] = []
+    for index, spec in enumerate(exercise.cases):
+        for draw in range(spec.repeat):
+            if spec.args is not None:
+                arrays = {
+                    p: _literal(spec.args[p], spec.dtype.get(p), spec.where, p) for p in params
+                }
+            else:
+                rng = np.random.default_rng([seed, index, draw])
+                arrays = _generate(spec, rng, params)
+            name = spec.name if spec.repeat == 1 else f"{spec.name} #{draw + 1}"
+            for array in arrays.values():
+                array.flags.writeable = False
+            ordered = {p: arrays[p] for p in params}
+            cases.append(Case(id=f"c{len(cases)}", name=name, spec=spec, args=ordered))
+    return cases
+
+
+def describe(array: np.ndarray, limit: int = 8) -> str:
+    """A short, exact text of an input: every digit needed to reproduce it by hand."""
+    body = np.array2string(
+        array,
+        separator=", ",
+        threshold=limit,
+        edgeitems=3,
+        floatmode="unique",
+        max_line_width=10_000,
+    )
+    body = " ".join(body.split())
+    if array.size > limit or array.dtype not in (np.float64, np.int64):
+        return f"{body}  (shape {array.shape}, {array.dtype})"
+    return body

@@ -1,0 +1,95 @@
+"""The result model: what a grading run found, the one thing every renderer reads.
+
+Plain frozen data, no presentation. Versioned: SCHEMA_VERSION changes whenever a field's
+meaning changes, so stored reports (and the JSON format built on them) stay readable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+SCHEMA_VERSION = 1
+
+
+class Status(str, Enum):
+    PASSED = "passed"
+    #: The code ran and returned something wrong.
+    FAILED = "failed"
+    #: The code could not produce an answer: it raised, hung, crashed or did not load.
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    kind: str  # fixed, random or edge
+    visibility: str  # visible or hidden
+    status: Status
+    score: float
+    max_score: float
+    #: One sentence on what happened ("wrong value", "raised ZeroDivisionError").
+    message: str
+    hint: str | None = None
+    #: Abbreviated inputs by parameter; None for hidden cases.
+    inputs: dict[str, str] | None = None
+    #: Expected value, or the accepted interval [expected_low, expected_high].
+    expected_low: float | None = None
+    expected_high: float | None = None
+    actual: float | None = None
+    actual_type: str | None = None
+    abs_error: float | None = None
+    rel_error: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    #: What the call printed, bounded.
+    output: str = ""
+    #: The student's own frames of an exception.
+    traceback: str | None = None
+    seconds: float | None = None
+
+    @property
+    def expected_is_range(self) -> bool:
+        return self.expected_low is not None and self.expected_low != self.expected_high
+
+
+@dataclass(frozen=True)
+class SubmissionError:
+    """The submission could not be used at all (syntax error, missing function...)."""
+
+    kind: str
+    message: str
+    file: str
+    line: int | None = None
+    column: int | None = None
+    text: str | None = None
+    traceback: str | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    exercise: str
+    title: str
+    submission: str
+    seed: int
+    score: float
+    max_score: float
+    execution_time: float
+    tests: tuple[CaseResult, ...]
+    backend: str
+    grader_version: str
+    error: SubmissionError | None = None
+    #: Printed while the submission was imported.
+    import_output: str = ""
+    #: Reached the process's real stdout/stderr, outside any call.
+    stdout: str = ""
+    stderr: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    def count(self, status: Status) -> int:
+        return sum(1 for t in self.tests if t.status is status)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(t.status is Status.PASSED for t in self.tests)

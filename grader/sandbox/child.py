@@ -1,0 +1,249 @@
+"""The program that runs inside the sandbox child: load a submission, call it on each input.
+
+It is started as ``python -I -S -c <this source> <manifest-json>``, with the inputs as an
+``.npz`` file on standard input and a pipe for events on the fd named in the manifest. It
+imports nothing of grader (the child must hold nothing worth finding) and never sees an
+expected value: it only reports what the student's function returned, as plain JSON.
+
+Everything before the submission is imported is trusted; everything after may be forged
+by the student, which is why the grader checks values itself and parses events strictly.
+"""
+
+import inspect
+import io
+import json
+import linecache
+import os
+import resource
+import sys
+import time
+import traceback
+
+MAX_TRACEBACK_FRAMES = 8
+
+
+def _emit(fd, event):
+    data = (json.dumps(event, allow_nan=False) + "\n").encode("utf-8")
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+class _CappedText(io.TextIOBase):
+    """A stdout/stderr stand-in that keeps the first `cap` characters and counts the rest."""
+
+    def __init__(self, cap):
+        self.cap = cap
+        self.parts = []
+        self.size = 0
+        self.dropped = 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        room = self.cap - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def getvalue(self):
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n[... {self.dropped} more characters not shown]"
+        return text
+
+
+def _limit(kind, value):
+    try:
+        resource.setrlimit(kind, (value, value))
+    except (ValueError, OSError):
+        pass  # not supported on this system: the grader's wall clock still applies
+
+
+def _student_frames(tb, path, display):
+    frames = [f for f in traceback.extract_tb(tb) if f.filename == path]
+    lines = []
+    for frame in frames[-MAX_TRACEBACK_FRAMES:]:
+        lines.append(f'  File "{display}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    return "\n".join(lines)
+
+
+def _describe_error(exc, path, display):
+    message = str(exc)
+    if len(message) > 2000:
+        message = message[:2000] + " [...]"
+    frames = _student_frames(exc.__traceback__, path, display)
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == path:
+            line = frame.lineno
+    return {"type": type(exc).__name__, "message": message, "traceback": frames, "line": line}
+
+
+def _type_name(value):
+    cls = type(value)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _as_number(value, np):
+    """The returned value as a float, if it is one real number of a plain type; else why not.
+
+    Only exact types are accepted (no subclasses), and the float is taken by numpy or
+    float() on a known type, so no method of the student's runs during the conversion.
+    """
+    cls = type(value)
+    if cls is bool or cls is np.bool_:
+        return None, "a boolean"
+    if cls in (float, int):
+        return float(value), None
+    if cls in (np.float16, np.float32, np.float64, np.longdouble):
+        return float(value), None
+    if cls in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
+        return float(value), None
+    if cls is np.ndarray:
+        if value.ndim == 0 and value.dtype.kind in "fiu":
+            return float(value[()]), None
+        if value.ndim == 0:
+            return None, f"a 0-d array of dtype {value.dtype}"
+        return None, f"an array of shape {value.shape}"
+    if cls in (list, tuple):
+        return None, f"a {cls.__name__} of {len(value)} item(s)"
+    if value is None:
+        return None, "None (is a 'return' missing?)"
+    return None, f"a value of type {_type_name(value)}"
+
+
+def _same(before, after, np):
+    return (
+        type(after) is np.ndarray
+        and after.shape == before.shape
+        and after.dtype == before.dtype
+        and np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
+    )
+
+
+def _load_submission(path, display, entry, params):
+    """The student's function, or a fault event saying why there is none."""
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, {"kind": "unreadable", "message": f"cannot read {display}: {exc}"}
+    linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return None, {
+            "kind": "syntax",
+            "message": f"{type(exc).__name__}: {exc.msg}",
+            "line": exc.lineno,
+            "column": exc.offset,
+            "text": (exc.text or "").rstrip("\n")[:500],
+        }
+    except ValueError as exc:  # e.g. source with NUL bytes
+        return None, {"kind": "syntax", "message": f"cannot compile {display}: {exc}"}
+    module = type(sys)("submission")
+    module.__file__ = path
+    sys.modules["submission"] = module
+    try:
+        exec(code, module.__dict__)
+    except BaseException as exc:  # noqa: BLE001 - any failure of student code is feedback
+        error = _describe_error(exc, path, display)
+        return None, {"kind": "import", "message": f"{error['type']}: {error['message']}", **error}
+    fn = module.__dict__.get(entry)
+    if fn is None:
+        return None, {"kind": "missing", "message": f"{display} defines no function {entry!r}"}
+    if not callable(fn):
+        return None, {"kind": "missing", "message": f"{entry!r} in {display} is not a function"}
+    try:
+        signature = inspect.signature(fn)
+        signature.bind(*params)
+    except TypeError:
+        names = [p.name for p in signature.parameters.values()]
+        return None, {"kind": "signature", "message": f"{entry}({', '.join(names)}) cannot be "
+                      f"called with {len(params)} positional arguments"}
+    except ValueError:
+        signature = None  # builtins without a signature: call and see
+    if signature is not None:
+        positional = [p.name for p in signature.parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][: len(params)]
+        if sorted(positional) == sorted(params) and positional != list(params):
+            return None, {"kind": "signature", "message": f"{entry}({', '.join(positional)}) "
+                          "takes its parameters in the wrong order"}
+    return fn, None
+
+
+def main():
+    manifest = json.loads(sys.argv[1])
+    out = manifest["event_fd"]
+    limits = manifest["limits"]
+    _limit(resource.RLIMIT_AS, limits["memory_bytes"])
+    _limit(resource.RLIMIT_CPU, limits["cpu_seconds"])
+    _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
+    _limit(resource.RLIMIT_CORE, 0)
+    sys.path[:] = [p for p in sys.path if p] + manifest["sys_path"]
+    import numpy as np
+
+    with np.load(sys.stdin.buffer, allow_pickle=False) as npz:
+        inputs = {key: npz[key] for key in npz.files}
+    params = manifest["params"]
+    path, display = manifest["submission"], manifest["display_name"]
+    cap = limits["output_chars"]
+
+    out_buf, err_buf = _CappedText(cap), _CappedText(cap)
+    sys.stdout, sys.stderr = out_buf, err_buf
+    fn, fault = _load_submission(path, display, manifest["entry"], params)
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    output = out_buf.getvalue() + err_buf.getvalue()
+    if fault is not None:
+        _emit(out, {"ev": "fault", "output": output, **fault})
+        return
+    _emit(out, {"ev": "ready", "output": output})
+
+    for case in manifest["cases"]:
+        pristine = [inputs[f"{case}/{p}"] for p in params]
+        args = [a.copy() for a in pristine]
+        _emit(out, {"ev": "start", "case": case})
+        buf = _CappedText(cap)
+        sys.stdout = sys.stderr = buf
+        error = value = None
+        started = time.perf_counter()
+        try:
+            value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are feedback too
+            error = _describe_error(exc, path, display)
+        seconds = time.perf_counter() - started
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        event = {"ev": "end", "case": case, "seconds": seconds, "output": buf.getvalue()}
+        if error is None:
+            try:
+                number, problem = _as_number(value, np)
+            except (OverflowError, ValueError) as exc:
+                number, problem = None, f"a number that is not a float ({exc})"
+            event["type"] = _type_name(value)
+            if problem is not None:
+                event["problem"] = problem
+            else:
+                event["value"] = repr(number)
+        else:
+            event["error"] = error
+        event["mutated"] = [p for p, a, b in zip(params, pristine, args) if not _same(a, b, np)]
+        _emit(out, event)
+    _emit(out, {"ev": "done"})
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:  # noqa: BLE001 - a fault of ours: say so on stderr, exit non-zero
+        sys.stderr = sys.__stderr__
+        traceback.print_exc()
+        os._exit(70)
+    # Skip interpreter shutdown: atexit hooks and finalizers of the student never run.
+    os._exit(0)

@@ -1,0 +1,195 @@
+"""What crosses the sandbox boundary: inputs in, plain numbers and text out.
+
+The sandbox knows nothing of exercises, references or expected values. Events from the
+child are untrusted: each is parsed strictly (JSON, known keys, bounded sizes, numbers
+from a fixed grammar); nothing the child sends is unpickled or evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    seconds_per_case: float
+    memory_bytes: int
+    #: Captured output kept per call (and per stream of the process), in characters.
+    output_chars: int
+    #: Time to start Python, import numpy and import the submission.
+    import_seconds: float = 10.0
+    file_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One submission, one function, many calls. Inputs are keyed by an opaque case id."""
+
+    submission: Path
+    entry: str
+    params: tuple[str, ...]
+    inputs: Mapping[str, tuple[np.ndarray, ...]]
+    limits: SandboxLimits
+
+
+class CallStatus(str, Enum):
+    RETURNED = "returned"  # a number came back
+    BAD_RETURN = "bad_return"  # something came back that is not one real number
+    RAISED = "raised"  # the function raised
+    TIMEOUT = "timeout"  # the call ran past its time
+    CRASHED = "crashed"  # the process died during the call
+    NOT_RUN = "not_run"  # the submission could not be loaded
+
+
+@dataclass(frozen=True)
+class StudentError:
+    """An exception from student code, with the student's own frames only."""
+
+    type: str
+    message: str
+    traceback: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    case_id: str
+    status: CallStatus
+    value: float | None = None
+    value_type: str | None = None
+    #: Why the returned value is not accepted (BAD_RETURN).
+    problem: str | None = None
+    error: StudentError | None = None
+    #: What happened to the process (TIMEOUT, CRASHED, NOT_RUN).
+    reason: str | None = None
+    output: str = ""
+    mutated: tuple[str, ...] = ()
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Why the submission could not be loaded: no call was made."""
+
+    kind: str  # syntax, import, missing, signature, unreadable, timeout, crashed, protocol
+    message: str
+    line: int | None = None
+    column: int | None = None
+    text: str | None = None
+    traceback: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcomes: Mapping[str, CallOutcome]
+    fault: Fault | None
+    #: Output printed while the submission was imported.
+    import_output: str
+    #: What reached the process's real stdout and stderr (C extensions, os.write), bounded.
+    stdout: str
+    stderr: str
+    backend: str
+    seconds: float
+
+
+class ProtocolError(Exception):
+    """The child sent something that is not a well-formed event."""
+
+
+_NUMBER = re.compile(r"^-?(?:inf|nan|\d+(?:\.\d+)?(?:e[-+]?\d+)?)$")
+_EVENTS = {"ready", "fault", "start", "end", "done"}
+MAX_TEXT = 1_000_000
+
+
+def _reject_constant(name: str) -> None:
+    raise ProtocolError(f"non-standard JSON constant {name}")
+
+
+def _text(event: Mapping[str, Any], key: str, default: str | None = None) -> str | None:
+    value = event.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise ProtocolError(f"{key} is not a bounded string")
+    return value
+
+
+def _int(event: Mapping[str, Any], key: str) -> int | None:
+    value = event.get(key)
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise ProtocolError(f"{key} is not an integer")
+    return value
+
+
+def parse_event(line: bytes) -> dict[str, Any]:
+    """One event line as a dict with checked 'ev' (and 'case' where it belongs)."""
+    try:
+        event = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"not a JSON line: {exc}") from None
+    if not isinstance(event, dict) or event.get("ev") not in _EVENTS:
+        raise ProtocolError("not an event")
+    if event["ev"] in ("start", "end"):
+        _text(event, "case")
+    return event
+
+
+def parse_number(text: str) -> float:
+    if not _NUMBER.match(text):
+        raise ProtocolError(f"not a number: {text[:40]!r}")
+    return float(text)
+
+
+def parse_fault(event: Mapping[str, Any]) -> Fault:
+    return Fault(
+        kind=_text(event, "kind") or "import",
+        message=_text(event, "message") or "",
+        line=_int(event, "line"),
+        column=_int(event, "column"),
+        text=_text(event, "text"),
+        traceback=_text(event, "traceback"),
+    )
+
+
+def parse_end(event: Mapping[str, Any], case_id: str) -> CallOutcome:
+    """The outcome of one call, from its 'end' event."""
+    mutated = event.get("mutated", [])
+    if not isinstance(mutated, list) or not all(isinstance(m, str) for m in mutated):
+        raise ProtocolError("mutated is not a list of names")
+    seconds = event.get("seconds")
+    if not isinstance(seconds, float | int) or isinstance(seconds, bool):
+        raise ProtocolError("seconds is not a number")
+    common: dict[str, Any] = {
+        "case_id": case_id,
+        "output": _text(event, "output", ""),
+        "mutated": tuple(mutated),
+        "seconds": float(seconds),
+        "value_type": _text(event, "type"),
+    }
+    if "error" in event:
+        raw = event["error"]
+        if not isinstance(raw, dict):
+            raise ProtocolError("error is not an object")
+        error = StudentError(
+            type=_text(raw, "type") or "Exception",
+            message=_text(raw, "message", "") or "",
+            traceback=_text(raw, "traceback", "") or "",
+            line=_int(raw, "line"),
+        )
+        return CallOutcome(status=CallStatus.RAISED, error=error, **common)
+    if "problem" in event:
+        return CallOutcome(status=CallStatus.BAD_RETURN, problem=_text(event, "problem"), **common)
+    value = event.get("value")
+    if not isinstance(value, str):
+        raise ProtocolError("value is missing")
+    return CallOutcome(status=CallStatus.RETURNED, value=parse_number(value), **common)

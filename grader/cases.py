@@ -253,8 +253,9 @@ def describe(array: np.ndarray, limit: int = 8) -> str:
         separator=", ",
         threshold=limit,
         edgeitems=3,
-        floatmode="unique",
         max_line_width=10_000,
+        # str of a numpy scalar is its shortest round-trip text: 0.1, not 0.1000000000000000055
+        formatter={"float_kind": str, "int_kind": str},
     )
     body = " ".join(body.split())
     if array.size > limit or array.dtype not in (np.float64, np.int64):

@@ -34,7 +34,8 @@ def load_reference(exercise: Exercise, course_root: Path) -> Reference:
         )
     name = "_grader_reference_" + "_".join(parts[1:])
     module_spec = importlib.util.spec_from_file_location(name, path)
-    assert module_spec is not None and module_spec.loader is not None
+    assert module_spec is not None
+    assert module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module  # dataclasses and pickling look modules up by name
     try:
@@ -68,7 +69,9 @@ def expected_for(exercise: Exercise, reference: Reference, case: Case) -> Expect
     """The reference's answer to a case: a value, or the interval the clipping range allows."""
     if case.spec.compare is Compare.CLIP_RANGE:
         assert exercise.clip is not None
-        ends = [_call(reference, case, **{exercise.clip.param: eps}) for eps in
-                (exercise.clip.min, exercise.clip.max)]
+        ends = [
+            _call(reference, case, **{exercise.clip.param: eps})
+            for eps in (exercise.clip.min, exercise.clip.max)
+        ]
         return Expected(min(ends), max(ends))
     return Expected.exact(_call(reference, case))

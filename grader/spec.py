@@ -181,7 +181,8 @@ def _node_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], sourc
                 )
             seen.add(key)
             _node_lines(value_node, (*path, key), lines, source)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            key_path: PathKey = (*path, key)
+            lines[key_path] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _node_lines(item, (*path, index), lines, source)

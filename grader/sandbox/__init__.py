@@ -2,20 +2,38 @@
 
 Knows nothing of exercises, references or expected values. Backends share one interface,
 so a stronger one (bubblewrap namespaces, a warm fork server) slots in beside 'process'.
+A backend starts a child as soon as it knows the submission (`start`), so the child's
+Python and numpy load while the grader builds the cases; `Session.run` then sends them.
 """
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Protocol
 
 from grader.sandbox.process import ProcessBackend
-from grader.sandbox.protocol import RunRequest, RunResult
+from grader.sandbox.protocol import Inputs, Job, RunResult, SandboxLimits
+
+
+class Session(Protocol):
+    def run(self, inputs: Inputs) -> RunResult: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Session: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
 
 class Backend(Protocol):
     name: str
 
-    def run(self, request: RunRequest) -> RunResult: ...
+    def start(self, job: Job) -> Session: ...
 
 
 def default_backend() -> Backend:
@@ -23,4 +41,13 @@ def default_backend() -> Backend:
     return ProcessBackend()
 
 
-__all__ = ["Backend", "ProcessBackend", "RunRequest", "RunResult", "default_backend"]
+__all__ = [
+    "Backend",
+    "Inputs",
+    "Job",
+    "ProcessBackend",
+    "RunResult",
+    "SandboxLimits",
+    "Session",
+    "default_backend",
+]

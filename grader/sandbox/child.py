@@ -1,7 +1,9 @@
 """The program that runs inside the sandbox child: load a submission, call it on each input.
 
-It is started as ``python -I -S -c <this source> <manifest-json>``, with the inputs as an
-``.npz`` file on standard input and a pipe for events on the fd named in the manifest. It
+It is started as ``python -I -S -c <this source> <manifest-json>`` as early as possible, so
+that Python and numpy load while the grader is still building the cases; it then waits for
+one JSON line on standard input naming the cases and the ``.npz`` file holding their inputs,
+and only then imports the submission. Events go out on the pipe named in the manifest. It
 imports nothing of grader (the child must hold nothing worth finding) and never sees an
 expected value: it only reports what the student's function returned, as plain JSON.
 
@@ -9,6 +11,9 @@ Everything before the submission is imported is trusted; everything after may be
 by the student, which is why the grader checks values itself and parses events strictly.
 """
 
+from __future__ import annotations
+
+import contextlib
 import inspect
 import io
 import json
@@ -18,11 +23,13 @@ import resource
 import sys
 import time
 import traceback
+from types import TracebackType
+from typing import Any
 
 MAX_TRACEBACK_FRAMES = 8
 
 
-def _emit(fd, event):
+def _emit(fd: int, event: dict[str, Any]) -> None:
     data = (json.dumps(event, allow_nan=False) + "\n").encode("utf-8")
     while data:
         data = data[os.write(fd, data) :]
@@ -31,16 +38,16 @@ def _emit(fd, event):
 class _CappedText(io.TextIOBase):
     """A stdout/stderr stand-in that keeps the first `cap` characters and counts the rest."""
 
-    def __init__(self, cap):
+    def __init__(self, cap: int) -> None:
         self.cap = cap
-        self.parts = []
+        self.parts: list[str] = []
         self.size = 0
         self.dropped = 0
 
-    def writable(self):
+    def writable(self) -> bool:
         return True
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         text = str(text)
         room = self.cap - self.size
         if room > 0:
@@ -49,21 +56,20 @@ class _CappedText(io.TextIOBase):
         self.dropped += max(0, len(text) - max(room, 0))
         return len(text)
 
-    def getvalue(self):
+    def getvalue(self) -> str:
         text = "".join(self.parts)
         if self.dropped:
             text += f"\n[... {self.dropped} more characters not shown]"
         return text
 
 
-def _limit(kind, value):
-    try:
+def _limit(kind: int, value: int) -> None:
+    # Not supported on this system: the grader's wall clock still applies.
+    with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(kind, (value, value))
-    except (ValueError, OSError):
-        pass  # not supported on this system: the grader's wall clock still applies
 
 
-def _student_frames(tb, path, display):
+def _student_frames(tb: TracebackType | None, path: str, display: str) -> str:
     frames = [f for f in traceback.extract_tb(tb) if f.filename == path]
     lines = []
     for frame in frames[-MAX_TRACEBACK_FRAMES:]:
@@ -73,7 +79,7 @@ def _student_frames(tb, path, display):
     return "\n".join(lines)
 
 
-def _describe_error(exc, path, display):
+def _describe_error(exc: BaseException, path: str, display: str) -> dict[str, Any]:
     message = str(exc)
     if len(message) > 2000:
         message = message[:2000] + " [...]"
@@ -85,13 +91,13 @@ def _describe_error(exc, path, display):
     return {"type": type(exc).__name__, "message": message, "traceback": frames, "line": line}
 
 
-def _type_name(value):
+def _type_name(value: object) -> str:
     cls = type(value)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
-def _as_number(value, np):
+def _as_number(value: Any, np: Any) -> tuple[float | None, str | None]:
     """The returned value as a float, if it is one real number of a plain type; else why not.
 
     Only exact types are accepted (no subclasses), and the float is taken by numpy or
@@ -119,7 +125,7 @@ def _as_number(value, np):
     return None, f"a value of type {_type_name(value)}"
 
 
-def _same(before, after, np):
+def _same(before: Any, after: Any, np: Any) -> bool:
     return (
         type(after) is np.ndarray
         and after.shape == before.shape
@@ -128,7 +134,9 @@ def _same(before, after, np):
     )
 
 
-def _load_submission(path, display, entry, params):
+def _load_submission(
+    path: str, display: str, entry: str, params: list[str]
+) -> tuple[Any, dict[str, Any] | None]:
     """The student's function, or a fault event saying why there is none."""
     try:
         with open(path, "rb") as handle:
@@ -153,7 +161,7 @@ def _load_submission(path, display, entry, params):
     sys.modules["submission"] = module
     try:
         exec(code, module.__dict__)
-    except BaseException as exc:  # noqa: BLE001 - any failure of student code is feedback
+    except BaseException as exc:
         error = _describe_error(exc, path, display)
         return None, {"kind": "import", "message": f"{error['type']}: {error['message']}", **error}
     fn = module.__dict__.get(entry)
@@ -166,32 +174,49 @@ def _load_submission(path, display, entry, params):
         signature.bind(*params)
     except TypeError:
         names = [p.name for p in signature.parameters.values()]
-        return None, {"kind": "signature", "message": f"{entry}({', '.join(names)}) cannot be "
-                      f"called with {len(params)} positional arguments"}
+        return None, {
+            "kind": "signature",
+            "message": f"{entry}({', '.join(names)}) cannot be "
+            f"called with {len(params)} positional arguments",
+        }
     except ValueError:
         signature = None  # builtins without a signature: call and see
     if signature is not None:
-        positional = [p.name for p in signature.parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][: len(params)]
+        positional = [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ][: len(params)]
         if sorted(positional) == sorted(params) and positional != list(params):
-            return None, {"kind": "signature", "message": f"{entry}({', '.join(positional)}) "
-                          "takes its parameters in the wrong order"}
+            return None, {
+                "kind": "signature",
+                "message": f"{entry}({', '.join(positional)}) "
+                "takes its parameters in the wrong order",
+            }
     return fn, None
 
 
-def main():
+def main() -> None:
     manifest = json.loads(sys.argv[1])
     out = manifest["event_fd"]
     limits = manifest["limits"]
     _limit(resource.RLIMIT_AS, limits["memory_bytes"])
-    _limit(resource.RLIMIT_CPU, limits["cpu_seconds"])
     _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
     _limit(resource.RLIMIT_CORE, 0)
     sys.path[:] = [p for p in sys.path if p] + manifest["sys_path"]
     import numpy as np
 
-    with np.load(sys.stdin.buffer, allow_pickle=False) as npz:
+    # Wait for the work (the grader sends it once the cases are built), then read the inputs
+    # before any student code runs, and leave the student an empty stdin.
+    work = json.loads(sys.stdin.buffer.readline() or b"{}")
+    if not work:
+        return  # the grader gave up on this child before sending anything
+    _limit(resource.RLIMIT_CPU, work["cpu_seconds"])
+    with np.load(work["inputs"], allow_pickle=False) as npz:
         inputs = {key: npz[key] for key in npz.files}
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     params = manifest["params"]
     path, display = manifest["submission"], manifest["display_name"]
     cap = limits["output_chars"]
@@ -206,7 +231,7 @@ def main():
         return
     _emit(out, {"ev": "ready", "output": output})
 
-    for case in manifest["cases"]:
+    for case in work["cases"]:
         pristine = [inputs[f"{case}/{p}"] for p in params]
         args = [a.copy() for a in pristine]
         _emit(out, {"ev": "start", "case": case})
@@ -216,7 +241,7 @@ def main():
         started = time.perf_counter()
         try:
             value = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are feedback too
+        except BaseException as exc:
             error = _describe_error(exc, path, display)
         seconds = time.perf_counter() - started
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
@@ -233,7 +258,9 @@ def main():
                 event["value"] = repr(number)
         else:
             event["error"] = error
-        event["mutated"] = [p for p, a, b in zip(params, pristine, args) if not _same(a, b, np)]
+        event["mutated"] = [
+            p for p, a, b in zip(params, pristine, args, strict=True) if not _same(a, b, np)
+        ]
         _emit(out, event)
     _emit(out, {"ev": "done"})
 
@@ -241,7 +268,7 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except BaseException:  # noqa: BLE001 - a fault of ours: say so on stderr, exit non-zero
+    except BaseException:
         sys.stderr = sys.__stderr__
         traceback.print_exc()
         os._exit(70)

@@ -9,6 +9,8 @@ again for the cases after it.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import os
 import selectors
@@ -21,16 +23,17 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-import numpy as np
 
 from grader.errors import SandboxError
 from grader.sandbox.protocol import (
     CallOutcome,
     CallStatus,
     Fault,
+    Inputs,
+    Job,
     ProtocolError,
-    RunRequest,
     RunResult,
+    SandboxLimits,
     parse_end,
     parse_event,
     parse_fault,
@@ -70,6 +73,14 @@ class _Attempt:
     started_any: bool = False
 
 
+def _numpy_site() -> str:
+    """The directory holding numpy, found without importing it (that takes a while)."""
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        raise SandboxError("numpy is not installed", fix="pip install numpy")
+    return str(Path(next(iter(spec.submodule_search_locations))).resolve().parent)
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -96,6 +107,26 @@ def _death_reason(returncode: int, memory_bytes: int) -> str:
     )
 
 
+@dataclass
+class _Child:
+    """A started child process and the read end of its event pipe."""
+
+    proc: subprocess.Popen[bytes]
+    events: int
+    work: Path
+    sent: bool = False
+
+    def close(self) -> None:
+        if self.proc.returncode is None:
+            _kill_group(self.proc)
+            self.proc.wait()
+        os.close(self.events)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
 class ProcessBackend:
     """Runs a submission in a child process with rlimits; see the module docstring."""
 
@@ -104,56 +135,17 @@ class ProcessBackend:
     def __init__(self, python: str | None = None) -> None:
         self.python = python or sys.executable
         # The child runs with -S, so it sees no site-packages: hand it numpy's alone.
-        self.sys_path = [str(Path(np.__file__).resolve().parent.parent)]
+        self.sys_path = [_numpy_site()]
 
-    def run(self, request: RunRequest) -> RunResult:
-        started = time.monotonic()
-        cap = request.limits.output_chars
-        stdout, stderr = _Capped(cap), _Capped(cap)
-        outcomes: dict[str, CallOutcome] = {}
-        fault: Fault | None = None
-        import_output = ""
-        with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-            inputs = Path(tmp) / "inputs.npz"
-            arrays = {
-                f"{case}/{param}": array
-                for case, args in request.inputs.items()
-                for param, array in zip(request.params, args)
-            }
-            np.savez(inputs, allow_pickle=False, **arrays)  # type: ignore[arg-type]
-            work = Path(tmp) / "work"
-            remaining = list(request.inputs)
-            first = True
-            while remaining:
-                work.mkdir()
-                attempt = self._attempt(request, remaining, inputs, work, stdout, stderr)
-                shutil.rmtree(work, ignore_errors=True)
-                outcomes.update(attempt.outcomes)
-                if first:
-                    import_output = attempt.import_output
-                first = False
-                if attempt.fault is not None:
-                    fault = attempt.fault
-                    break
-                remaining = [c for c in remaining if c not in outcomes]
-                if remaining and not attempt.started_any:
-                    fault = Fault("crashed", "the process ended before any call was made")
-                    break
-        for case in request.inputs:
-            if case not in outcomes:
-                reason = fault.message if fault else "not run"
-                outcomes[case] = CallOutcome(case, CallStatus.NOT_RUN, reason=reason)
-        return RunResult(
-            outcomes=outcomes,
-            fault=fault,
-            import_output=import_output,
-            stdout=stdout.text(),
-            stderr=stderr.text(),
-            backend=self.name,
-            seconds=time.monotonic() - started,
-        )
+    def start(self, job: Job) -> ProcessSession:
+        """Start the child now, so Python and numpy load while the caller builds inputs."""
+        return ProcessSession(self, job)
 
-    def _environment(self, work: Path) -> dict[str, str]:
+    def run(self, job: Job, inputs: Inputs) -> RunResult:
+        with self.start(job) as session:
+            return session.run(inputs)
+
+    def environment(self, work: Path) -> dict[str, str]:
         return {
             "PATH": "/usr/bin:/bin",
             "HOME": str(work),
@@ -166,190 +158,258 @@ class ProcessBackend:
             "MKL_NUM_THREADS": "1",
         }
 
-    def _manifest(self, request: RunRequest, cases: list[str], event_fd: int) -> str:
-        limits = request.limits
-        cpu = int(limits.import_seconds + limits.seconds_per_case * len(cases)) + 1
-        return json.dumps(
+    def spawn(self, job: Job, root: Path) -> _Child:
+        work = Path(tempfile.mkdtemp(prefix="work-", dir=root))
+        read_fd, write_fd = os.pipe()
+        limits = job.limits
+        manifest = json.dumps(
             {
-                "event_fd": event_fd,
-                "submission": str(request.submission),
-                "display_name": request.submission.name,
-                "entry": request.entry,
-                "params": list(request.params),
-                "cases": cases,
+                "event_fd": write_fd,
+                "submission": str(job.submission),
+                "display_name": job.submission.name,
+                "entry": job.entry,
+                "params": list(job.params),
                 "sys_path": self.sys_path,
                 "limits": {
                     "memory_bytes": limits.memory_bytes,
-                    "cpu_seconds": cpu,
                     "file_bytes": limits.file_bytes,
                     "output_chars": limits.output_chars,
                 },
             }
         )
-
-    def _attempt(
-        self,
-        request: RunRequest,
-        cases: list[str],
-        inputs: Path,
-        work: Path,
-        stdout: _Capped,
-        stderr: _Capped,
-    ) -> _Attempt:
-        read_fd, write_fd = os.pipe()
-        command = [self.python, "-I", "-S", "-B", "-c", _CHILD_SOURCE]
         try:
-            with open(inputs, "rb") as stdin:
-                proc = subprocess.Popen(
-                    [*command, self._manifest(request, cases, write_fd)],
-                    stdin=stdin,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    pass_fds=(write_fd,),
-                    cwd=work,
-                    env=self._environment(work),
-                    start_new_session=True,
-                )
+            proc = subprocess.Popen(
+                [self.python, "-I", "-S", "-B", "-c", _CHILD_SOURCE, manifest],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(write_fd,),
+                cwd=work,
+                env=self.environment(work),
+                start_new_session=True,
+            )
         except OSError as exc:
             os.close(read_fd)
+            shutil.rmtree(work, ignore_errors=True)
             raise SandboxError(
                 f"cannot start {self.python}: {exc}", fix="Check the Python installation."
             ) from None
         finally:
             os.close(write_fd)
-        try:
-            return self._supervise(proc, request, cases, read_fd, stdout, stderr)
-        finally:
-            if proc.returncode is None:  # we are leaving on an exception of our own
-                _kill_group(proc)
-                proc.wait()
-            os.close(read_fd)
-            assert proc.stdout is not None and proc.stderr is not None
-            proc.stdout.close()
-            proc.stderr.close()
+        return _Child(proc, read_fd, work)
 
-    def _supervise(
-        self,
-        proc: subprocess.Popen[bytes],
-        request: RunRequest,
-        cases: list[str],
-        events_fd: int,
-        stdout: _Capped,
-        stderr: _Capped,
-    ) -> _Attempt:
-        limits = request.limits
-        attempt = _Attempt()
-        pending = list(cases)
-        current: str | None = None
-        done = False
-        problem: str | None = None
-        deadline = time.monotonic() + limits.import_seconds
-        buffer = bytearray()
-        assert proc.stdout is not None and proc.stderr is not None
-        streams: dict[int, _Capped | None] = {
-            events_fd: None,
-            proc.stdout.fileno(): stdout,
-            proc.stderr.fileno(): stderr,
+
+class ProcessSession:
+    """One submission's run: a child started early, and restarted after a crash."""
+
+    def __init__(self, backend: ProcessBackend, job: Job) -> None:
+        self.backend = backend
+        self.job = job
+        self.started = time.monotonic()
+        self._tmp = tempfile.TemporaryDirectory(prefix="grader-")
+        self.root = Path(self._tmp.name)
+        self._first: _Child | None = backend.spawn(job, self.root)
+
+    def __enter__(self) -> ProcessSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End every child and remove every file of the run; safe to call twice."""
+        if self._first is not None:
+            self._first.close()
+            self._first = None
+        self._tmp.cleanup()
+
+    def run(self, inputs: Inputs) -> RunResult:
+        job = self.job
+        cap = job.limits.output_chars
+        stdout, stderr = _Capped(cap), _Capped(cap)
+        outcomes: dict[str, CallOutcome] = {}
+        fault: Fault | None = None
+        import_output = ""
+        path = self.root / "inputs.npz"
+        arrays = {
+            f"{case}/{param}": array
+            for case, args in inputs.items()
+            for param, array in zip(job.params, args, strict=True)
         }
-        with selectors.DefaultSelector() as selector:
-            for fd in streams:
-                os.set_blocking(fd, False)
-                selector.register(fd, selectors.EVENT_READ)
-            while streams and not done and problem is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                for key, _ in selector.select(left):
-                    fd = int(key.fd)
-                    try:
-                        chunk = os.read(fd, 65536)
-                    except BlockingIOError:
-                        continue
-                    if not chunk:
-                        selector.unregister(fd)
-                        del streams[fd]
-                        continue
-                    sink = streams[fd]
-                    if sink is not None:
-                        sink.add(chunk)
-                        continue
-                    buffer += chunk
-                    while b"\n" in buffer and not done and problem is None:
-                        line, _, rest = bytes(buffer).partition(b"\n")
-                        buffer = bytearray(rest)
-                        try:
-                            current, done = self._on_event(line, attempt, pending, current)
-                        except ProtocolError as exc:
-                            problem = str(exc)
-                        deadline = time.monotonic() + (
-                            limits.seconds_per_case if current else limits.import_seconds
-                        )
-                    if len(buffer) > MAX_EVENT_BYTES:
-                        problem = "an event line is too long"
-            timed_out = not done and problem is None and bool(streams)
-        _kill_group(proc)
-        returncode = proc.wait()
-        if done or attempt.fault is not None:
-            return attempt
-        if problem is not None:
-            reason = f"the submission interfered with the grader's channel ({problem})"
-            status = CallStatus.CRASHED
-        elif timed_out:
-            reason = (
-                f"ran longer than {limits.seconds_per_case:g} s"
-                if current
-                else f"took longer than {limits.import_seconds:g} s to load"
-            )
-            status = CallStatus.TIMEOUT
-        else:
-            reason = _death_reason(returncode, limits.memory_bytes)
-            status = CallStatus.CRASHED
-        if current is not None:
-            attempt.outcomes[current] = CallOutcome(current, status, reason=reason)
-        elif not attempt.started_any:
-            kind = "timeout" if status is CallStatus.TIMEOUT else "crashed"
-            attempt.fault = Fault(kind, f"the submission could not be loaded: {reason}")
-        else:
-            # Died between calls: blame the next call, so that the run makes progress.
-            nxt = pending[0] if pending else None
-            if nxt is not None:
-                attempt.outcomes[nxt] = CallOutcome(nxt, status, reason=reason)
-        return attempt
+        import numpy as np  # here, not at the top: the child starts before numpy loads
 
-    @staticmethod
-    def _on_event(
-        line: bytes, attempt: _Attempt, pending: list[str], current: str | None
-    ) -> tuple[str | None, bool]:
-        """Apply one event; returns the call now running and whether the child is done."""
-        event = parse_event(line)
-        kind = event["ev"]
-        if kind == "ready" or kind == "fault":
-            if attempt.loaded:
-                raise ProtocolError(f"unexpected {kind!r} event")
-            attempt.loaded = True
-            output = event.get("output", "")
-            attempt.import_output = output if isinstance(output, str) else ""
-            if kind == "fault":
-                attempt.fault = parse_fault(event)
-                return None, True
-            return None, False
-        if not attempt.loaded:
-            raise ProtocolError(f"{kind!r} before the submission was loaded")
-        if kind == "start":
-            if current is not None or not pending or event["case"] != pending[0]:
-                raise ProtocolError("a call started out of order")
-            attempt.started_any = True
-            return pending[0], False
-        if kind == "end":
-            if current is None or event["case"] != current:
-                raise ProtocolError("a call ended that was not running")
-            attempt.outcomes[current] = parse_end(event, current)
-            pending.pop(0)
-            return None, False
-        # done
-        if current is not None or pending:
-            raise ProtocolError("'done' before every call ended")
-        return None, True
+        np.savez(path, allow_pickle=False, **arrays)
+        remaining = list(inputs)
+        first = True
+        while remaining:
+            child = self._first or self.backend.spawn(job, self.root)
+            self._first = None
+            try:
+                attempt = self._attempt(child, remaining, path, stdout, stderr)
+            finally:
+                child.close()
+            outcomes.update(attempt.outcomes)
+            if first:
+                import_output = attempt.import_output
+            first = False
+            if attempt.fault is not None:
+                fault = attempt.fault
+                break
+            remaining = [c for c in remaining if c not in outcomes]
+            if remaining and not attempt.started_any:
+                fault = Fault("crashed", "the process ended before any call was made")
+                break
+        for case in inputs:
+            if case not in outcomes:
+                reason = fault.message if fault else "not run"
+                outcomes[case] = CallOutcome(case, CallStatus.NOT_RUN, reason=reason)
+        return RunResult(
+            outcomes=outcomes,
+            fault=fault,
+            import_output=import_output,
+            stdout=stdout.text(),
+            stderr=stderr.text(),
+            backend=self.backend.name,
+            seconds=time.monotonic() - self.started,
+        )
+
+    def _attempt(
+        self, child: _Child, cases: list[str], inputs: Path, stdout: _Capped, stderr: _Capped
+    ) -> _Attempt:
+        limits = self.job.limits
+        cpu = int(limits.import_seconds + limits.seconds_per_case * len(cases)) + 1
+        line = json.dumps({"cases": cases, "inputs": str(inputs), "cpu_seconds": cpu})
+        assert child.proc.stdin is not None
+        try:
+            # One short line: it fits the pipe buffer, so this never blocks.
+            child.proc.stdin.write(line.encode() + b"\n")
+            child.proc.stdin.close()
+        except BrokenPipeError:
+            pass  # the child is already gone; supervising it finds out why
+        return _supervise(child.proc, limits, cases, child.events, stdout, stderr)
+
+
+def _supervise(
+    proc: subprocess.Popen[bytes],
+    limits: SandboxLimits,
+    cases: list[str],
+    events_fd: int,
+    stdout: _Capped,
+    stderr: _Capped,
+) -> _Attempt:
+    attempt = _Attempt()
+    pending = list(cases)
+    current: str | None = None
+    done = False
+    problem: str | None = None
+    deadline = time.monotonic() + limits.import_seconds
+    buffer = bytearray()
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    streams: dict[int, _Capped | None] = {
+        events_fd: None,
+        proc.stdout.fileno(): stdout,
+        proc.stderr.fileno(): stderr,
+    }
+    with selectors.DefaultSelector() as selector:
+        for fd in streams:
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        while streams and not done and problem is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for key, _ in selector.select(left):
+                fd = int(key.fd)
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    selector.unregister(fd)
+                    del streams[fd]
+                    continue
+                sink = streams[fd]
+                if sink is not None:
+                    sink.add(chunk)
+                    continue
+                buffer += chunk
+                while b"\n" in buffer and not done and problem is None:
+                    line, _, rest = bytes(buffer).partition(b"\n")
+                    buffer = bytearray(rest)
+                    try:
+                        current, done = _on_event(line, attempt, pending, current)
+                    except ProtocolError as exc:
+                        problem = str(exc)
+                    deadline = time.monotonic() + (
+                        limits.seconds_per_case if current else limits.import_seconds
+                    )
+                if len(buffer) > MAX_EVENT_BYTES:
+                    problem = "an event line is too long"
+        timed_out = not done and problem is None and bool(streams)
+    _kill_group(proc)
+    returncode = proc.wait()
+    if done or attempt.fault is not None:
+        return attempt
+    if problem is not None:
+        reason = f"the submission interfered with the grader's channel ({problem})"
+        status = CallStatus.CRASHED
+    elif timed_out:
+        reason = (
+            f"ran longer than {limits.seconds_per_case:g} s"
+            if current
+            else f"took longer than {limits.import_seconds:g} s to load"
+        )
+        status = CallStatus.TIMEOUT
+    else:
+        reason = _death_reason(returncode, limits.memory_bytes)
+        status = CallStatus.CRASHED
+    if current is not None:
+        attempt.outcomes[current] = CallOutcome(current, status, reason=reason)
+    elif not attempt.started_any:
+        kind = "timeout" if status is CallStatus.TIMEOUT else "crashed"
+        attempt.fault = Fault(kind, f"the submission could not be loaded: {reason}")
+    else:
+        # Died between calls: blame the next call, so that the run makes progress.
+        nxt = pending[0] if pending else None
+        if nxt is not None:
+            attempt.outcomes[nxt] = CallOutcome(nxt, status, reason=reason)
+    return attempt
+
+
+def _on_event(
+    line: bytes, attempt: _Attempt, pending: list[str], current: str | None
+) -> tuple[str | None, bool]:
+    """Apply one event; returns the call now running and whether the child is done."""
+    event = parse_event(line)
+    kind = event["ev"]
+    if kind == "ready" or kind == "fault":
+        if attempt.loaded:
+            raise ProtocolError(f"unexpected {kind!r} event")
+        attempt.loaded = True
+        output = event.get("output", "")
+        attempt.import_output = output if isinstance(output, str) else ""
+        if kind == "fault":
+            attempt.fault = parse_fault(event)
+            return None, True
+        return None, False
+    if not attempt.loaded:
+        raise ProtocolError(f"{kind!r} before the submission was loaded")
+    if kind == "start":
+        if current is not None or not pending or event["case"] != pending[0]:
+            raise ProtocolError("a call started out of order")
+        attempt.started_any = True
+        return pending[0], False
+    if kind == "end":
+        if current is None or event["case"] != current:
+            raise ProtocolError("a call ended that was not running")
+        attempt.outcomes[current] = parse_end(event, current)
+        pending.pop(0)
+        return None, False
+    # done
+    if current is not None or pending:
+        raise ProtocolError("'done' before every call ended")
+    return None, True
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -357,8 +417,5 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
     Called only before the child is reaped, so its pid cannot have been reused.
     """
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads slowly; the sandbox starts its child before importing it
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,17 @@ class SandboxLimits:
 
 
 @dataclass(frozen=True)
-class RunRequest:
-    """One submission, one function, many calls. Inputs are keyed by an opaque case id."""
+class Job:
+    """One submission and the function to call in it; the inputs come later (see Session)."""
 
     submission: Path
     entry: str
     params: tuple[str, ...]
-    inputs: Mapping[str, tuple[np.ndarray, ...]]
     limits: SandboxLimits
+
+
+#: Inputs of a run, keyed by an opaque case id: one array per parameter, in call order.
+Inputs = Mapping[str, tuple["np.ndarray", ...]]
 
 
 class CallStatus(str, Enum):

@@ -1,0 +1,194 @@
+"""The `grade` command: a thin shell that parses, calls the library, renders, sets exit codes.
+
+Exit codes: 0 every test passed; 1 a test failed or errored (or the submission cannot be
+loaded); 2 usage or configuration error; 3 a bug in grader itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from grader import __version__
+from grader.course import Course, find_course
+from grader.errors import GraderError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+
+
+class _ConfigError(click.ClickException):
+    """A GraderError shown the click way: 'Error: ...' on stderr, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def _reports_errors(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GraderError as exc:
+            raise _ConfigError(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _course(ctx: click.Context) -> Course:
+    course_dir: Path | None = ctx.find_root().params.get("course")
+    return find_course(course_dir)
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _use_unicode() -> bool:
+    return (sys.stdout.encoding or "").lower().replace("-", "") in ("utf8", "utf8mb4")
+
+
+def _grade_command(exercise_id: str) -> click.Command:
+    @click.command(
+        name=exercise_id,
+        help=f"Grade your solution of {exercise_id} (./{exercise_id}.py unless --file).",
+    )
+    @click.option(
+        "--file",
+        "file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"The file to grade [default: ./{exercise_id}.py].",
+    )
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text for people, json for programs (Gradescope-style).",
+    )
+    @click.option(
+        "--seed",
+        type=click.IntRange(0, 2**32 - 1),
+        help="Seed of the random cases; the report prints the one it used.",
+    )
+    @click.pass_context
+    @_reports_errors
+    def command(ctx: click.Context, file: Path | None, fmt: str, seed: int | None) -> None:
+        from grader.grading import grade
+        from grader.render import render_json, render_text
+
+        submission = file or Path(f"{exercise_id}.py")
+        report = grade(exercise_id, submission, course=_course(ctx), seed=seed)
+        if fmt == "json":
+            click.echo(render_json(report), nl=False)
+        else:
+            text = render_text(report, color=_use_color(), unicode=_use_unicode())
+            click.echo(text, nl=False, color=_use_color())
+        ctx.exit(EXIT_PASSED if report.passed else EXIT_FAILED)
+
+    return command
+
+
+class _Grade(click.Group):
+    """Built-in commands, plus one command per exercise id (`grade ex01`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        return _grade_command(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_commands(ctx, formatter)
+        try:
+            course = _course(ctx)
+            rows = [(e.id, e.title) for e in course.load_all()]
+        except GraderError:
+            return
+        with formatter.section("Exercises (grade <id> grades ./<id>.py)"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_Grade, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="grade")
+@click.option(
+    "--course",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="GRADER_COURSE",
+    help="Directory holding exercises/ and solutions/ [default: found from here upward, "
+    "then the installed checkout].",
+)
+def cli(course: Path | None) -> None:
+    """Auto-graded exercises on the loss functions of neural networks.
+
+    \b
+    grade list           the exercises
+    grade show ex01      read the task
+    grade start ex01     write a starter ex01.py
+    grade ex01           grade ./ex01.py
+    """
+
+
+@cli.command(name="list")
+@click.pass_context
+@_reports_errors
+def list_exercises(ctx: click.Context) -> None:
+    """List the exercises of the course."""
+    for exercise in _course(ctx).load_all():
+        click.echo(f"{exercise.id:<8} {exercise.title}  ({exercise.points:g} points)")
+
+
+@cli.command()
+@click.argument("exercise_id", metavar="EXERCISE")
+@click.pass_context
+@_reports_errors
+def show(ctx: click.Context, exercise_id: str) -> None:
+    """Print the statement of an exercise."""
+    exercise = _course(ctx).load(exercise_id)
+    click.echo(f"# {exercise.id}: {exercise.title}\n")
+    click.echo(exercise.statement.rstrip("\n") + "\n")
+    click.echo(f"Write, in {exercise.id}.py:\n\n    {exercise.entry.signature}\n")
+    click.echo(f"Start with 'grade start {exercise.id}', grade with 'grade {exercise.id}'.")
+
+
+@cli.command()
+@click.argument("exercise_id", metavar="EXERCISE")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it [default: ./EXERCISE.py].",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file (its code is lost).")
+@click.pass_context
+@_reports_errors
+def start(ctx: click.Context, exercise_id: str, file: Path | None, force: bool) -> None:
+    """Write a starter file with the function to implement."""
+    from grader.starter import write_starter
+
+    exercise = _course(ctx).load(exercise_id)
+    path = write_starter(exercise, file or Path(f"{exercise.id}.py"), force=force)
+    click.echo(f"Wrote {path}. Implement {exercise.entry.function}, then run: grade {exercise.id}")
+
+
+def main() -> None:
+    """Entry point: never a traceback for a person, except for a bug of ours."""
+    try:
+        cli.main(prog_name="grade")
+    except Exception as exc:  # a bug in grader: say so, show the traceback only on request
+        if os.environ.get("GRADER_DEBUG"):
+            traceback.print_exc()
+        click.echo(
+            f"grade: internal error ({type(exc).__name__}: {exc}). This is a bug in grader, "
+            "not in your code; please report it (GRADER_DEBUG=1 shows the traceback).",
+            err=True,
+        )
+        sys.exit(EXIT_BUG)

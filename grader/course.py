@@ -1,0 +1,75 @@
+"""Where the exercises live: the course root holds exercises/*.yaml and solutions/.
+
+Found, in order, from an explicit path (``--course``), the GRADER_COURSE environment
+variable, the working directory and its parents, and the checkout the package runs from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import CourseNotFoundError, UnknownExerciseError
+from grader.spec import Exercise, load_exercise
+
+ENV_VAR = "GRADER_COURSE"
+_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @property
+    def exercises_dir(self) -> Path:
+        return self.root / "exercises"
+
+    def exercise_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.exercises_dir.glob("*.yaml"))
+
+    def exercise_path(self, exercise_id: str) -> Path:
+        path = self.exercises_dir / f"{exercise_id}.yaml"
+        if not _ID.fullmatch(exercise_id) or not path.is_file():
+            known = ", ".join(self.exercise_ids()) or "(none)"
+            raise UnknownExerciseError(
+                f"there is no exercise {exercise_id!r}",
+                where=str(self.exercises_dir),
+                fix=f"Exercises of this course: {known}. 'grade list' shows their titles.",
+            )
+        return path
+
+    def load(self, exercise_id: str) -> Exercise:
+        return load_exercise(self.exercise_path(exercise_id))
+
+    def load_all(self) -> list[Exercise]:
+        return [self.load(i) for i in self.exercise_ids()]
+
+
+def _is_course(path: Path) -> bool:
+    return (path / "exercises").is_dir()
+
+
+def find_course(explicit: Path | None = None) -> Course:
+    """The course to use; see the module docstring for the order of the search."""
+    if explicit is None and os.environ.get(ENV_VAR):
+        explicit = Path(os.environ[ENV_VAR])
+    if explicit is not None:
+        if not _is_course(explicit):
+            raise CourseNotFoundError(
+                f"{explicit} has no exercises/ directory",
+                fix=f"Point --course (or {ENV_VAR}) at the directory that holds exercises/.",
+            )
+        return Course(explicit.resolve())
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if _is_course(candidate):
+            return Course(candidate)
+    checkout = Path(__file__).resolve().parent.parent
+    if _is_course(checkout):
+        return Course(checkout)
+    raise CourseNotFoundError(
+        "no course found: no exercises/ directory here or in any parent directory",
+        fix=f"Run grade inside the course directory, or pass --course PATH (or set {ENV_VAR}).",
+    )

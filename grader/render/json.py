@@ -1,0 +1,82 @@
+"""The JSON format: one document, readable by Gradescope-style consumers.
+
+Top-level `score`, `max_score`, `execution_time` and `tests` (each with `name`, `score`,
+`max_score`, `status`, `output`, `visibility`) follow Gradescope's results.json; the rest
+(`schema_version`, `details` per test, `error`...) is ours and documented in README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from grader.render.numbers import summary
+from grader.results import CaseResult, Report, Status
+
+
+def _finite(value: float | None) -> float | str | None:
+    """JSON has no NaN or infinity: write them as strings rather than emit invalid JSON."""
+    if value is None or math.isfinite(value):
+        return value
+    return str(value)
+
+
+def _test(case: CaseResult) -> dict[str, Any]:
+    output = summary(case)
+    if case.hint and case.status is not Status.PASSED:
+        output += f"\nhint: {case.hint}"
+    if case.traceback:
+        output += f"\n{case.traceback}"
+    if case.output:
+        output += f"\nprinted:\n{case.output}"
+    return {
+        "name": case.name,
+        "score": case.score,
+        "max_score": case.max_score,
+        "status": case.status.value,
+        "output": output,
+        "visibility": case.visibility,
+        "details": {
+            "kind": case.kind,
+            "message": case.message,
+            "hint": case.hint,
+            "inputs": case.inputs,
+            "expected_low": case.expected_low,
+            "expected_high": case.expected_high,
+            "actual": _finite(case.actual),
+            "actual_type": case.actual_type,
+            "abs_error": _finite(case.abs_error),
+            "rel_error": _finite(case.rel_error),
+            "rtol": case.rtol,
+            "atol": case.atol,
+            "printed": case.output,
+            "traceback": case.traceback,
+            "seconds": case.seconds,
+        },
+    }
+
+
+def render_json(report: Report) -> str:
+    document = {
+        "schema_version": report.schema_version,
+        "exercise": report.exercise,
+        "title": report.title,
+        "submission": report.submission,
+        "score": report.score,
+        "max_score": report.max_score,
+        "passed": report.count(Status.PASSED),
+        "failed": report.count(Status.FAILED),
+        "errors": report.count(Status.ERROR),
+        "execution_time": round(report.execution_time, 4),
+        "seed": report.seed,
+        "backend": report.backend,
+        "grader_version": report.grader_version,
+        "error": asdict(report.error) if report.error else None,
+        "import_output": report.import_output,
+        "stdout": report.stdout,
+        "stderr": report.stderr,
+        "tests": [_test(case) for case in report.tests],
+    }
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"

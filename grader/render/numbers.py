@@ -1,0 +1,42 @@
+"""How numbers and one-line case summaries are written, shared by every format."""
+
+from __future__ import annotations
+
+from grader.results import CaseResult, Status
+
+
+def num(value: float | None) -> str:
+    """Every digit of a float (repr), so a student can check the value by hand."""
+    if value is None:
+        return "-"
+    return repr(float(value))
+
+
+def short(value: float | None) -> str:
+    """Five significant digits, for error sizes where the exact value does not matter."""
+    if value is None:
+        return "-"
+    return f"{value:.5g}"
+
+
+def points(value: float) -> str:
+    return f"{value:g}"
+
+
+def expected_text(case: CaseResult) -> str | None:
+    if case.expected_low is None or case.expected_high is None:
+        return None
+    if case.expected_is_range:
+        return f"between {num(case.expected_low)} and {num(case.expected_high)}"
+    return num(case.expected_low)
+
+
+def summary(case: CaseResult) -> str:
+    """One line on what a case found: the message, with the numbers where there are some."""
+    if case.status is Status.PASSED:
+        return "passed"
+    parts = [case.message]
+    expected = expected_text(case)
+    if expected is not None and case.actual is not None:
+        parts.append(f"expected {expected}, got {num(case.actual)}")
+    return "; ".join(parts)

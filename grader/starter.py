@@ -1,0 +1,35 @@
+"""The starter file of an exercise, rendered from a jinja2 template in the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.errors import GraderError
+from grader.spec import Exercise
+
+
+def render_starter(exercise: Exercise) -> str:
+    import jinja2  # only `grade start` needs it: keep `grade exNN` quick to start
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("grader", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # Python source, not HTML
+    )
+    return env.get_template("starter.py.j2").render(exercise=exercise)
+
+
+def write_starter(exercise: Exercise, path: Path, *, force: bool = False) -> Path:
+    """Write the starter file; an existing file (the student's work) is kept unless forced."""
+    if path.exists() and not force:
+        raise GraderError(
+            f"{path} already exists; it was left as it is",
+            fix=f"Grade it with 'grade {exercise.id}', or overwrite it with "
+            f"'grade start {exercise.id} --force' (your code in it is then lost).",
+        )
+    try:
+        path.write_text(render_starter(exercise), encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write {path}: {exc}") from None
+    return path

@@ -1,0 +1,1 @@
+"""Reference solutions: trusted, run only inside the grader, never shipped to students."""

@@ -241,6 +241,15 @@ def _schema_error(error: jsonschema.ValidationError) -> tuple[PathKey, str]:
         if len(deepest.absolute_path) > len(error.absolute_path):
             error = deepest
     path: PathKey = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        # Point at the unexpected key itself, not at the mapping that holds it.
+        known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+        extra = sorted(set(error.instance) - known)
+        if extra:
+            return (*path, extra[0]), (
+                f"{_format_path((*path, extra[0]))}: unknown key {extra[0]!r}"
+                + (f" (expected one of: {', '.join(sorted(known))})" if known else "")
+            )
     if error.validator == "oneOf" and path and path[0] == "cases":
         return path, "a case needs exactly one of 'args' (literal inputs) or 'generate'"
     return path, f"{_format_path(path)}: {error.message}"

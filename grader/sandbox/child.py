@@ -163,7 +163,8 @@ def _load_submission(
         exec(code, module.__dict__)
     except BaseException as exc:
         error = _describe_error(exc, path, display)
-        return None, {"kind": "import", "message": f"{error['type']}: {error['message']}", **error}
+        message = f"{error['type']}: {error['message']}"
+        return None, {**error, "kind": "import", "message": message}
     fn = module.__dict__.get(entry)
     if fn is None:
         return None, {"kind": "missing", "message": f"{display} defines no function {entry!r}"}

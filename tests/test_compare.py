@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from grader.compare import Expected, compare, within
+from grader.spec import Tolerance
+
+TOL = Tolerance(rtol=1e-4, atol=1e-9)
+
+
+def test_within_uses_numpy_isclose_semantics_relative_to_the_expected_value() -> None:
+    # |a - b| <= atol + rtol * |b|, with b the expected value: asymmetric on purpose.
+    assert within(1.0001, 1.0, Tolerance(rtol=1e-4, atol=0.0))
+    assert not within(1.00011, 1.0, Tolerance(rtol=1e-4, atol=0.0))
+    assert within(0.0, 1e-10, TOL)
+    assert not within(1e-6, 0.0, TOL)
+
+
+def test_compare_accepts_float32_rounding_and_rejects_log_base_2() -> None:
+    expected = Expected.exact(0.2231435513142097)
+    assert compare(0.22314355, expected, TOL).passed
+    verdict = compare(0.3219280948873623, expected, TOL)
+    assert not verdict.passed
+    assert verdict.abs_error == pytest.approx(0.0987845435731526)
+    assert verdict.rel_error == pytest.approx(0.44269504, rel=1e-6)
+
+
+def test_compare_rejects_nan_and_infinity_with_a_hint_about_clipping() -> None:
+    expected = Expected.exact(1.0)
+    for value, text in ((math.nan, "NaN"), (math.inf, "infinity"), (-math.inf, "-infinity")):
+        verdict = compare(value, expected, TOL)
+        assert not verdict.passed
+        assert text in verdict.reason
+        assert verdict.hint is not None and "clip" in verdict.hint
+        assert verdict.abs_error is None
+
+
+def test_compare_accepts_any_value_inside_an_interval_and_measures_distance_outside() -> None:
+    expected = Expected(11.5, 34.5)
+    assert compare(16.1, expected, TOL).passed
+    assert compare(34.5, expected, TOL).passed
+    verdict = compare(40.0, expected, TOL)
+    assert not verdict.passed
+    assert verdict.abs_error == pytest.approx(5.5)
+    assert "range" in verdict.reason
+
+
+def test_compare_names_a_missing_minus_sign() -> None:
+    verdict = compare(-0.35667494393873245, Expected.exact(0.35667494393873245), TOL)
+    assert not verdict.passed
+    assert verdict.hint is not None and "minus" in verdict.hint
+
+
+def test_compare_refuses_a_non_finite_reference() -> None:
+    with pytest.raises(ValueError, match="non-finite"):
+        compare(1.0, Expected.exact(math.inf), TOL)
+
+
+def test_relative_error_against_zero_is_infinite_unless_exact() -> None:
+    assert compare(0.0, Expected.exact(0.0), TOL).rel_error == 0.0
+    assert compare(1.0, Expected.exact(0.0), TOL).rel_error == math.inf

@@ -1,0 +1,223 @@
+"""The process backend with real child processes: every way a call can end."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.sandbox import Job, ProcessBackend, RunResult, SandboxLimits
+from grader.sandbox.protocol import CallStatus
+
+PARAMS = ("y_true", "y_pred")
+
+
+def run(
+    tmp_path: Path,
+    body: str,
+    cases: int = 2,
+    *,
+    seconds: float = 3.0,
+    output_chars: int = 2000,
+    import_seconds: float = 5.0,
+) -> RunResult:
+    source = tmp_path / "sub.py"
+    source.write_text(textwrap.dedent(body), encoding="utf-8")
+    limits = SandboxLimits(
+        seconds_per_case=seconds,
+        memory_bytes=1024 * 2**20,
+        output_chars=output_chars,
+        import_seconds=import_seconds,
+    )
+    job = Job(submission=source, entry="loss", params=PARAMS, limits=limits)
+    inputs = {
+        f"c{i}": (np.array([1.0, 0.0]), np.array([0.8, 0.1 * (i + 1)])) for i in range(cases)
+    }
+    return ProcessBackend().run(job, inputs)
+
+
+def test_returned_numbers_of_every_accepted_type_come_back(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        """
+        import numpy as np
+        def loss(y_true, y_pred):
+            kind = round(float(y_pred[1]) * 10)
+            return [0.5, np.float32(0.25), np.array(0.125), 3][kind - 1]
+        """,
+        cases=4,
+    )
+    values = [result.outcomes[f"c{i}"] for i in range(4)]
+    assert [v.status for v in values] == [CallStatus.RETURNED] * 4
+    assert [v.value for v in values] == [0.5, 0.25, 0.125, 3.0]
+    assert [v.value_type for v in values] == ["float", "numpy.float32", "numpy.ndarray", "int"]
+    assert result.fault is None and result.backend == "process"
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("np.array([0.5])", "an array of shape (1,)"),
+        ("[0.5]", "a list of 1 item(s)"),
+        ("None", "None"),
+        ("True", "a boolean"),
+        ("Liar()", "a value of type submission.Liar"),
+        ("np.array('x')", "a 0-d array of dtype <U1"),
+    ],
+)
+def test_anything_but_one_real_number_is_a_bad_return(
+    tmp_path: Path, expression: str, problem: str
+) -> None:
+    result = run(
+        tmp_path,
+        f"""
+        import numpy as np
+        class Liar(float):
+            def __eq__(self, other): return True
+            def __float__(self): return 0.0
+        def loss(y_true, y_pred):
+            return {expression}
+        """,
+        cases=1,
+    )
+    outcome = result.outcomes["c0"]
+    assert outcome.status is CallStatus.BAD_RETURN
+    assert outcome.problem is not None and outcome.problem.startswith(problem)
+
+
+def test_an_exception_reports_type_message_and_only_the_students_frames(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        """
+        def helper(p):
+            return p[5]
+
+        def loss(y_true, y_pred):
+            return helper(y_pred)
+        """,
+        cases=1,
+    )
+    error = result.outcomes["c0"].error
+    assert error is not None
+    assert error.type == "IndexError" and "out of bounds" in error.message
+    assert error.line == 3
+    assert 'File "sub.py", line 6, in loss' in error.traceback
+    assert 'File "sub.py", line 3, in helper' in error.traceback
+    assert "child" not in error.traceback and "grader" not in error.traceback
+
+
+def test_a_hanging_call_times_out_and_the_next_call_still_runs(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        """
+        def loss(y_true, y_pred):
+            if y_pred[1] < 0.15:
+                while True:
+                    pass
+            return 1.0
+        """,
+        seconds=0.5,
+    )
+    assert result.outcomes["c0"].status is CallStatus.TIMEOUT
+    assert result.outcomes["c0"].reason == "ran longer than 0.5 s"
+    assert result.outcomes["c1"].status is CallStatus.RETURNED
+
+
+def test_a_crash_fails_that_call_and_the_child_is_restarted_for_the_rest(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        """
+        import os, signal
+        def loss(y_true, y_pred):
+            if y_pred[1] < 0.15:
+                os.kill(os.getpid(), signal.SIGSEGV)
+            if y_pred[1] < 0.25:
+                os._exit(0)
+            return 2.0
+        """,
+        cases=3,
+    )
+    assert result.outcomes["c0"].status is CallStatus.CRASHED
+    assert "segmentation fault" in (result.outcomes["c0"].reason or "")
+    assert result.outcomes["c1"].status is CallStatus.CRASHED
+    assert "exited with code 0" in (result.outcomes["c1"].reason or "")
+    assert result.outcomes["c2"].value == 2.0
+
+
+def test_sys_exit_in_a_call_is_reported_as_an_exception(tmp_path: Path) -> None:
+    result = run(tmp_path, "import sys\ndef loss(a, b):\n    sys.exit(0)\n", cases=1)
+    error = result.outcomes["c0"].error
+    assert error is not None and error.type == "SystemExit"
+
+
+def test_memory_beyond_the_limit_fails_the_call(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        "import numpy as np\ndef loss(a, b):\n    return float(np.ones(2**31).sum())\n",
+        cases=1,
+    )
+    outcome = result.outcomes["c0"]
+    assert outcome.status in (CallStatus.RAISED, CallStatus.CRASHED)
+    if outcome.error is not None:
+        assert outcome.error.type == "MemoryError"
+
+
+def test_changing_an_input_in_place_is_detected(tmp_path: Path) -> None:
+    result = run(tmp_path, "def loss(y_true, y_pred):\n    y_pred[0] = 0.5\n    return 1.0\n")
+    assert result.outcomes["c0"].mutated == ("y_pred",)
+
+
+def test_printed_output_is_captured_per_call_and_capped(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        """
+        import os
+        print("loading")
+        def loss(y_true, y_pred):
+            print("x" * 5000)
+            os.write(1, b"raw bytes")
+            return 1.0
+        """,
+        cases=1,
+        output_chars=100,
+    )
+    assert result.import_output == "loading\n"
+    output = result.outcomes["c0"].output
+    assert output.startswith("x" * 100) and "more characters not shown" in output
+    assert "raw bytes" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "message"),
+    [
+        ("def loss(a, b)\n    return 1\n", "syntax", "SyntaxError"),
+        ("def other(a, b):\n    return 1\n", "missing", "defines no function 'loss'"),
+        ("loss = 3\n", "missing", "is not a function"),
+        ("def loss(a):\n    return 1\n", "signature", "cannot be called with 2"),
+        ("def loss(y_pred, y_true):\n    return 1\n", "signature", "wrong order"),
+        ("import nosuchmodule\n", "import", "ModuleNotFoundError"),
+        ("import sys\nsys.exit(3)\n", "import", "SystemExit"),
+    ],
+)
+def test_a_submission_that_cannot_be_loaded_is_a_fault_and_no_call_runs(
+    tmp_path: Path, body: str, kind: str, message: str
+) -> None:
+    result = run(tmp_path, body)
+    assert result.fault is not None
+    assert result.fault.kind == kind
+    assert message in result.fault.message
+    assert all(o.status is CallStatus.NOT_RUN for o in result.outcomes.values())
+
+
+def test_a_syntax_error_gives_line_column_and_text(tmp_path: Path) -> None:
+    result = run(tmp_path, "import numpy\n\ndef loss(a, b):\n    return (a +\n")
+    assert result.fault is not None
+    assert result.fault.line == 4
+    assert result.fault.text == "    return (a +"
+
+
+def test_a_submission_that_hangs_while_loading_is_stopped(tmp_path: Path) -> None:
+    result = run(tmp_path, "while True:\n    pass\n", import_seconds=1.0)
+    assert result.fault is not None and result.fault.kind == "timeout"

@@ -21,14 +21,16 @@ def test_binary_draws_labels_and_probabilities_clipping_cannot_change(seed: int)
     out = GENERATORS["binary"](rng(seed), n=[1, 3000])
     assert out["y_true"].shape == out["y_pred"].shape
     assert set(np.unique(out["y_true"])) <= {0.0, 1.0}
-    assert out["y_pred"].min() >= 0.005 and out["y_pred"].max() <= 0.995
+    assert out["y_pred"].min() >= 0.005
+    assert out["y_pred"].max() <= 0.995
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_categorical_rows_are_one_hot_and_stochastic(seed: int) -> None:
     out = GENERATORS["categorical"](rng(seed), n=[1, 500], classes=[2, 20], zero_fraction=0.3)
     y, p = out["y_true"], out["y_pred"]
-    assert y.shape == p.shape and 2 <= p.shape[1] <= 20
+    assert y.shape == p.shape
+    assert 2 <= p.shape[1] <= 20
     np.testing.assert_array_equal(y.sum(axis=1), 1.0)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
     assert (p[y == 1] > 0).all(), "the true class never gets probability 0"
@@ -38,13 +40,16 @@ def test_categorical_rows_are_one_hot_and_stochastic(seed: int) -> None:
 def test_sparse_labels_are_zero_based_indices(seed: int) -> None:
     out = GENERATORS["sparse"](rng(seed), n=[1, 500], classes=[2, 20], label_dtype="int32")
     labels, p = out["y_true"], out["y_pred"]
-    assert labels.dtype == np.int32 and labels.shape == (p.shape[0],)
-    assert labels.min() >= 0 and labels.max() < p.shape[1]
+    assert labels.dtype == np.int32
+    assert labels.shape == (p.shape[0],)
+    assert labels.min() >= 0
+    assert labels.max() < p.shape[1]
 
 
 def test_sizes_are_log_uniform_so_small_and_large_both_occur() -> None:
     sizes = [GENERATORS["binary"](rng(s), n=[1, 10_000])["y_true"].size for s in range(300)]
-    assert min(sizes) < 10 and max(sizes) > 1000
+    assert min(sizes) < 10
+    assert max(sizes) > 1000
 
 
 @pytest.mark.parametrize("columns", [0, 1, 3])
@@ -87,4 +92,5 @@ def test_literal_dtypes_follow_the_yaml(tmp_path: Path) -> None:
 def test_describe_writes_exact_shortest_digits_and_abbreviates_large_arrays() -> None:
     assert describe(np.array([0.1, 0.4878441320948962])) == "[0.1, 0.4878441320948962]"
     text = describe(np.arange(100, dtype=np.float32))
-    assert "..." in text and "(shape (100,), float32)" in text
+    assert "..." in text
+    assert "(shape (100,), float32)" in text

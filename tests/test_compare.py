@@ -33,7 +33,8 @@ def test_compare_rejects_nan_and_infinity_with_a_hint_about_clipping() -> None:
         verdict = compare(value, expected, TOL)
         assert not verdict.passed
         assert text in verdict.reason
-        assert verdict.hint is not None and "clip" in verdict.hint
+        assert verdict.hint is not None
+        assert "clip" in verdict.hint
         assert verdict.abs_error is None
 
 
@@ -50,7 +51,8 @@ def test_compare_accepts_any_value_inside_an_interval_and_measures_distance_outs
 def test_compare_names_a_missing_minus_sign() -> None:
     verdict = compare(-0.35667494393873245, Expected.exact(0.35667494393873245), TOL)
     assert not verdict.passed
-    assert verdict.hint is not None and "minus" in verdict.hint
+    assert verdict.hint is not None
+    assert "minus" in verdict.hint
 
 
 def test_compare_refuses_a_non_finite_reference() -> None:

@@ -32,9 +32,7 @@ def run(
         import_seconds=import_seconds,
     )
     job = Job(submission=source, entry="loss", params=PARAMS, limits=limits)
-    inputs = {
-        f"c{i}": (np.array([1.0, 0.0]), np.array([0.8, 0.1 * (i + 1)])) for i in range(cases)
-    }
+    inputs = {f"c{i}": (np.array([1.0, 0.0]), np.array([0.8, 0.1 * (i + 1)])) for i in range(cases)}
     return ProcessBackend().run(job, inputs)
 
 
@@ -53,7 +51,8 @@ def test_returned_numbers_of_every_accepted_type_come_back(tmp_path: Path) -> No
     assert [v.status for v in values] == [CallStatus.RETURNED] * 4
     assert [v.value for v in values] == [0.5, 0.25, 0.125, 3.0]
     assert [v.value_type for v in values] == ["float", "numpy.float32", "numpy.ndarray", "int"]
-    assert result.fault is None and result.backend == "process"
+    assert result.fault is None
+    assert result.backend == "process"
 
 
 @pytest.mark.parametrize(
@@ -84,7 +83,8 @@ def test_anything_but_one_real_number_is_a_bad_return(
     )
     outcome = result.outcomes["c0"]
     assert outcome.status is CallStatus.BAD_RETURN
-    assert outcome.problem is not None and outcome.problem.startswith(problem)
+    assert outcome.problem is not None
+    assert outcome.problem.startswith(problem)
 
 
 def test_an_exception_reports_type_message_and_only_the_students_frames(tmp_path: Path) -> None:
@@ -101,11 +101,13 @@ def test_an_exception_reports_type_message_and_only_the_students_frames(tmp_path
     )
     error = result.outcomes["c0"].error
     assert error is not None
-    assert error.type == "IndexError" and "out of bounds" in error.message
+    assert error.type == "IndexError"
+    assert "out of bounds" in error.message
     assert error.line == 3
     assert 'File "sub.py", line 6, in loss' in error.traceback
     assert 'File "sub.py", line 3, in helper' in error.traceback
-    assert "child" not in error.traceback and "grader" not in error.traceback
+    assert "child" not in error.traceback
+    assert "grader" not in error.traceback
 
 
 def test_a_hanging_call_times_out_and_the_next_call_still_runs(tmp_path: Path) -> None:
@@ -149,7 +151,8 @@ def test_a_crash_fails_that_call_and_the_child_is_restarted_for_the_rest(tmp_pat
 def test_sys_exit_in_a_call_is_reported_as_an_exception(tmp_path: Path) -> None:
     result = run(tmp_path, "import sys\ndef loss(a, b):\n    sys.exit(0)\n", cases=1)
     error = result.outcomes["c0"].error
-    assert error is not None and error.type == "SystemExit"
+    assert error is not None
+    assert error.type == "SystemExit"
 
 
 def test_memory_beyond_the_limit_fails_the_call(tmp_path: Path) -> None:
@@ -185,7 +188,8 @@ def test_printed_output_is_captured_per_call_and_capped(tmp_path: Path) -> None:
     )
     assert result.import_output == "loading\n"
     output = result.outcomes["c0"].output
-    assert output.startswith("x" * 100) and "more characters not shown" in output
+    assert output.startswith("x" * 100)
+    assert "more characters not shown" in output
     assert "raw bytes" in result.stdout
 
 
@@ -220,4 +224,5 @@ def test_a_syntax_error_gives_line_column_and_text(tmp_path: Path) -> None:
 
 def test_a_submission_that_hangs_while_loading_is_stopped(tmp_path: Path) -> None:
     result = run(tmp_path, "while True:\n    pass\n", import_seconds=1.0)
-    assert result.fault is not None and result.fault.kind == "timeout"
+    assert result.fault is not None
+    assert result.fault.kind == "timeout"

@@ -49,10 +49,13 @@ def test_shipped_exercises_load(exercise: str) -> None:
 
 def test_a_good_file_loads_with_defaults_and_plain_float_exponents(tmp_path: Path) -> None:
     exercise = load_exercise(write(tmp_path / "demo.yaml", GOOD))
-    assert exercise.clip is not None and exercise.clip.min == 1e-15  # '1e-15' read as a number
+    assert exercise.clip is not None
+    assert exercise.clip.min == 1e-15
     first, second = exercise.cases
-    assert first.kind is CaseKind.FIXED and second.kind is CaseKind.RANDOM
-    assert first.visibility is Visibility.VISIBLE and first.compare is Compare.VALUE
+    assert first.kind is CaseKind.FIXED
+    assert second.kind is CaseKind.RANDOM
+    assert first.visibility is Visibility.VISIBLE
+    assert first.compare is Compare.VALUE
     assert second.tolerance == exercise.tolerance
     assert exercise.entry.signature == "def f(y_true, y_pred):"
 
@@ -86,13 +89,15 @@ def test_invalid_yaml_points_at_the_line(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_text(tmp_path, GOOD.replace("points: 3", "points: [3"))
     assert "invalid YAML" in info.value.what
-    assert info.value.where is not None and info.value.where.endswith(":14")
+    assert info.value.where is not None
+    assert info.value.where.endswith(":14")
 
 
 def test_duplicate_keys_are_an_error_not_silently_merged(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="duplicate key 'points'") as info:
         load_text(tmp_path, GOOD + "points: 5\n")
-    assert info.value.where is not None and info.value.where.endswith(":20")
+    assert info.value.where is not None
+    assert info.value.where.endswith(":20")
 
 
 def test_empty_and_unreadable_files_are_errors(tmp_path: Path) -> None:

@@ -1,0 +1,256 @@
+"""`grade` as a user runs it: a real subprocess, real files, real exit codes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, GradeRunner, write
+from grader import __version__
+
+GOOD_BCE = """\
+import numpy as np
+
+def binary_cross_entropy(y_true, y_pred):
+    p = np.clip(y_pred, 1e-7, 1 - 1e-7)
+    return float(-np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)))
+"""
+LOG2_BCE = GOOD_BCE.replace("np.log(", "np.log2(")
+ANSI = re.compile(r"\x1b\[")
+
+
+def test_version(grade: GradeRunner) -> None:
+    result = grade("--version")
+    assert result.returncode == 0
+    assert __version__ in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["list"], ["show"], ["start"], ["ex01"]])
+def test_every_command_has_help(grade: GradeRunner, command: list[str]) -> None:
+    result = grade(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage: grade" in result.stdout
+
+
+def test_help_lists_the_exercises(grade: GradeRunner) -> None:
+    result = grade("--help")
+    for exercise in ("ex01", "ex02", "ex03", "ex04"):
+        assert exercise in result.stdout
+    assert "Binary cross-entropy" in result.stdout
+
+
+def test_list_shows_every_exercise_with_title_and_points(grade: GradeRunner) -> None:
+    result = grade("list")
+    assert result.returncode == 0
+    assert "ex03     Sparse categorical cross-entropy  (20 points)" in result.stdout
+    assert len(result.stdout.splitlines()) == 4
+
+
+def test_show_prints_the_statement_and_the_signature(grade: GradeRunner) -> None:
+    result = grade("show", "ex01")
+    assert result.returncode == 0
+    assert "natural" in result.stdout
+    assert "0.16425" in result.stdout
+    assert "def binary_cross_entropy(y_true, y_pred):" in result.stdout
+
+
+def test_start_writes_a_starter_that_loads_and_never_overwrites(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    env = {"GRADER_COURSE": str(REPO)}
+    result = grade("start", "ex03", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    starter = tmp_path / "ex03.py"
+    assert "def sparse_categorical_cross_entropy(y_true, y_pred):" in starter.read_text()
+
+    # The starter is valid Python: grading it runs every case, which raises NotImplementedError.
+    graded = grade("ex03", "--format", "json", cwd=tmp_path, env=env)
+    assert graded.returncode == 1
+    report = graded.json()
+    assert report["error"] is None
+    assert {t["status"] for t in report["tests"]} == {"error"}
+    assert "NotImplementedError" in report["tests"][0]["output"]
+
+    starter.write_text("# my work\n")
+    again = grade("start", "ex03", cwd=tmp_path, env=env)
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
+    assert starter.read_text() == "# my work\n"
+    forced = grade("start", "ex03", "--force", cwd=tmp_path, env=env)
+    assert forced.returncode == 0
+    assert "def sparse_categorical_cross_entropy" in starter.read_text()
+
+
+def test_a_correct_submission_passes_with_exit_code_0(grade: GradeRunner, tmp_path: Path) -> None:
+    write(tmp_path / "ex01.py", GOOD_BCE)
+    result = grade("ex01", cwd=tmp_path, env={"GRADER_COURSE": str(REPO)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Score 20/20: all tests passed" in result.stdout
+    assert not ANSI.search(result.stdout), "no colour when stdout is not a terminal"
+
+
+def test_a_wrong_submission_fails_with_details_and_exit_code_1(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "mine.py", LOG2_BCE)
+    result = grade("ex01", "--file", str(path), "--seed", "5")
+    assert result.returncode == 1
+    out = result.stdout
+    assert "✗ textbook: y=1, p=0.8 gives 0.22314" in out
+    assert "expected  0.2231435513142097" in out
+    assert "got       0.3219280948873623" in out
+    assert "0.4427 relative" in out
+    assert "y_pred = [0.8]" in out
+    assert "(seed 5;" in out
+
+
+def test_json_report_has_the_gradescope_fields(grade: GradeRunner, tmp_path: Path) -> None:
+    path = write(tmp_path / "mine.py", LOG2_BCE)
+    result = grade("ex01", "--file", str(path), "--format", "json", "--seed", "1")
+    assert result.returncode == 1
+    report = result.json()
+    for key in ("exercise", "score", "max_score", "execution_time", "tests"):
+        assert key in report
+    assert report["exercise"] == "ex01"
+    assert report["max_score"] == 20
+    assert report["score"] == sum(t["score"] for t in report["tests"])
+    assert 0 < report["score"] < 20
+    for test in report["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
+        assert test["status"] in ("passed", "failed", "error")
+        assert test["visibility"] in ("visible", "hidden")
+    first = report["tests"][0]
+    assert first["status"] == "failed"
+    assert "expected 0.2231435513142097, got 0.3219280948873623" in first["output"]
+
+
+def test_hidden_cases_reveal_no_inputs_or_expected_values(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "mine.py", LOG2_BCE)
+    report = grade("ex01", "--file", str(path), "--format", "json").json()
+    hidden = [t for t in report["tests"] if t["visibility"] == "hidden"]
+    assert hidden
+    for test in hidden:
+        details = test["details"]
+        assert details["inputs"] is None
+        assert details["expected_low"] is None
+        assert details["actual"] is None
+        assert "expected" not in test["output"]
+
+
+def test_the_same_seed_reproduces_the_same_report(grade: GradeRunner, tmp_path: Path) -> None:
+    path = write(tmp_path / "mine.py", LOG2_BCE)
+    runs = [
+        grade("ex02", "--file", str(path), "--format", "json", "--seed", "42").json()
+        for _ in range(2)
+    ]
+    assert runs[0]["seed"] == runs[1]["seed"] == 42
+    assert [t["details"]["inputs"] for t in runs[0]["tests"]] == [
+        t["details"]["inputs"] for t in runs[1]["tests"]
+    ]
+
+
+def test_unknown_exercise_lists_the_valid_ones(grade: GradeRunner) -> None:
+    result = grade("ex99")
+    assert result.returncode == 2
+    assert "there is no exercise 'ex99'" in result.stderr
+    assert "ex01, ex02, ex03, ex04" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_submission_says_to_run_grade_start(grade: GradeRunner, tmp_path: Path) -> None:
+    result = grade("ex02", cwd=tmp_path, env={"GRADER_COURSE": str(REPO)})
+    assert result.returncode == 2
+    assert "ex02.py does not exist" in result.stderr
+    assert "grade start ex02" in result.stderr
+
+
+def test_bad_options_are_usage_errors(grade: GradeRunner) -> None:
+    assert grade("ex01", "--format", "xml").returncode == 2
+    assert grade("ex01", "--seed", "-1").returncode == 2
+
+
+def test_a_syntax_error_shows_file_line_and_the_offending_line(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "ex01.py", "import numpy as np\n\ndef binary_cross_entropy(y, p)\n")
+    result = grade("ex01", "--file", str(path))
+    assert result.returncode == 1
+    assert "cannot be graded: SyntaxError" in result.stdout
+    assert "line 3" in result.stdout
+    assert "def binary_cross_entropy(y, p)" in result.stdout
+    assert "Score 0/20" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def bce(y_true, y_pred):\n    return 0.0\n",
+        "def binary_cross_entropy(y_pred):\n    return 0.0\n",
+        "def binary_cross_entropy(y_pred, y_true):\n    return 0.0\n",
+    ],
+)
+def test_missing_function_or_wrong_parameters_name_the_expected_signature(
+    grade: GradeRunner, tmp_path: Path, source: str
+) -> None:
+    path = write(tmp_path / "ex01.py", source)
+    result = grade("ex01", "--file", str(path))
+    assert result.returncode == 1
+    assert "def binary_cross_entropy(y_true, y_pred):" in result.stdout
+
+
+def test_an_exception_shows_its_type_message_and_only_student_frames(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    source = "def helper(p):\n    return 1 / 0\n\ndef binary_cross_entropy(y_true, y_pred):\n"
+    source += "    return helper(y_pred)\n"
+    path = write(tmp_path / "ex01.py", source)
+    result = grade("ex01", "--file", str(path))
+    assert result.returncode == 1
+    assert "raised ZeroDivisionError: division by zero" in result.stdout
+    assert 'File "ex01.py", line 2, in helper' in result.stdout
+    assert "child" not in result.stdout
+    assert "site-packages" not in result.stdout
+
+
+def test_a_broken_exercise_file_is_a_configuration_error_with_file_and_line(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    course = tmp_path / "course"
+    text = (REPO / "exercises" / "ex01.yaml").read_text().replace("points: 20", "points: 21")
+    write(course / "exercises" / "ex01.yaml", text)
+    sub = write(tmp_path / "ex01.py", GOOD_BCE)
+    result = grade("--course", str(course), "ex01", "--file", str(sub))
+    assert result.returncode == 2
+    assert re.search(r"ex01\.yaml:\d+: points is 21 but the cases add up to 20", result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_reference_is_a_configuration_error(grade: GradeRunner, tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    write(course / "exercises" / "ex01.yaml", (REPO / "exercises" / "ex01.yaml").read_text())
+    sub = write(tmp_path / "ex01.py", GOOD_BCE)
+    result = grade("--course", str(course), "ex01", "--file", str(sub))
+    assert result.returncode == 2
+    assert "reference module" in result.stderr
+    assert "does not exist" in result.stderr
+
+
+def test_a_wrong_promised_value_is_caught(grade: GradeRunner, tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    text = (REPO / "exercises" / "ex01.yaml").read_text()
+    write(course / "exercises" / "ex01.yaml", text.replace("0.2231435513142097", "0.32"))
+    write(course / "solutions" / "bce.py", (REPO / "solutions" / "bce.py").read_text())
+    sub = write(tmp_path / "ex01.py", GOOD_BCE)
+    result = grade("--course", str(course), "ex01", "--file", str(sub))
+    assert result.returncode == 2
+    assert "promises 0.32 but the reference gives 0.2231435513142097" in result.stderr
+
+
+def test_no_course_is_a_clear_error(grade: GradeRunner, tmp_path: Path) -> None:
+    result = grade("--course", str(tmp_path), "list")
+    assert result.returncode == 2
+    assert "has no exercises/ directory" in result.stderr

@@ -1,0 +1,70 @@
+"""Golden submissions: every correct style gets full marks, every known mistake does not.
+
+Submissions live in tests/fixtures/submissions/<exercise>/: `good_*.py` and `bad_*.py`.
+A new style or mistake is a new file; this module finds it. Each is graded through the CLI
+with two seeds, as a student would run it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import SUBMISSIONS, run_grade
+
+GOOD = sorted(SUBMISSIONS.glob("ex*/good_*.py"))
+BAD = sorted(SUBMISSIONS.glob("ex*/bad_*.py"))
+SEEDS = (0, 20261124)
+
+#: Mistakes whose report must say what is wrong in words, beyond a wrong number.
+MESSAGES = {
+    "bad_mutates_input": "in place",
+    "bad_returns_array": "not one real number",
+    "bad_returns_list": "not one real number",
+    "bad_no_clip": ("NaN", "infinity"),
+    "bad_no_clip_nan": "NaN",
+    "bad_raises": "raised",
+    "bad_missing_minus": "minus sign",
+}
+
+
+def _id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+def test_there_are_fixtures_for_every_exercise() -> None:
+    for exercise in ("ex01", "ex02", "ex03", "ex04"):
+        assert len([p for p in GOOD if p.parent.name == exercise]) >= 5
+        assert len([p for p in BAD if p.parent.name == exercise]) >= 6
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("path", GOOD, ids=_id)
+def test_every_correct_style_gets_full_marks(path: Path, seed: int) -> None:
+    result = run_grade(
+        path.parent.name, "--file", str(path), "--format", "json", "--seed", str(seed)
+    )
+    report = result.json()
+    failing = [f"{t['name']}: {t['output']}" for t in report["tests"] if t["status"] != "passed"]
+    assert failing == [], report["error"]
+    assert report["score"] == report["max_score"]
+    assert result.returncode == 0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("path", BAD, ids=_id)
+def test_every_known_mistake_fails_on_a_visible_case(path: Path, seed: int) -> None:
+    result = run_grade(
+        path.parent.name, "--file", str(path), "--format", "json", "--seed", str(seed)
+    )
+    assert result.returncode == 1
+    report = result.json()
+    assert report["score"] < report["max_score"]
+    visible = [t for t in report["tests"] if t["visibility"] == "visible"]
+    assert any(t["status"] != "passed" for t in visible), "a student must be able to see why"
+    expected = MESSAGES.get(path.stem)
+    if expected is not None:
+        phrases = (expected,) if isinstance(expected, str) else expected
+        outputs = " ".join(t["output"] for t in report["tests"])
+        assert any(p in outputs for p in phrases), outputs[:2000]

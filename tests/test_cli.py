@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,3 +258,40 @@ def test_no_course_is_a_clear_error(grade: GradeRunner, tmp_path: Path) -> None:
     result = grade("--course", str(tmp_path), "list")
     assert result.returncode == 2
     assert "has no exercises/ directory" in result.stderr
+
+
+def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run grade with stdout on a pseudo-terminal, as in an interactive shell."""
+    leader, follower = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | env
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", *args], stdout=follower, stderr=follower, env=environment
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the child exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_colour_on_a_terminal_unless_no_color_is_set(tmp_path: Path) -> None:
+    path = write(tmp_path / "mine.py", LOG2_BCE)
+    args = ["ex01", "--file", str(path), "--seed", "1"]
+    assert ANSI.search(_run_on_a_terminal(args, {}))
+    assert not ANSI.search(_run_on_a_terminal(args, {"NO_COLOR": "1"}))
+
+
+def test_ascii_terminals_get_words_instead_of_marks(grade: GradeRunner, tmp_path: Path) -> None:
+    path = write(tmp_path / "mine.py", LOG2_BCE)
+    result = grade("ex01", "--file", str(path), env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 1
+    assert "FAIL textbook: y=1, p=0.8" in result.stdout
+    assert result.stdout.isascii()

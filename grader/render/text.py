@@ -114,7 +114,8 @@ def _submission_error(error: SubmissionError, paint: _Painter) -> list[str]:
 
 def render_text(report: Report, *, color: bool = False, unicode: bool = True) -> str:
     paint = _Painter(color, unicode)
-    lines = [paint(f"{report.exercise} · {report.title} · {report.submission}", bold=True), ""]
+    dot = " · " if unicode else " - "
+    lines = [paint(dot.join((report.exercise, report.title, report.submission)), bold=True), ""]
     if report.error is not None:
         lines += _submission_error(report.error, paint)
         lines.append("")

@@ -204,6 +204,7 @@ def main() -> None:
     _limit(resource.RLIMIT_AS, limits["memory_bytes"])
     _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
     _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NOFILE, limits["open_files"])
     sys.path[:] = [p for p in sys.path if p] + manifest["sys_path"]
     import numpy as np
 

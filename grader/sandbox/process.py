@@ -109,12 +109,11 @@ def _death_reason(returncode: int, memory_bytes: int) -> str:
 
 @dataclass
 class _Child:
-    """A started child process and the read end of its event pipe."""
+    """A started child process, the read end of its event pipe, and its working directory."""
 
     proc: subprocess.Popen[bytes]
     events: int
-    work: Path
-    sent: bool = False
+    work: Path | None
 
     def close(self) -> None:
         if self.proc.returncode is None:
@@ -124,7 +123,17 @@ class _Child:
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
-        shutil.rmtree(self.work, ignore_errors=True)
+        if self.work is not None:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A session's files, as the grader sees them."""
+
+    root: Path  # private to the session, removed at the end
+    io: Path  # the copy of the submission and the inputs: read-only for the child
+    submission: Path  # the copy, inside io
 
 
 class ProcessBackend:
@@ -134,8 +143,15 @@ class ProcessBackend:
 
     def __init__(self, python: str | None = None) -> None:
         self.python = python or sys.executable
-        # The child runs with -S, so it sees no site-packages: hand it numpy's alone.
-        self.sys_path = [_numpy_site()]
+        self.numpy_site = _numpy_site()
+
+    def limitations(self) -> tuple[str, ...]:
+        """What this backend cannot guarantee: reports show it."""
+        return (
+            "no network isolation: the submission can open network connections",
+            "no file-system isolation: the submission can read any file your user can read",
+            "no process isolation: a process that leaves its process group can outlive the run",
+        )
 
     def start(self, job: Job) -> ProcessSession:
         """Start the child now, so Python and numpy load while the caller builds inputs."""
@@ -145,11 +161,29 @@ class ProcessBackend:
         with self.start(job) as session:
             return session.run(inputs)
 
-    def environment(self, work: Path) -> dict[str, str]:
+    # --- what a stronger backend changes -----------------------------------------------------
+
+    def inside(self, layout: Layout, host: Path) -> str:
+        """A path of the session as the child sees it."""
+        return str(host)
+
+    def sys_path(self) -> list[str]:
+        # The child runs with -S, so it sees no site-packages: hand it numpy's alone.
+        return [self.numpy_site]
+
+    def make_work(self, layout: Layout) -> tuple[Path | None, str]:
+        """A fresh working directory: (host path to remove afterwards, path in the child)."""
+        work = Path(tempfile.mkdtemp(prefix="work-", dir=layout.root))
+        return work, str(work)
+
+    def command(self, layout: Layout, work: str, argv: list[str]) -> list[str]:
+        return argv
+
+    def environment(self, work: str) -> dict[str, str]:
         return {
             "PATH": "/usr/bin:/bin",
-            "HOME": str(work),
-            "TMPDIR": str(work),
+            "HOME": work,
+            "TMPDIR": work,
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             # One thread: predictable timing, and BLAS buffers that fit the memory limit.
@@ -158,45 +192,51 @@ class ProcessBackend:
             "MKL_NUM_THREADS": "1",
         }
 
-    def spawn(self, job: Job, root: Path) -> _Child:
-        work = Path(tempfile.mkdtemp(prefix="work-", dir=root))
+    # -----------------------------------------------------------------------------------------
+
+    def spawn(self, job: Job, layout: Layout) -> _Child:
+        host_work, work = self.make_work(layout)
         read_fd, write_fd = os.pipe()
         limits = job.limits
         manifest = json.dumps(
             {
                 "event_fd": write_fd,
-                "submission": str(job.submission),
+                "submission": self.inside(layout, layout.submission),
                 "display_name": job.submission.name,
                 "entry": job.entry,
                 "params": list(job.params),
-                "sys_path": self.sys_path,
+                "sys_path": self.sys_path(),
                 "limits": {
                     "memory_bytes": limits.memory_bytes,
                     "file_bytes": limits.file_bytes,
                     "output_chars": limits.output_chars,
+                    "open_files": 256,
                 },
             }
         )
+        argv = [self.python, "-I", "-S", "-B", "-c", _CHILD_SOURCE, manifest]
         try:
             proc = subprocess.Popen(
-                [self.python, "-I", "-S", "-B", "-c", _CHILD_SOURCE, manifest],
+                self.command(layout, work, argv),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=(write_fd,),
-                cwd=work,
+                cwd=host_work or layout.root,
                 env=self.environment(work),
                 start_new_session=True,
             )
         except OSError as exc:
             os.close(read_fd)
-            shutil.rmtree(work, ignore_errors=True)
+            if host_work is not None:
+                shutil.rmtree(host_work, ignore_errors=True)
             raise SandboxError(
-                f"cannot start {self.python}: {exc}", fix="Check the Python installation."
+                f"cannot start the {self.name} sandbox: {exc}",
+                fix="Run 'grade doctor' to see what this machine supports.",
             ) from None
         finally:
             os.close(write_fd)
-        return _Child(proc, read_fd, work)
+        return _Child(proc, read_fd, host_work)
 
 
 class ProcessSession:
@@ -207,8 +247,26 @@ class ProcessSession:
         self.job = job
         self.started = time.monotonic()
         self._tmp = tempfile.TemporaryDirectory(prefix="grader-")
-        self.root = Path(self._tmp.name)
-        self._first: _Child | None = backend.spawn(job, self.root)
+        root = Path(self._tmp.name)
+        io = root / "io"
+        io.mkdir()
+        # The child reads a copy: it never learns where the student's file lives.
+        submission = io / job.submission.name
+        try:
+            shutil.copyfile(job.submission, submission)
+        except OSError as exc:
+            self._tmp.cleanup()
+            raise SandboxError(f"cannot copy {job.submission}: {exc}") from None
+        for path, mode in ((root, 0o711), (io, 0o755), (submission, 0o644)):
+            path.chmod(mode)
+        self.layout = Layout(root=root, io=io, submission=submission)
+        self.root = root
+        self._first: _Child | None = None
+        try:
+            self._first = backend.spawn(job, self.layout)
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> ProcessSession:
         return self
@@ -230,7 +288,7 @@ class ProcessSession:
         outcomes: dict[str, CallOutcome] = {}
         fault: Fault | None = None
         import_output = ""
-        path = self.root / "inputs.npz"
+        path = self.layout.io / "inputs.npz"
         arrays = {
             f"{case}/{param}": array
             for case, args in inputs.items()
@@ -239,13 +297,15 @@ class ProcessSession:
         import numpy as np  # here, not at the top: the child starts before numpy loads
 
         np.savez(path, allow_pickle=False, **arrays)
+        path.chmod(0o644)
+        inside = self.backend.inside(self.layout, path)
         remaining = list(inputs)
         first = True
         while remaining:
-            child = self._first or self.backend.spawn(job, self.root)
+            child = self._first or self.backend.spawn(job, self.layout)
             self._first = None
             try:
-                attempt = self._attempt(child, remaining, path, stdout, stderr)
+                attempt = self._attempt(child, remaining, inside, stdout, stderr)
             finally:
                 child.close()
             outcomes.update(attempt.outcomes)
@@ -274,11 +334,11 @@ class ProcessSession:
         )
 
     def _attempt(
-        self, child: _Child, cases: list[str], inputs: Path, stdout: _Capped, stderr: _Capped
+        self, child: _Child, cases: list[str], inputs: str, stdout: _Capped, stderr: _Capped
     ) -> _Attempt:
         limits = self.job.limits
         cpu = int(limits.import_seconds + limits.seconds_per_case * len(cases)) + 1
-        line = json.dumps({"cases": cases, "inputs": str(inputs), "cpu_seconds": cpu})
+        line = json.dumps({"cases": cases, "inputs": inputs, "cpu_seconds": cpu})
         assert child.proc.stdin is not None
         try:
             # One short line: it fits the pipe buffer, so this never blocks.

@@ -79,14 +79,25 @@ def _grade_command(exercise_id: str) -> click.Command:
         type=click.IntRange(0, 2**32 - 1),
         help="Seed of the random cases; the report prints the one it used.",
     )
+    @click.option(
+        "--sandbox",
+        type=click.Choice(["auto", "bwrap", "process"]),
+        default=None,
+        help="Where the code runs [default: $GRADER_SANDBOX, else auto: bwrap where it "
+        "works, else process]. 'grade doctor' tells which.",
+    )
     @click.pass_context
     @_reports_errors
-    def command(ctx: click.Context, file: Path | None, fmt: str, seed: int | None) -> None:
+    def command(
+        ctx: click.Context, file: Path | None, fmt: str, seed: int | None, sandbox: str | None
+    ) -> None:
         from grader.grading import grade
         from grader.render import render_json, render_text
+        from grader.sandbox import get_backend
 
         submission = file or Path(f"{exercise_id}.py")
-        report = grade(exercise_id, submission, course=_course(ctx), seed=seed)
+        backend = get_backend(sandbox)
+        report = grade(exercise_id, submission, course=_course(ctx), seed=seed, backend=backend)
         if fmt == "json":
             click.echo(render_json(report), nl=False)
         else:
@@ -177,6 +188,29 @@ def start(ctx: click.Context, exercise_id: str, file: Path | None, force: bool) 
     exercise = _course(ctx).load(exercise_id)
     path = write_starter(exercise, file or Path(f"{exercise.id}.py"), force=force)
     click.echo(f"Wrote {path}. Implement {exercise.entry.function}, then run: grade {exercise.id}")
+
+
+@cli.command()
+@_reports_errors
+def doctor() -> None:
+    """Tell which sandbox runs student code on this machine, and why."""
+    from grader.sandbox import availability, get_backend
+
+    for item in availability(fresh=True):
+        state = "works" if item.problem is None else f"unavailable: {item.problem}"
+        click.echo(f"{item.name:<8} {state}")
+    chosen = get_backend()
+    click.echo(f"\nin use: {chosen.name}")
+    limits = chosen.limitations()
+    if limits:
+        click.echo("it cannot guarantee:")
+        for note in limits:
+            click.echo(f"  - {note}")
+    else:
+        click.echo(
+            "full isolation: own user, PID, network and IPC namespaces, read-only Python "
+            "and numpy, no project files, a size-limited temporary working directory"
+        )
 
 
 def main() -> None:

@@ -89,6 +89,7 @@ def grade(
         tests=tests,
         backend=run.backend,
         grader_version=__version__,
+        sandbox_limitations=backend.limitations(),
         error=_submission_error(exercise, submission, run.fault),
         import_output=run.import_output,
         stdout=run.stdout,

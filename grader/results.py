@@ -79,6 +79,8 @@ class Report:
     tests: tuple[CaseResult, ...]
     backend: str
     grader_version: str
+    #: What the sandbox that ran this submission cannot guarantee (empty: full isolation).
+    sandbox_limitations: tuple[str, ...] = ()
     error: SubmissionError | None = None
     #: Printed while the submission was imported.
     import_output: str = ""

@@ -8,13 +8,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Job, ProcessBackend, RunResult, SandboxLimits
+from grader.sandbox import Backend, Job, RunResult, SandboxLimits, bwrap_problem, get_backend
 from grader.sandbox.protocol import CallStatus
 
 PARAMS = ("y_true", "y_pred")
 
 
+@pytest.fixture(params=["process", "bwrap"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Every sandbox test runs on both backends; bwrap is skipped, with the reason, where
+    this machine cannot run it."""
+    if request.param == "bwrap":
+        problem = bwrap_problem(fresh=True)
+        if problem is not None:
+            pytest.skip(f"bwrap backend unavailable: {problem}")
+    return get_backend(request.param)
+
+
 def run(
+    backend: Backend,
     tmp_path: Path,
     body: str,
     cases: int = 2,
@@ -33,11 +45,15 @@ def run(
     )
     job = Job(submission=source, entry="loss", params=PARAMS, limits=limits)
     inputs = {f"c{i}": (np.array([1.0, 0.0]), np.array([0.8, 0.1 * (i + 1)])) for i in range(cases)}
-    return ProcessBackend().run(job, inputs)
+    with backend.start(job) as session:
+        return session.run(inputs)
 
 
-def test_returned_numbers_of_every_accepted_type_come_back(tmp_path: Path) -> None:
+def test_returned_numbers_of_every_accepted_type_come_back(
+    backend: Backend, tmp_path: Path
+) -> None:
     result = run(
+        backend,
         tmp_path,
         """
         import numpy as np
@@ -52,7 +68,7 @@ def test_returned_numbers_of_every_accepted_type_come_back(tmp_path: Path) -> No
     assert [v.value for v in values] == [0.5, 0.25, 0.125, 3.0]
     assert [v.value_type for v in values] == ["float", "numpy.float32", "numpy.ndarray", "int"]
     assert result.fault is None
-    assert result.backend == "process"
+    assert result.backend == backend.name
 
 
 @pytest.mark.parametrize(
@@ -67,9 +83,10 @@ def test_returned_numbers_of_every_accepted_type_come_back(tmp_path: Path) -> No
     ],
 )
 def test_anything_but_one_real_number_is_a_bad_return(
-    tmp_path: Path, expression: str, problem: str
+    backend: Backend, tmp_path: Path, expression: str, problem: str
 ) -> None:
     result = run(
+        backend,
         tmp_path,
         f"""
         import numpy as np
@@ -87,8 +104,11 @@ def test_anything_but_one_real_number_is_a_bad_return(
     assert outcome.problem.startswith(problem)
 
 
-def test_an_exception_reports_type_message_and_only_the_students_frames(tmp_path: Path) -> None:
+def test_an_exception_reports_type_message_and_only_the_students_frames(
+    backend: Backend, tmp_path: Path
+) -> None:
     result = run(
+        backend,
         tmp_path,
         """
         def helper(p):
@@ -110,8 +130,11 @@ def test_an_exception_reports_type_message_and_only_the_students_frames(tmp_path
     assert "grader" not in error.traceback
 
 
-def test_a_hanging_call_times_out_and_the_next_call_still_runs(tmp_path: Path) -> None:
+def test_a_hanging_call_times_out_and_the_next_call_still_runs(
+    backend: Backend, tmp_path: Path
+) -> None:
     result = run(
+        backend,
         tmp_path,
         """
         def loss(y_true, y_pred):
@@ -127,8 +150,11 @@ def test_a_hanging_call_times_out_and_the_next_call_still_runs(tmp_path: Path) -
     assert result.outcomes["c1"].status is CallStatus.RETURNED
 
 
-def test_a_crash_fails_that_call_and_the_child_is_restarted_for_the_rest(tmp_path: Path) -> None:
+def test_a_crash_fails_that_call_and_the_child_is_restarted_for_the_rest(
+    backend: Backend, tmp_path: Path
+) -> None:
     result = run(
+        backend,
         tmp_path,
         """
         import os, signal
@@ -148,15 +174,16 @@ def test_a_crash_fails_that_call_and_the_child_is_restarted_for_the_rest(tmp_pat
     assert result.outcomes["c2"].value == 2.0
 
 
-def test_sys_exit_in_a_call_is_reported_as_an_exception(tmp_path: Path) -> None:
-    result = run(tmp_path, "import sys\ndef loss(a, b):\n    sys.exit(0)\n", cases=1)
+def test_sys_exit_in_a_call_is_reported_as_an_exception(backend: Backend, tmp_path: Path) -> None:
+    result = run(backend, tmp_path, "import sys\ndef loss(a, b):\n    sys.exit(0)\n", cases=1)
     error = result.outcomes["c0"].error
     assert error is not None
     assert error.type == "SystemExit"
 
 
-def test_memory_beyond_the_limit_fails_the_call(tmp_path: Path) -> None:
+def test_memory_beyond_the_limit_fails_the_call(backend: Backend, tmp_path: Path) -> None:
     result = run(
+        backend,
         tmp_path,
         "import numpy as np\ndef loss(a, b):\n    return float(np.ones(2**31).sum())\n",
         cases=1,
@@ -167,13 +194,16 @@ def test_memory_beyond_the_limit_fails_the_call(tmp_path: Path) -> None:
         assert outcome.error.type == "MemoryError"
 
 
-def test_changing_an_input_in_place_is_detected(tmp_path: Path) -> None:
-    result = run(tmp_path, "def loss(y_true, y_pred):\n    y_pred[0] = 0.5\n    return 1.0\n")
+def test_changing_an_input_in_place_is_detected(backend: Backend, tmp_path: Path) -> None:
+    result = run(
+        backend, tmp_path, "def loss(y_true, y_pred):\n    y_pred[0] = 0.5\n    return 1.0\n"
+    )
     assert result.outcomes["c0"].mutated == ("y_pred",)
 
 
-def test_printed_output_is_captured_per_call_and_capped(tmp_path: Path) -> None:
+def test_printed_output_is_captured_per_call_and_capped(backend: Backend, tmp_path: Path) -> None:
     result = run(
+        backend,
         tmp_path,
         """
         import os
@@ -206,23 +236,23 @@ def test_printed_output_is_captured_per_call_and_capped(tmp_path: Path) -> None:
     ],
 )
 def test_a_submission_that_cannot_be_loaded_is_a_fault_and_no_call_runs(
-    tmp_path: Path, body: str, kind: str, message: str
+    backend: Backend, tmp_path: Path, body: str, kind: str, message: str
 ) -> None:
-    result = run(tmp_path, body)
+    result = run(backend, tmp_path, body)
     assert result.fault is not None
     assert result.fault.kind == kind
     assert message in result.fault.message
     assert all(o.status is CallStatus.NOT_RUN for o in result.outcomes.values())
 
 
-def test_a_syntax_error_gives_line_column_and_text(tmp_path: Path) -> None:
-    result = run(tmp_path, "import numpy\n\ndef loss(a, b):\n    return (a +\n")
+def test_a_syntax_error_gives_line_column_and_text(backend: Backend, tmp_path: Path) -> None:
+    result = run(backend, tmp_path, "import numpy\n\ndef loss(a, b):\n    return (a +\n")
     assert result.fault is not None
     assert result.fault.line == 4
     assert result.fault.text == "    return (a +"
 
 
-def test_a_submission_that_hangs_while_loading_is_stopped(tmp_path: Path) -> None:
-    result = run(tmp_path, "while True:\n    pass\n", import_seconds=1.0)
+def test_a_submission_that_hangs_while_loading_is_stopped(backend: Backend, tmp_path: Path) -> None:
+    result = run(backend, tmp_path, "while True:\n    pass\n", import_seconds=1.0)
     assert result.fault is not None
     assert result.fault.kind == "timeout"

@@ -72,6 +72,7 @@ def render_json(report: Report) -> str:
         "execution_time": round(report.execution_time, 4),
         "seed": report.seed,
         "backend": report.backend,
+        "sandbox_limitations": list(report.sandbox_limitations),
         "grader_version": report.grader_version,
         "error": asdict(report.error) if report.error else None,
         "import_output": report.import_output,

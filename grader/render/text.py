@@ -151,4 +151,10 @@ def render_text(report: Report, *, color: bool = False, unicode: bool = True) ->
         f"{score}: {verdict}   (seed {report.seed}; {report.execution_time:.2f} s; "
         f"sandbox: {report.backend})"
     )
+    if report.sandbox_limitations:
+        lines.append(
+            f"note: the {report.backend} sandbox cannot guarantee isolation: "
+            + "; ".join(report.sandbox_limitations)
+            + ". 'grade doctor' tells why no stronger sandbox is used."
+        )
     return "\n".join(lines) + "\n"

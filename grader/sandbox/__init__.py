@@ -1,18 +1,28 @@
 """Runs student code in another process and returns plain data; see protocol.py.
 
-Knows nothing of exercises, references or expected values. Backends share one interface,
-so a stronger one (bubblewrap namespaces, a warm fork server) slots in beside 'process'.
-A backend starts a child as soon as it knows the submission (`start`), so the child's
-Python and numpy load while the grader builds the cases; `Session.run` then sends them.
+Knows nothing of exercises, references or expected values. Backends share one interface:
+'bwrap' (bubblewrap namespaces) where it works, else 'process' (rlimits and a process
+group). A backend starts a child as soon as it knows the submission (`start`), so the
+child's Python and numpy load while the grader builds the cases; `Session.run` sends them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from grader.errors import SandboxError
 from grader.sandbox.process import ProcessBackend
 from grader.sandbox.protocol import Inputs, Job, RunResult, SandboxLimits
+
+BACKENDS = ("auto", "bwrap", "process")
+ENV_VAR = "GRADER_SANDBOX"
 
 
 class Session(Protocol):
@@ -35,13 +45,86 @@ class Backend(Protocol):
 
     def start(self, job: Job) -> Session: ...
 
+    def limitations(self) -> tuple[str, ...]: ...
 
-def default_backend() -> Backend:
-    """The strongest backend this machine supports."""
+
+@dataclass(frozen=True)
+class Availability:
+    name: str
+    #: None when the backend works here, else why not.
+    problem: str | None
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "grader" / "sandbox.json"
+
+
+def _machine_key() -> str:
+    """What the bwrap verdict depends on; a change of any of it asks bwrap again."""
+    from grader.sandbox.bwrap import bwrap_path
+
+    found = bwrap_path()
+    stamp = os.stat(found).st_mtime_ns if found else 0
+    parts = [str(found), str(stamp), sys.executable, sys.version, os.uname().release]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def bwrap_problem(*, fresh: bool = False) -> str | None:
+    """Why bwrap cannot be used here (None: it can). A trial sandbox costs about 0.1 s,
+    so its verdict is kept in the user's cache directory until the machine changes."""
+    from grader.sandbox.bwrap import probe
+
+    key = _machine_key()
+    cache = _cache_file()
+    if not fresh:
+        try:
+            saved = json.loads(cache.read_text("utf-8"))
+            if saved.get("key") == key:
+                problem = saved.get("problem")
+                return problem if isinstance(problem, str) else None
+        except (OSError, ValueError, AttributeError):
+            pass
+    problem = probe()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"key": key, "problem": problem}), "utf-8")
+    except OSError:
+        pass  # no cache: the next run asks again
+    return problem
+
+
+def availability(*, fresh: bool = False) -> list[Availability]:
+    return [Availability("bwrap", bwrap_problem(fresh=fresh)), Availability("process", None)]
+
+
+def get_backend(choice: str | None = None) -> Backend:
+    """The backend asked for ('auto' or None: the strongest that works here)."""
+    choice = choice or os.environ.get(ENV_VAR) or "auto"
+    if choice not in BACKENDS:
+        raise SandboxError(f"unknown sandbox {choice!r}", fix=f"Use one of: {', '.join(BACKENDS)}.")
+    if choice == "process":
+        return ProcessBackend()
+    problem = bwrap_problem()
+    if problem is None:
+        from grader.sandbox.bwrap import BwrapBackend
+
+        return BwrapBackend()
+    if choice == "bwrap":
+        raise SandboxError(
+            f"the bwrap sandbox was asked for, but {problem}",
+            fix="Run 'grade doctor' for details, or use --sandbox process.",
+        )
     return ProcessBackend()
 
 
+def default_backend() -> Backend:
+    return get_backend(None)
+
+
 __all__ = [
+    "BACKENDS",
+    "Availability",
     "Backend",
     "Inputs",
     "Job",
@@ -49,5 +132,7 @@ __all__ = [
     "RunResult",
     "SandboxLimits",
     "Session",
+    "availability",
     "default_backend",
+    "get_backend",
 ]

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -178,6 +179,10 @@ class ProcessBackend:
 
     def command(self, layout: Layout, work: str, argv: list[str]) -> list[str]:
         return argv
+
+    def status(self, returncode: int) -> int:
+        """The child's exit status as Python reports it: negative for a signal."""
+        return returncode
 
     def environment(self, work: str) -> dict[str, str]:
         return {
@@ -346,7 +351,9 @@ class ProcessSession:
             child.proc.stdin.close()
         except BrokenPipeError:
             pass  # the child is already gone; supervising it finds out why
-        return _supervise(child.proc, limits, cases, child.events, stdout, stderr)
+        return _supervise(
+            child.proc, limits, cases, child.events, stdout, stderr, self.backend.status
+        )
 
 
 def _supervise(
@@ -356,6 +363,7 @@ def _supervise(
     events_fd: int,
     stdout: _Capped,
     stderr: _Capped,
+    exit_status: Callable[[int], int],
 ) -> _Attempt:
     attempt = _Attempt()
     pending = list(cases)
@@ -422,7 +430,7 @@ def _supervise(
         )
         status = CallStatus.TIMEOUT
     else:
-        reason = _death_reason(returncode, limits.memory_bytes)
+        reason = _death_reason(exit_status(returncode), limits.memory_bytes)
         status = CallStatus.CRASHED
     if current is not None:
         attempt.outcomes[current] = CallOutcome(current, status, reason=reason)

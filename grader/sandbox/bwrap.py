@@ -1,0 +1,160 @@
+"""The 'bwrap' sandbox backend: the process backend inside bubblewrap namespaces.
+
+The child gets new user, PID, network, IPC, UTS and cgroup namespaces; it sees a read-only
+Python installation (without its site-packages), numpy, its own copy of the submission and
+inputs, and a size-limited tmpfs as working directory: nothing of the project tree, the
+grader, the references or the machine's files. Every process it starts dies with the PID
+namespace when the run ends (--die-with-parent, and the grader kills bwrap itself).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from grader.sandbox.process import Layout, ProcessBackend
+
+#: Where things are inside the sandbox.
+IO_DIR = "/sandbox/io"
+SITE_DIR = "/sandbox/site"
+WORK_DIR = "/sandbox/work"
+#: The working directory is a tmpfs of this size: a submission cannot fill the disk.
+WORK_BYTES = 64 * 1024 * 1024
+#: The uid and gid inside the user namespace.
+NOBODY = 65534
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _python() -> tuple[Path, Path]:
+    """The real interpreter (not a venv's link) and the installation it belongs to."""
+    prefix = Path(sys.base_prefix).resolve()
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (prefix / "bin" / version, Path(sys.executable).resolve()):
+        if candidate.is_file() and prefix in candidate.resolve().parents:
+            return candidate.resolve(), prefix
+    return Path(sys.executable).resolve(), prefix
+
+
+def _system_mounts() -> list[str]:
+    """/usr read-only, and /bin, /lib... as on the host (links on merged-/usr systems)."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    return args
+
+
+class BwrapBackend(ProcessBackend):
+    name = "bwrap"
+
+    def __init__(self) -> None:
+        python, self.prefix = _python()
+        super().__init__(str(python))
+        found = bwrap_path()
+        if found is None:
+            raise FileNotFoundError("bwrap is not installed")
+        self.bwrap = found
+
+    def limitations(self) -> tuple[str, ...]:
+        return ()
+
+    def inside(self, layout: Layout, host: Path) -> str:
+        return str(Path(IO_DIR) / host.relative_to(layout.io))
+
+    def sys_path(self) -> list[str]:
+        return [SITE_DIR]
+
+    def make_work(self, layout: Layout) -> tuple[Path | None, str]:
+        return None, WORK_DIR  # a tmpfs of the sandbox: nothing to remove on the host
+
+    def status(self, returncode: int) -> int:
+        # bwrap exits with 128 + n when the sandboxed process was killed by signal n.
+        if 128 < returncode < 128 + 65:
+            return -(returncode - 128)
+        return returncode
+
+    def command(self, layout: Layout, work: str, argv: list[str]) -> list[str]:
+        site = Path(self.numpy_site)
+        stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+        args = [
+            self.bwrap,
+            "--unshare-all",
+            "--unshare-user",
+            "--uid",
+            str(NOBODY),
+            "--gid",
+            str(NOBODY),
+            "--disable-userns",
+            "--cap-drop",
+            "ALL",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            *_system_mounts(),
+            "--ro-bind",
+            str(self.prefix),
+            str(self.prefix),
+            # The installation's own site-packages may hold grader itself: hide it.
+            "--tmpfs",
+            str(stdlib / "site-packages"),
+            "--ro-bind",
+            str(site / "numpy"),
+            f"{SITE_DIR}/numpy",
+        ]
+        if (site / "numpy.libs").is_dir():
+            args += ["--ro-bind", str(site / "numpy.libs"), f"{SITE_DIR}/numpy.libs"]
+        args += [
+            "--ro-bind",
+            str(layout.io),
+            IO_DIR,
+            "--size",
+            str(WORK_BYTES),
+            "--tmpfs",
+            WORK_DIR,
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--chdir",
+            work,
+            "--",
+            *argv,
+        ]
+        return args
+
+
+@functools.lru_cache(maxsize=1)
+def probe() -> str | None:
+    """Why bwrap cannot run here, or None when a trial sandbox ran Python with numpy."""
+    if sys.platform != "linux":
+        return "bubblewrap needs Linux"
+    if bwrap_path() is None:
+        return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    backend = BwrapBackend()
+    with_numpy = f"import sys; sys.path.append({SITE_DIR!r}); import numpy"
+    io = Path(os.environ.get("TMPDIR", "/tmp"))
+    layout = Layout(root=io, io=io, submission=io)
+    command = backend.command(layout, WORK_DIR, [backend.python, "-I", "-S", "-c", with_numpy])
+    try:
+        proc = subprocess.run(
+            command, capture_output=True, timeout=30, check=False, env={"PATH": "/usr/bin:/bin"}
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap failed to start: {exc}"
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        return "bwrap cannot create the sandbox here: " + (detail[-1] if detail else "no output")
+    return None

@@ -1,0 +1,164 @@
+"""Hostile submissions get nothing, on both sandbox backends, and leave nothing behind.
+
+Each file in tests/fixtures/hostile/ attacks the grader one way (see its first line) and
+would score only if the attack worked. It is graded through the CLI; then the test checks
+that it scored 0, that the grader ended normally, and that no process, file or connection
+of it survived. Threats the 'process' fallback cannot stop by design (it has no namespaces)
+are skipped there with that reason; the bwrap backend must stop all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, REPO, run_grade, write
+from grader.sandbox import bwrap_problem
+
+HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))
+
+#: What the process backend cannot stop, by design: it is documented in its limitations.
+PROCESS_CANNOT = {
+    "read_reference": "no file-system isolation",
+    "import_grader": "no file-system isolation",
+    "background_process": "a process that leaves its process group outlives the run",
+    "network": "no network isolation",
+    "write_outside": "no file-system isolation",
+    "fill_disk": "no disk quota",
+}
+
+#: A small exercise with a short time limit, so that hanging submissions cost seconds.
+EXERCISE = """\
+id: ex01
+title: Binary cross-entropy (hostile test course)
+statement: Compute binary cross-entropy.
+entry:
+  function: binary_cross_entropy
+  params:
+    - {name: y_true, description: labels}
+    - {name: y_pred, description: probabilities}
+  returns: a float
+reference: solutions.bce.binary_cross_entropy
+tolerance: {rtol: 1.0e-4, atol: 1.0e-9}
+clip: {param: eps, min: 1.0e-15, max: 1.0e-5}
+limits: {seconds_per_case: 1, memory_mb: 512, output_kb: 16}
+points: 4
+cases:
+  - name: textbook
+    args: {y_true: [1.0], y_pred: [0.8]}
+  - name: two examples
+    args: {y_true: [1.0, 0.0], y_pred: [0.8, 0.1]}
+  - name: random
+    generate: {generator: binary, n: [2, 100]}
+  - name: hidden random
+    visibility: hidden
+    generate: {generator: binary, n: [3, 100]}
+"""
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("course")
+    write(root / "exercises" / "ex01.yaml", EXERCISE)
+    write(root / "solutions" / "bce.py", (REPO / "solutions" / "bce.py").read_text())
+    return root
+
+
+class _Listener:
+    """A loopback port that records whether anything connected to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+def _processes_with(token: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if token.encode() in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("backend", ["bwrap", "process"])
+@pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.stem)
+def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
+    path: Path, backend: str, course: Path, tmp_path: Path
+) -> None:
+    if backend == "bwrap":
+        problem = bwrap_problem(fresh=True)
+        if problem is not None:
+            pytest.skip(f"bwrap backend unavailable: {problem}")
+    elif path.stem in PROCESS_CANNOT:
+        pytest.skip(f"the process backend cannot stop this: {PROCESS_CANNOT[path.stem]}")
+    token = f"grader-hostile-{secrets.token_hex(6)}"
+    listener = _Listener()
+    source = (
+        path.read_text()
+        .replace("{TOKEN}", token)
+        .replace("{PORT}", str(listener.port))
+        .replace("{REPO}", str(REPO))
+    )
+    submission = write(tmp_path / "ex01.py", source)
+    before = sorted(p.name for p in REPO.iterdir())
+    try:
+        result = run_grade(
+            "--course",
+            str(course),
+            "ex01",
+            "--file",
+            str(submission),
+            "--format",
+            "json",
+            "--sandbox",
+            backend,
+            "--seed",
+            "3",
+            timeout=90,
+        )
+        time.sleep(0.2)
+    finally:
+        listener.close()
+    assert result.returncode == 1, result.stderr
+    report = result.json()
+    assert report["backend"] == backend
+    assert report["score"] == 0, [(t["name"], t["output"]) for t in report["tests"]]
+    assert all(t["status"] != "passed" for t in report["tests"])
+    assert listener.connections == 0, "the submission reached a loopback port"
+    assert _processes_with(token) == [], "a process of the submission outlived the run"
+    assert not list(Path("/tmp").glob(f"{token}*")), "the submission wrote to /tmp"
+    assert not (Path.home() / token).exists(), "the submission wrote to the home directory"
+    assert sorted(p.name for p in REPO.iterdir()) == before, "the checkout changed"

@@ -30,15 +30,24 @@ GOOD = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--sandbox", choices=["auto", "bwrap", "process"], default="auto")
     args = parser.parse_args()
     grade = shutil.which("grade") or f"{sys.executable} -m grader"
-    print(f"python {sys.version.split()[0]}, {args.runs} runs each, command: {grade}")
+    print(
+        f"python {sys.version.split()[0]}, {args.runs} runs each, sandbox {args.sandbox}, "
+        f"command: {grade}"
+    )
     for exercise, submission in GOOD.items():
         times = []
         for _ in range(args.runs):
             started = time.perf_counter()
             proc = subprocess.run(
-                [*grade.split(), exercise, "--file", str(REPO / submission), "--seed", "1"],
+                [
+                    *grade.split(),
+                    exercise,
+                    *("--file", str(REPO / submission), "--seed", "1"),
+                    *("--sandbox", args.sandbox),
+                ],
                 capture_output=True,
                 check=False,
             )

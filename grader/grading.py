@@ -166,6 +166,9 @@ def _case_result(
     elif outcome.status is CallStatus.RAISED:
         assert outcome.error is not None
         message = f"raised {outcome.error.type}: {outcome.error.message}".rstrip(": ")
+        if outcome.error.type == "MemoryError":
+            message = f"used more than {_memory(exercise)} of memory (MemoryError)"
+            hint = "Avoid building large intermediate arrays (an N x N table, for instance)."
         details["traceback"] = outcome.error.traceback
     else:
         message = outcome.reason or outcome.status.value
@@ -184,6 +187,11 @@ def _case_result(
         **base,
         **details,
     )
+
+
+def _memory(exercise: Exercise) -> str:
+    mb = exercise.limits.memory_mb
+    return f"{mb // 1024} GiB" if mb % 1024 == 0 else f"{mb} MiB"
 
 
 def _bad_return_hint(problem: str) -> str:

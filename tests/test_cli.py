@@ -295,3 +295,41 @@ def test_ascii_terminals_get_words_instead_of_marks(grade: GradeRunner, tmp_path
     assert result.returncode == 1
     assert "FAIL textbook: y=1, p=0.8" in result.stdout
     assert result.stdout.isascii()
+
+
+def test_doctor_names_the_backend_in_use_and_why(grade: GradeRunner) -> None:
+    result = grade("doctor")
+    assert result.returncode == 0
+    assert "in use: " in result.stdout
+    assert "process  works" in result.stdout
+    forced = grade("doctor", env={"GRADER_SANDBOX": "process"})
+    assert "in use: process" in forced.stdout
+    assert "no network isolation" in forced.stdout
+
+
+def test_without_bwrap_auto_falls_back_with_a_note_and_asking_for_bwrap_fails(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    env = {"PATH": str(tmp_path / "empty"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    path = write(tmp_path / "ex01.py", GOOD_BCE)
+    auto = grade("ex01", "--file", str(path), "--format", "json", env=env)
+    assert auto.returncode == 0
+    assert auto.json()["backend"] == "process"
+    assert auto.json()["sandbox_limitations"]
+    asked = grade("ex01", "--file", str(path), "--sandbox", "bwrap", env=env)
+    assert asked.returncode == 2
+    assert "bwrap is not installed" in asked.stderr
+    doctor = grade("doctor", env=env)
+    assert "bwrap    unavailable: bwrap is not installed" in doctor.stdout
+
+
+def test_memory_beyond_the_exercise_limit_names_the_limit(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    source = "import numpy as np\n\ndef binary_cross_entropy(y_true, y_pred):\n"
+    source += "    return float(np.ones((len(y_true), 2**28)).sum())\n"
+    path = write(tmp_path / "ex01.py", source)
+    result = grade("ex01", "--file", str(path), "--format", "json", "--seed", "1")
+    assert result.returncode == 1
+    outputs = [t["output"] for t in result.json()["tests"]]
+    assert any("used more than 1 GiB of memory" in o for o in outputs), outputs[:3]

@@ -101,6 +101,8 @@ def _death_reason(returncode: int, memory_bytes: int) -> str:
                 "the process was killed (it may have used more than "
                 f"{memory_bytes // 2**20} MiB of memory)"
             )
+        if sig == signal.SIGXFSZ:
+            return "the process wrote a file larger than allowed"
         return f"the process was ended by {_signal_name(sig)}"
     return (
         f"the process exited with code {returncode} before the call returned "

@@ -4,7 +4,7 @@ Each file in tests/fixtures/hostile/ attacks the grader one way (see its first l
 would score only if the attack worked. It is graded through the CLI; then the test checks
 that it scored 0, that the grader ended normally, and that no process, file or connection
 of it survived. Threats the 'process' fallback cannot stop by design (it has no namespaces)
-are skipped there with that reason; the bwrap backend must stop all of them.
+are skipped there with the limitation it reports; the bwrap backend must stop all of them.
 """
 
 from __future__ import annotations
@@ -19,18 +19,19 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, REPO, run_grade, write
-from grader.sandbox import bwrap_problem
+from grader.sandbox import bwrap_problem, get_backend
 
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))
 
-#: What the process backend cannot stop, by design: it is documented in its limitations.
-PROCESS_CANNOT = {
+#: Attacks a backend stops only if it does not list the matching limitation.
+NEEDS = {
     "read_reference": "no file-system isolation",
     "import_grader": "no file-system isolation",
-    "background_process": "a process that leaves its process group outlives the run",
-    "network": "no network isolation",
     "write_outside": "no file-system isolation",
+    "network": "no network isolation",
     "fill_disk": "no disk quota",
+    "background_process": "no process isolation",
+    "fork_bomb": "no process count limit",
 }
 
 #: A small exercise with a short time limit, so that hanging submissions cost seconds.
@@ -99,6 +100,11 @@ class _Listener:
         self.sock.close()
 
 
+def _grader_cgroups() -> set[str]:
+    roots = [Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")]
+    return {str(p) for root in roots if root.is_dir() for p in root.glob("grader-*")}
+
+
 def _processes_with(token: str) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -122,8 +128,10 @@ def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
         problem = bwrap_problem(fresh=True)
         if problem is not None:
             pytest.skip(f"bwrap backend unavailable: {problem}")
-    elif path.stem in PROCESS_CANNOT:
-        pytest.skip(f"the process backend cannot stop this: {PROCESS_CANNOT[path.stem]}")
+    gap = NEEDS.get(path.stem)
+    for limitation in get_backend(backend).limitations():
+        if gap is not None and limitation.startswith(gap):
+            pytest.skip(f"the {backend} backend cannot stop this here: {limitation}")
     token = f"grader-hostile-{secrets.token_hex(6)}"
     listener = _Listener()
     source = (
@@ -134,6 +142,7 @@ def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
     )
     submission = write(tmp_path / "ex01.py", source)
     before = sorted(p.name for p in REPO.iterdir())
+    cgroups = _grader_cgroups()
     try:
         result = run_grade(
             "--course",
@@ -162,3 +171,4 @@ def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
     assert not list(Path("/tmp").glob(f"{token}*")), "the submission wrote to /tmp"
     assert not (Path.home() / token).exists(), "the submission wrote to the home directory"
     assert sorted(p.name for p in REPO.iterdir()) == before, "the checkout changed"
+    assert _grader_cgroups() == cgroups, "a cgroup of the run was left behind"

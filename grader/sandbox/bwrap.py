@@ -17,6 +17,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from grader.sandbox import cgroup
 from grader.sandbox.process import Layout, ProcessBackend
 
 #: Where things are inside the sandbox.
@@ -68,7 +69,10 @@ class BwrapBackend(ProcessBackend):
         self.bwrap = found
 
     def limitations(self) -> tuple[str, ...]:
-        return ()
+        if cgroup.available() or os.geteuid() != 0:
+            return ()
+        # As root, the sandbox's uid maps to root outside, where RLIMIT_NPROC does not apply.
+        return ("no process count limit: a fork bomb is stopped only by the time limit",)
 
     def inside(self, layout: Layout, host: Path) -> str:
         return str(Path(IO_DIR) / host.relative_to(layout.io))
@@ -146,7 +150,7 @@ def probe() -> str | None:
     backend = BwrapBackend()
     with_numpy = f"import sys; sys.path.append({SITE_DIR!r}); import numpy"
     io = Path(os.environ.get("TMPDIR", "/tmp"))
-    layout = Layout(root=io, io=io, submission=io)
+    layout = Layout(root=io, io=io, submission=io, cgroup=None)
     command = backend.command(layout, WORK_DIR, [backend.python, "-I", "-S", "-c", with_numpy])
     try:
         proc = subprocess.run(

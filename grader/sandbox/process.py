@@ -26,6 +26,8 @@ from importlib import resources
 from pathlib import Path
 
 from grader.errors import SandboxError
+from grader.sandbox import cgroup
+from grader.sandbox.cgroup import PidsCgroup
 from grader.sandbox.protocol import (
     CallOutcome,
     CallStatus,
@@ -117,11 +119,14 @@ class _Child:
     proc: subprocess.Popen[bytes]
     events: int
     work: Path | None
+    cgroup: PidsCgroup | None
 
     def close(self) -> None:
         if self.proc.returncode is None:
             _kill_group(self.proc)
             self.proc.wait()
+        if self.cgroup is not None:  # whatever left the process group, before the next child
+            self.cgroup.kill_all()
         os.close(self.events)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
@@ -137,6 +142,8 @@ class Layout:
     root: Path  # private to the session, removed at the end
     io: Path  # the copy of the submission and the inputs: read-only for the child
     submission: Path  # the copy, inside io
+    #: Bounds the session's processes and finds every one of them; None where unavailable.
+    cgroup: PidsCgroup | None
 
 
 class ProcessBackend:
@@ -150,11 +157,17 @@ class ProcessBackend:
 
     def limitations(self) -> tuple[str, ...]:
         """What this backend cannot guarantee: reports show it."""
-        return (
+        notes = [
             "no network isolation: the submission can open network connections",
             "no file-system isolation: the submission can read any file your user can read",
-            "no process isolation: a process that leaves its process group can outlive the run",
-        )
+            "no disk quota: the working directory is on the machine's disk",
+        ]
+        if not cgroup.available():
+            notes += [
+                "no process isolation: a process that leaves its process group can outlive the run",
+                "no process count limit: a fork bomb is stopped only by the time limit",
+            ]
+        return tuple(notes)
 
     def start(self, job: Job) -> ProcessSession:
         """Start the child now, so Python and numpy load while the caller builds inputs."""
@@ -223,8 +236,11 @@ class ProcessBackend:
         )
         argv = [self.python, "-I", "-S", "-B", "-c", _CHILD_SOURCE, manifest]
         try:
+            command = self.command(layout, work, argv)
+            if layout.cgroup is not None:
+                command = layout.cgroup.wrap(command)
             proc = subprocess.Popen(
-                self.command(layout, work, argv),
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -243,7 +259,7 @@ class ProcessBackend:
             ) from None
         finally:
             os.close(write_fd)
-        return _Child(proc, read_fd, host_work)
+        return _Child(proc, read_fd, host_work, layout.cgroup)
 
 
 class ProcessSession:
@@ -266,7 +282,8 @@ class ProcessSession:
             raise SandboxError(f"cannot copy {job.submission}: {exc}") from None
         for path, mode in ((root, 0o711), (io, 0o755), (submission, 0o644)):
             path.chmod(mode)
-        self.layout = Layout(root=root, io=io, submission=submission)
+        group = cgroup.PidsCgroup.create() if cgroup.available() else None
+        self.layout = Layout(root=root, io=io, submission=submission, cgroup=group)
         self.root = root
         self._first: _Child | None = None
         try:
@@ -286,6 +303,8 @@ class ProcessSession:
         if self._first is not None:
             self._first.close()
             self._first = None
+        if self.layout.cgroup is not None:
+            self.layout.cgroup.remove()
         self._tmp.cleanup()
 
     def run(self, inputs: Inputs) -> RunResult:

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, REPO, run_grade, write
+from grader.course import Course
+from grader.grading import grade
 from grader.sandbox import bwrap_problem, get_backend
 
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))
@@ -172,3 +174,20 @@ def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
     assert not (Path.home() / token).exists(), "the submission wrote to the home directory"
     assert sorted(p.name for p in REPO.iterdir()) == before, "the checkout changed"
     assert _grader_cgroups() == cgroups, "a cgroup of the run was left behind"
+
+
+@pytest.mark.parametrize("backend", ["bwrap", "process"])
+def test_a_hostile_run_does_not_affect_the_next_submission(
+    backend: str, course: Path, tmp_path: Path
+) -> None:
+    if backend == "bwrap" and bwrap_problem(fresh=True) is not None:
+        pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
+    chosen = get_backend(backend)
+    hostile = write(tmp_path / "bomb.py", (FIXTURES / "hostile" / "fork_bomb.py").read_text())
+    good = write(
+        tmp_path / "good.py", (FIXTURES / "submissions/ex01/good_vectorised.py").read_text()
+    )
+    first = grade("ex01", hostile, course=Course(course), seed=1, backend=chosen)
+    second = grade("ex01", good, course=Course(course), seed=1, backend=chosen)
+    assert first.score == 0
+    assert second.score == second.max_score == 4

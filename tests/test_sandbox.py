@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import numpy as np
 import pytest
 
 from grader.sandbox import Backend, Job, RunResult, SandboxLimits, bwrap_problem, get_backend
+from grader.sandbox.process import UID_RANGE, ProcessBackend, _open_to_others
 from grader.sandbox.protocol import CallStatus
 
 PARAMS = ("y_true", "y_pred")
@@ -256,3 +260,43 @@ def test_a_submission_that_hangs_while_loading_is_stopped(backend: Backend, tmp_
     result = run(backend, tmp_path, "while True:\n    pass\n", import_seconds=1.0)
     assert result.fault is not None
     assert result.fault.kind == "timeout"
+
+
+def test_as_root_the_process_backend_runs_the_submission_as_a_uid_of_its_own(
+    tmp_path: Path,
+) -> None:
+    backend = ProcessBackend()
+    if not backend.drops_privileges:
+        reason = "not root" if os.geteuid() != 0 else backend.limitations()[0]
+        pytest.skip(f"no uid of its own on this machine: {reason}")
+    result = run(
+        backend,
+        tmp_path,
+        """
+        import os
+        def loss(y_true, y_pred):
+            return float(os.getuid())
+        """,
+        cases=1,
+    )
+    uid = result.outcomes["c0"].value
+    assert uid is not None
+    assert UID_RANGE[0] <= uid <= UID_RANGE[1]
+
+
+def test_open_to_others_needs_search_rights_on_every_parent() -> None:
+    # Not under tmp_path: pytest's own base directory is private to its user.
+    base = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        private, target = base / "private", base / "private" / "lib"
+        target.mkdir(parents=True)
+        base.chmod(0o755)
+        target.chmod(0o755)
+        private.chmod(0o700)
+        assert not _open_to_others(target)
+        private.chmod(0o711)
+        assert _open_to_others(target)
+        target.chmod(0o711)
+        assert not _open_to_others(target)
+    finally:
+        shutil.rmtree(base)

@@ -68,6 +68,9 @@ class BwrapBackend(ProcessBackend):
             raise FileNotFoundError("bwrap is not installed")
         self.bwrap = found
 
+    #: The user namespace already makes the child uid 65534 without capabilities.
+    drops_privileges = False
+
     def limitations(self) -> tuple[str, ...]:
         if cgroup.available() or os.geteuid() != 0:
             return ()

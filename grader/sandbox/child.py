@@ -219,6 +219,14 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    uid = manifest["uid"]
+    if uid is not None:
+        # Started as root to read the inputs; the submission runs as a uid of its own, for
+        # good: real, effective and saved uid all change, so it cannot come back.
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        _limit(resource.RLIMIT_NPROC, limits["processes"])
     params = manifest["params"]
     path, display = manifest["submission"], manifest["display_name"]
     cap = limits["output_chars"]

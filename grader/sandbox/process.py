@@ -10,14 +10,18 @@ again for the cases after it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import os
+import secrets
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable
@@ -144,6 +148,26 @@ class Layout:
     submission: Path  # the copy, inside io
     #: Bounds the session's processes and finds every one of them; None where unavailable.
     cgroup: PidsCgroup | None
+    #: The uid the submission runs as (the grader runs as root), or None: the grader's own.
+    uid: int | None = None
+
+
+#: When the grader runs as root, the process backend runs each session's submission as a
+#: uid of its own from this range: it cannot write what root owns or raise its limits, and
+#: RLIMIT_NPROC counts only its processes.
+UID_RANGE = (61000, 64999)
+
+
+def _open_to_others(path: Path) -> bool:
+    """Whether any user can reach path (x on every ancestor) and read it."""
+    try:
+        target = path.resolve()
+        for directory in (target, *target.parents):
+            if not directory.stat().st_mode & stat.S_IXOTH and directory != target:
+                return False
+        return bool(target.stat().st_mode & stat.S_IROTH)
+    except OSError:
+        return False
 
 
 class ProcessBackend:
@@ -157,7 +181,13 @@ class ProcessBackend:
 
     def limitations(self) -> tuple[str, ...]:
         """What this backend cannot guarantee: reports show it."""
-        notes = [
+        notes = []
+        if os.geteuid() == 0 and not self.drops_privileges:
+            notes.append(
+                "runs as root: Python's standard library is not readable by other users, "
+                "so the submission cannot be given a uid of its own"
+            )
+        notes += [
             "no network isolation: the submission can open network connections",
             "no file-system isolation: the submission can read any file your user can read",
             "no disk quota: the working directory is on the machine's disk",
@@ -190,7 +220,19 @@ class ProcessBackend:
     def make_work(self, layout: Layout) -> tuple[Path | None, str]:
         """A fresh working directory: (host path to remove afterwards, path in the child)."""
         work = Path(tempfile.mkdtemp(prefix="work-", dir=layout.root))
+        if layout.uid is not None:
+            os.chown(work, layout.uid, layout.uid)
         return work, str(work)
+
+    @functools.cached_property
+    def drops_privileges(self) -> bool:
+        """Whether the child gives up root before importing the submission: only when
+        another uid could still read Python's standard library and numpy (it cannot when
+        Python lives in root's private home, as with pyenv under /root)."""
+        if os.geteuid() != 0:
+            return False
+        stdlib = Path(sysconfig.get_paths()["stdlib"])
+        return all(_open_to_others(p) for p in (stdlib, Path(self.numpy_site) / "numpy"))
 
     def command(self, layout: Layout, work: str, argv: list[str]) -> list[str]:
         return argv
@@ -226,11 +268,13 @@ class ProcessBackend:
                 "entry": job.entry,
                 "params": list(job.params),
                 "sys_path": self.sys_path(),
+                "uid": layout.uid,
                 "limits": {
                     "memory_bytes": limits.memory_bytes,
                     "file_bytes": limits.file_bytes,
                     "output_chars": limits.output_chars,
                     "open_files": 256,
+                    "processes": cgroup.MAX_PIDS,
                 },
             }
         )
@@ -283,7 +327,10 @@ class ProcessSession:
         for path, mode in ((root, 0o711), (io, 0o755), (submission, 0o644)):
             path.chmod(mode)
         group = cgroup.PidsCgroup.create() if cgroup.available() else None
-        self.layout = Layout(root=root, io=io, submission=submission, cgroup=group)
+        uid = None
+        if backend.drops_privileges:
+            uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
+        self.layout = Layout(root=root, io=io, submission=submission, cgroup=group, uid=uid)
         self.root = root
         self._first: _Child | None = None
         try:

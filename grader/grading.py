@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import __version__
 from grader.course import Course, find_course
 from grader.errors import ReferenceSolutionError, SubmissionNotFoundError
-from grader.results import CaseResult, Report, Status, SubmissionError
+from grader.results import CaseResult, Diagnosis, MistakeFound, Report, Status, SubmissionError
 from grader.sandbox import Backend, Job, SandboxLimits, default_backend
 from grader.sandbox.protocol import CallOutcome, CallStatus, Fault
 from grader.spec import Exercise, Visibility
@@ -78,6 +79,7 @@ def grade(
     tests = tuple(
         _case_result(exercise, case, expected[case.id], run.outcomes[case.id]) for case in cases
     )
+    diagnosis = _diagnosis(exercise, course, cases, expected, run.outcomes)
     return Report(
         exercise=exercise.id,
         title=exercise.title,
@@ -90,10 +92,52 @@ def grade(
         backend=run.backend,
         grader_version=__version__,
         sandbox_limitations=backend.limitations(),
+        diagnosis=diagnosis,
         error=_submission_error(exercise, submission, run.fault),
         import_output=run.import_output,
         stdout=run.stdout,
         stderr=run.stderr,
+    )
+
+
+def _diagnosis(
+    exercise: Exercise,
+    course: Course,
+    cases: list[Case],
+    expected: dict[str, Expected],
+    outcomes: Mapping[str, CallOutcome],
+) -> Diagnosis | None:
+    """Which declared mistake explains the wrong values, computed in the grader."""
+    from grader.compare import compare
+    from grader.diagnose import Evidence, diagnose
+    from grader.reference import load_mistakes, mistake_answer
+
+    if not exercise.mistakes:
+        return None
+    evidence = []
+    any_failed = False
+    for case in cases:
+        outcome = outcomes[case.id]
+        if outcome.status is not CallStatus.RETURNED or outcome.value is None:
+            any_failed = True
+            continue
+        passed = compare(outcome.value, expected[case.id], case.spec.tolerance).passed
+        any_failed = any_failed or not passed or bool(outcome.mutated)
+        evidence.append(Evidence(case.id, outcome.value, case.spec.tolerance, passed))
+    if not any_failed:
+        return None
+    by_id = {case.id: case for case in cases}
+    answers = [
+        (mistake, {e.case_id: mistake_answer(exercise, fn, by_id[e.case_id]) for e in evidence})
+        for mistake, fn in load_mistakes(exercise, course.root)
+    ]
+    found = diagnose(evidence, answers)
+    return Diagnosis(
+        checked=found.failing,
+        mistakes=tuple(
+            MistakeFound(m.mistake.id, m.mistake.title, m.mistake.hint, m.cases)
+            for m in found.matches
+        ),
     )
 
 

@@ -1,14 +1,16 @@
-"""Reference step of the flow: trusted solutions, run in the grader's own process.
+"""Reference step of the flow: trusted solutions, and known mistakes, run in the grader.
 
-References are loaded from the course's solutions/ directory by file path, so they need not
-be importable (and must never be: student code may not reach them).
+Both are loaded from the course's solutions/ directory by file path, so they need not be
+importable (and must never be: student code may not reach them).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,51 +20,61 @@ import numpy as np
 from grader.cases import Case
 from grader.compare import Expected
 from grader.errors import ReferenceSolutionError
-from grader.spec import Compare, Exercise
+from grader.spec import Compare, Exercise, Mistake
 
 Reference = Callable[..., Any]
 
 
-def load_reference(exercise: Exercise, course_root: Path) -> Reference:
-    """The reference function named by the exercise's dotted 'reference' path."""
-    *parts, function = exercise.reference.split(".")
+def load_function(course_root: Path, dotted: str, where: str) -> Reference:
+    """The function a dotted path 'solutions.<module>.<function>' names."""
+    *parts, function = dotted.split(".")
     path = course_root.joinpath(*parts).with_suffix(".py")
-    where = exercise.where("reference")
     if not path.is_file():
         raise ReferenceSolutionError(
-            f"reference module {path} does not exist", where=where, fix="Fix 'reference'."
+            f"module {path} does not exist", where=where, fix=f"Fix the path {dotted!r}."
         )
-    name = "_grader_reference_" + "_".join(parts[1:])
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    assert module_spec is not None
-    assert module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module  # dataclasses and pickling look modules up by name
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        raise ReferenceSolutionError(
-            f"reference module {path} failed to import: {type(exc).__name__}: {exc}",
-            where=where,
-        ) from exc
+    name = "_grader_solutions_" + "_".join(parts[1:])
+    module = sys.modules.get(name)
+    if module is None or getattr(module, "__file__", None) != str(path):
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        assert module_spec is not None
+        assert module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module  # dataclasses and pickling look modules up by name
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[name]
+            raise ReferenceSolutionError(
+                f"module {path} failed to import: {type(exc).__name__}: {exc}", where=where
+            ) from exc
     fn = getattr(module, function, None)
     if not callable(fn):
         raise ReferenceSolutionError(
-            f"{path} has no function {function!r}", where=where, fix="Fix 'reference'."
+            f"{path} has no function {function!r}", where=where, fix=f"Fix {dotted!r}."
         )
     return fn  # type: ignore[no-any-return]
 
 
-def _call(reference: Reference, case: Case, **kwargs: float) -> float:
+def load_reference(exercise: Exercise, course_root: Path) -> Reference:
+    """The reference function named by the exercise's 'reference'."""
+    return load_function(course_root, exercise.reference, exercise.where("reference"))
+
+
+def load_mistakes(exercise: Exercise, course_root: Path) -> list[tuple[Mistake, Reference]]:
+    return [(m, load_function(course_root, m.implementation, m.where)) for m in exercise.mistakes]
+
+
+def _call(fn: Reference, case: Case, **kwargs: float) -> float:
     args = [np.array(a) for a in case.args.values()]  # fresh, writable copies
-    value = float(reference(*args, **kwargs))
-    if not math.isfinite(value):
-        raise ReferenceSolutionError(
-            f"the reference gave {value} on case {case.name!r}",
-            where=case.spec.where,
-            fix="The case or the reference is wrong: a reference must be finite everywhere.",
-        )
-    return value
+    return float(fn(*args, **kwargs))
+
+
+def _accepts(fn: Reference, keyword: str) -> bool:
+    try:
+        return keyword in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def expected_for(exercise: Exercise, reference: Reference, case: Case) -> Expected:
@@ -73,5 +85,32 @@ def expected_for(exercise: Exercise, reference: Reference, case: Case) -> Expect
             _call(reference, case, **{exercise.clip.param: eps})
             for eps in (exercise.clip.min, exercise.clip.max)
         ]
-        return Expected(min(ends), max(ends))
-    return Expected.exact(_call(reference, case))
+        answer = Expected(min(ends), max(ends))
+    else:
+        answer = Expected.exact(_call(reference, case))
+    if not (math.isfinite(answer.low) and math.isfinite(answer.high)):
+        raise ReferenceSolutionError(
+            f"the reference gave {answer.low} on case {case.name!r}",
+            where=case.spec.where,
+            fix="The case or the reference is wrong: a reference must be finite everywhere.",
+        )
+    return answer
+
+
+def mistake_answer(exercise: Exercise, mistake: Reference, case: Case) -> Expected | None:
+    """What a known mistake gives on a case (NaN and infinity included: some mistakes are
+    exactly that); None where it cannot run on that input."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            # Any clipping constant in the accepted range is the student's right, and some
+            # mistakes (hard predictions) make the loss hinge on it: answer for all of them.
+            if exercise.clip is not None and _accepts(mistake, exercise.clip.param):
+                ends = [
+                    _call(mistake, case, **{exercise.clip.param: eps})
+                    for eps in (exercise.clip.min, exercise.clip.max)
+                ]
+                return Expected(min(ends), max(ends))
+            return Expected.exact(_call(mistake, case))
+    except Exception:  # a mistake that does not apply to this input (an index out of range)
+        return None

@@ -68,6 +68,24 @@ class SubmissionError:
 
 
 @dataclass(frozen=True)
+class MistakeFound:
+    """A known mistake whose results agree with the student's on every failing case."""
+
+    id: str
+    title: str
+    hint: str
+    cases: int
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    #: Failing cases on which the student returned a number (the evidence); 0: none.
+    checked: int
+    #: Every matching mistake; empty: no known mistake explains the results.
+    mistakes: tuple[MistakeFound, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     exercise: str
     title: str
@@ -81,6 +99,8 @@ class Report:
     grader_version: str
     #: What the sandbox that ran this submission cannot guarantee (empty: full isolation).
     sandbox_limitations: tuple[str, ...] = ()
+    #: None when every case passed, or the exercise declares no mistakes.
+    diagnosis: Diagnosis | None = None
     error: SubmissionError | None = None
     #: Printed while the submission was imported.
     import_output: str = ""

@@ -124,6 +124,17 @@ class CaseSpec:
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A known wrong implementation, run by the grader to recognise it in a student's results."""
+
+    id: str
+    title: str
+    hint: str
+    implementation: str
+    where: str
+
+
+@dataclass(frozen=True)
 class Exercise:
     id: str
     title: str
@@ -137,6 +148,7 @@ class Exercise:
     cases: tuple[CaseSpec, ...]
     source: Path
     lines: Mapping[PathKey, int] = field(repr=False, compare=False)
+    mistakes: tuple[Mistake, ...] = ()
 
     def where(self, *key: str | int) -> str:
         """'file:line' of the nearest written ancestor of a key, for error messages."""
@@ -354,6 +366,14 @@ def _check(ex: Exercise) -> None:
                 "'repeat' needs 'generate': literal args would repeat the same case",
                 where=ex.where("cases", i, "repeat"),
             )
+    ids = [m.id for m in ex.mistakes]
+    for i, mistake_id in enumerate(ids):
+        if mistake_id in ids[:i]:
+            raise SpecError(
+                f"two mistakes have the id {mistake_id!r}",
+                where=ex.where("mistakes", i, "id"),
+                fix="Give every mistake its own id.",
+            )
     total = sum(c.points * c.repeat for c in ex.cases)
     if abs(total - ex.points) > 1e-9:
         raise SpecError(
@@ -390,6 +410,16 @@ def load_exercise(source: Path) -> Exercise:
         ),
         source=source,
         lines=MappingProxyType(lines),
+        mistakes=tuple(
+            Mistake(
+                id=raw["id"],
+                title=raw["title"],
+                hint=raw["hint"],
+                implementation=raw["implementation"],
+                where=f"{source}:{lines.get(('mistakes', i), 1)}",
+            )
+            for i, raw in enumerate(data.get("mistakes", []))
+        ),
     )
     _check(exercise)
     return exercise

@@ -239,7 +239,7 @@ def test_a_missing_reference_is_a_configuration_error(grade: GradeRunner, tmp_pa
     sub = write(tmp_path / "ex01.py", GOOD_BCE)
     result = grade("--course", str(course), "ex01", "--file", str(sub))
     assert result.returncode == 2
-    assert "reference module" in result.stderr
+    assert "solutions/bce.py does not exist" in result.stderr
     assert "does not exist" in result.stderr
 
 

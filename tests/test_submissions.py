@@ -7,11 +7,13 @@ with two seeds, as a student would run it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from conftest import SUBMISSIONS, run_grade
+from conftest import REPO, SUBMISSIONS, run_grade
+from grader.spec import load_exercise
 
 GOOD = sorted(SUBMISSIONS.glob("ex*/good_*.py"))
 BAD = sorted(SUBMISSIONS.glob("ex*/bad_*.py"))
@@ -29,8 +31,22 @@ MESSAGES = {
 }
 
 
+def _declared_mistake(path: Path) -> str | None:
+    """The mistake a bad fixture makes, from its '# mistake: <id>' line."""
+    match = re.search(r"^# mistake: (\w+)$", path.read_text(), re.MULTILINE)
+    return match.group(1) if match else None
+
+
 def _id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
+
+
+@pytest.mark.parametrize("exercise", ["ex01", "ex02", "ex03", "ex04"])
+def test_every_declared_mistake_has_a_submission_that_makes_it(exercise: str) -> None:
+    declared = {m.id for m in load_exercise(REPO / "exercises" / f"{exercise}.yaml").mistakes}
+    assert len(declared) >= 8
+    covered = {_declared_mistake(p) for p in BAD if p.parent.name == exercise}
+    assert declared <= covered, f"no fixture makes {sorted(declared - covered)}"
 
 
 def test_there_are_fixtures_for_every_exercise() -> None:
@@ -50,6 +66,7 @@ def test_every_correct_style_gets_full_marks(path: Path, seed: int) -> None:
     assert failing == [], report["error"]
     assert report["score"] == report["max_score"]
     assert result.returncode == 0
+    assert report["diagnosis"] is None, "a correct submission gets no diagnosis"
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -63,6 +80,15 @@ def test_every_known_mistake_fails_on_a_visible_case(path: Path, seed: int) -> N
     assert report["score"] < report["max_score"]
     visible = [t for t in report["tests"] if t["visibility"] == "visible"]
     assert any(t["status"] != "passed" for t in visible), "a student must be able to see why"
+    declared = _declared_mistake(path)
+    diagnosis = report["diagnosis"]
+    if declared == "none":
+        assert diagnosis["checked"] > 0
+        assert diagnosis["mistakes"] == [], "nothing known matches: the report must say so"
+    elif declared is not None:
+        named = [m["id"] for m in diagnosis["mistakes"]]
+        assert declared in named, f"expected the diagnosis {declared!r}, got {named}"
+        assert len(named) <= 2, f"a diagnosis naming {named} is a guess"
     expected = MESSAGES.get(path.stem)
     if expected is not None:
         phrases = (expected,) if isinstance(expected, str) else expected

@@ -75,6 +75,7 @@ def render_json(report: Report) -> str:
         "sandbox_limitations": list(report.sandbox_limitations),
         "grader_version": report.grader_version,
         "error": asdict(report.error) if report.error else None,
+        "diagnosis": asdict(report.diagnosis) if report.diagnosis else None,
         "import_output": report.import_output,
         "stdout": report.stdout,
         "stderr": report.stderr,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.results import CaseResult, Status
+from grader.results import CaseResult, Report, Status
 
 
 def num(value: float | None) -> str:
@@ -40,3 +40,25 @@ def summary(case: CaseResult) -> str:
     if expected is not None and case.actual is not None:
         parts.append(f"expected {expected}, got {num(case.actual)}")
     return "; ".join(parts)
+
+
+def diagnosis_lines(report: Report) -> list[str] | None:
+    """The diagnosis in sentences, shared by every format; None: nothing to say."""
+    found = report.diagnosis
+    if found is None:
+        return None
+    if found.checked == 0:
+        return ["No diagnosis: no failing case returned a number to compare with known mistakes."]
+    if not found.mistakes:
+        return [
+            f"No known mistake matches your results on the {found.checked} failing case(s): "
+            f"compare your code with the formula in 'grade show {report.exercise}'."
+        ]
+    if len(found.mistakes) == 1:
+        head = "Your results match a known mistake"
+    else:
+        head = f"Your results match {len(found.mistakes)} known mistakes equally well"
+    lines = [f"{head}, on every failing case ({found.checked} of {found.checked}):"]
+    for mistake in found.mistakes:
+        lines.append(f"{mistake.title} [{mistake.id}]: {mistake.hint}")
+    return lines

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from grader.render.numbers import expected_text, num, points, short
+from grader.render.numbers import diagnosis_lines, expected_text, num, points, short
 from grader.results import CaseResult, Report, Status, SubmissionError
 
 _MARKS = {
@@ -131,6 +131,13 @@ def render_text(report: Report, *, color: bool = False, unicode: bool = True) ->
                 names = ", ".join(t.name for t in same[:5]) + (", ..." if len(same) > 5 else "")
                 lines += _field("same in", f"{len(same)} more case(s): {names}")
             lines.append("")
+    diagnosis = diagnosis_lines(report)
+    if diagnosis is not None:
+        lines.append(paint("Diagnosis", bold=True))
+        head, *items = diagnosis
+        lines.append(f"  {head}")
+        lines += [f"  - {paint(item, fg='cyan')}" for item in items]
+        lines.append("")
     for label, text in (
         ("printed while loading", report.import_output),
         ("stdout", report.stdout),

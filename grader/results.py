@@ -21,6 +21,17 @@ class Status(str, Enum):
 
 
 @dataclass(frozen=True)
+class SmallestInput:
+    """A smaller input, found by shrinking a failing random case, that still fails."""
+
+    inputs: dict[str, str]
+    rows: int
+    expected_low: float
+    expected_high: float
+    actual: float
+
+
+@dataclass(frozen=True)
 class CaseResult:
     name: str
     kind: str  # fixed, random or edge
@@ -47,6 +58,8 @@ class CaseResult:
     #: The student's own frames of an exception.
     traceback: str | None = None
     seconds: float | None = None
+    #: For a failing random case: the smallest input found that still fails.
+    smallest: SmallestInput | None = None
 
     @property
     def expected_is_range(self) -> bool:

@@ -54,6 +54,7 @@ def _test(case: CaseResult) -> dict[str, Any]:
             "printed": case.output,
             "traceback": case.traceback,
             "seconds": case.seconds,
+            "smallest": asdict(case.smallest) if case.smallest else None,
         },
     }
 

@@ -48,6 +48,16 @@ def _case_line(case: CaseResult, paint: _Painter, width: int) -> str:
 def _details(case: CaseResult, paint: _Painter) -> list[str]:
     lines = [f"  {paint.mark(case.status)} {paint(case.name, bold=True)}"]
     lines += _field("what", case.message)
+    if case.smallest is not None:
+        small = case.smallest
+        lines += _field(
+            "smallest",
+            f"a smaller input that fails the same way ({small.rows} "
+            f"row{'s' if small.rows != 1 else ''}), to check by hand:",
+        )
+        for param, text in small.inputs.items():
+            lines += _field("", f"  {param} = {text}")
+        lines += _field("", f"  expected {num(small.expected_low)}, got {num(small.actual)}")
     for i, (param, text) in enumerate((case.inputs or {}).items()):
         lines += _field("inputs" if i == 0 else "", f"{param} = {text}")
     expected = expected_text(case)

@@ -23,6 +23,12 @@ def _finite(value: float | None) -> float | str | None:
     return str(value)
 
 
+def _smallest(case: CaseResult) -> dict[str, Any] | None:
+    if case.smallest is None:
+        return None
+    return {**asdict(case.smallest), "actual": _finite(case.smallest.actual)}
+
+
 def _test(case: CaseResult) -> dict[str, Any]:
     output = summary(case)
     if case.hint and case.status is not Status.PASSED:
@@ -54,7 +60,7 @@ def _test(case: CaseResult) -> dict[str, Any]:
             "printed": case.output,
             "traceback": case.traceback,
             "seconds": case.seconds,
-            "smallest": asdict(case.smallest) if case.smallest else None,
+            "smallest": _smallest(case),
         },
     }
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from grader.errors import SpecError
-from grader.spec import CaseSpec, Exercise
+from grader.spec import CaseSpec, Exercise, Plot
 
 Arrays = dict[str, np.ndarray]
 GeneratorFn = Callable[..., Arrays]
@@ -370,3 +370,28 @@ def shrink_candidates(case: Case, arrays: Mapping[str, np.ndarray]) -> list[Arra
         key = b"".join(a.tobytes() + str(a.shape).encode() for a in candidate.values())
         unique.setdefault(key, candidate)
     return sorted(unique.values(), key=size_of)
+
+
+# --- the plot's sweep ----------------------------------------------------------------------------
+
+
+def _substitute(value: Any, x: float) -> Any:
+    if isinstance(value, list):
+        return [_substitute(v, x) for v in value]
+    if value == "x":
+        return x
+    if value == "1-x":
+        return 1.0 - x
+    return value
+
+
+def sweep(plot: Plot, params: tuple[str, ...]) -> list[tuple[int, float, dict[str, np.ndarray]]]:
+    """(series, x, inputs) for every point of the plot, inputs built like literal args."""
+    points = []
+    for index, series in enumerate(plot.series):
+        for x in np.linspace(plot.start, plot.stop, plot.points):
+            arrays = {
+                p: _literal(_substitute(series.args[p], float(x)), None, "plot", p) for p in params
+            }
+            points.append((index, float(x), arrays))
+    return points

@@ -12,13 +12,16 @@ import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from grader import __version__
 from grader.course import Course, find_course
 from grader.errors import GraderError
+
+if TYPE_CHECKING:
+    from grader.results import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +83,13 @@ def _grade_command(exercise_id: str) -> click.Command:
         help="Seed of the random cases; the report prints the one it used.",
     )
     @click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also write the report to a file: feedback.html (self-contained, with a plot) "
+        "or feedback.md (for pull requests and CI summaries).",
+    )
+    @click.option(
         "--sandbox",
         type=click.Choice(["auto", "bwrap", "process"]),
         default=None,
@@ -89,15 +99,37 @@ def _grade_command(exercise_id: str) -> click.Command:
     @click.pass_context
     @_reports_errors
     def command(
-        ctx: click.Context, file: Path | None, fmt: str, seed: int | None, sandbox: str | None
+        ctx: click.Context,
+        file: Path | None,
+        fmt: str,
+        seed: int | None,
+        report_path: Path | None,
+        sandbox: str | None,
     ) -> None:
         from grader.grading import grade
-        from grader.render import render_json, render_text
+        from grader.render import REPORT_SUFFIXES, render_json, render_text
         from grader.sandbox import get_backend
 
+        kind = None
+        if report_path is not None:
+            kind = REPORT_SUFFIXES.get(report_path.suffix.lower())
+            if kind is None:
+                raise click.BadParameter(
+                    f"{report_path.name}: the name must end in .html or .md",
+                    param_hint="--report",
+                )
         submission = file or Path(f"{exercise_id}.py")
         backend = get_backend(sandbox)
-        report = grade(exercise_id, submission, course=_course(ctx), seed=seed, backend=backend)
+        report = grade(
+            exercise_id,
+            submission,
+            course=_course(ctx),
+            seed=seed,
+            backend=backend,
+            plot=kind == "html",
+        )
+        if report_path is not None:
+            _write_report(report, report_path, kind == "html")
         if fmt == "json":
             click.echo(render_json(report), nl=False)
         else:
@@ -106,6 +138,18 @@ def _grade_command(exercise_id: str) -> click.Command:
         ctx.exit(EXIT_PASSED if report.passed else EXIT_FAILED)
 
     return command
+
+
+def _write_report(report: Report, path: Path, html: bool) -> None:
+    if html:
+        from grader.render.html import render_html as render
+    else:
+        from grader.render.markdown import render_markdown as render
+    try:
+        path.write_text(render(report), encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write the report {path}: {exc}") from None
+    click.echo(f"report written to {path}", err=True)
 
 
 class _Grade(click.Group):

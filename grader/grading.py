@@ -21,6 +21,8 @@ from grader.results import (
     CaseResult,
     Diagnosis,
     MistakeFound,
+    PlotData,
+    PlotLine,
     Report,
     SmallestInput,
     Status,
@@ -57,6 +59,7 @@ def grade(
     course: Course | None = None,
     seed: int | None = None,
     backend: Backend | None = None,
+    plot: bool = False,
 ) -> Report:
     """Grade one submission of one exercise. Raises GraderError for faults that are not the
     student's (unknown exercise, missing file, broken exercise or reference)."""
@@ -87,6 +90,7 @@ def grade(
         _check_promises(exercise, cases, expected)
         run = session.run({case.id: tuple(case.args.values()) for case in cases})
         smallest = _shrink(exercise, reference, session, cases, expected, run.outcomes)
+        picture = _plot(exercise, reference, session) if plot else None
     tests = tuple(
         replace(
             _case_result(exercise, case, expected[case.id], run.outcomes[case.id]),
@@ -108,6 +112,8 @@ def grade(
         grader_version=__version__,
         sandbox_limitations=backend.limitations(),
         diagnosis=diagnosis,
+        plot=picture,
+        statement=exercise.statement,
         error=_submission_error(exercise, submission, run.fault),
         import_output=run.import_output,
         stdout=run.stdout,
@@ -191,6 +197,30 @@ def _shrink(
         )
         for target_id, (candidate, answer, value) in best.items()
     }
+
+
+def _plot(exercise: Exercise, reference: Reference, session: Session) -> PlotData | None:
+    """The student's function and the reference over the exercise's sweep."""
+    from grader.cases import sweep
+    from grader.reference import reference_value
+
+    if exercise.plot is None:
+        return None
+    points = sweep(exercise.plot, exercise.entry.param_names)
+    labelled = [(f"p{i}", point) for i, point in enumerate(points)]
+    run = session.run({cid: tuple(arrays.values()) for cid, (_, _, arrays) in labelled})
+    lines = []
+    xs: list[float] = []
+    for index, series in enumerate(exercise.plot.series):
+        mine = [(cid, point) for cid, point in labelled if point[0] == index]
+        xs = [x for _, (_, x, _) in mine]
+        reference_ys = tuple(reference_value(reference, arrays) for _, (_, _, arrays) in mine)
+        student_ys = tuple(
+            run.outcomes[cid].value if run.outcomes[cid].status is CallStatus.RETURNED else None
+            for cid, _ in mine
+        )
+        lines.append(PlotLine(series.label, reference_ys, student_ys))
+    return PlotData(exercise.plot.x_label, tuple(xs), tuple(lines))
 
 
 def _diagnosis(

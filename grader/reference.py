@@ -114,3 +114,8 @@ def mistake_answer(exercise: Exercise, mistake: Reference, case: Case) -> Expect
             return Expected.exact(_call(mistake, case))
     except Exception:  # a mistake that does not apply to this input (an index out of range)
         return None
+
+
+def reference_value(reference: Reference, arrays: dict[str, np.ndarray]) -> float:
+    """The reference on plain inputs (the plot's sweep), with its default clipping."""
+    return float(reference(*[np.array(a) for a in arrays.values()]))

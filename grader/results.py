@@ -99,6 +99,23 @@ class Diagnosis:
 
 
 @dataclass(frozen=True)
+class PlotLine:
+    label: str
+    reference: tuple[float, ...]
+    #: None where the call did not return a number; NaN and infinity kept as they came.
+    student: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """The student's loss against the reference over a sweep of one input (HTML report)."""
+
+    x_label: str
+    xs: tuple[float, ...]
+    lines: tuple[PlotLine, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     exercise: str
     title: str
@@ -114,6 +131,10 @@ class Report:
     sandbox_limitations: tuple[str, ...] = ()
     #: None when every case passed, or the exercise declares no mistakes.
     diagnosis: Diagnosis | None = None
+    #: Only when asked for (it costs a sandbox run), and the exercise declares a plot.
+    plot: PlotData | None = None
+    #: The exercise's statement (Markdown), for reports that show the formula.
+    statement: str = ""
     error: SubmissionError | None = None
     #: Printed while the submission was imported.
     import_output: str = ""

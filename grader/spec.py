@@ -135,6 +135,22 @@ class Mistake:
 
 
 @dataclass(frozen=True)
+class PlotSeries:
+    label: str
+    #: Literal args in which the strings "x" and "1-x" stand for the swept value.
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Plot:
+    x_label: str
+    start: float
+    stop: float
+    points: int
+    series: tuple[PlotSeries, ...]
+
+
+@dataclass(frozen=True)
 class Exercise:
     id: str
     title: str
@@ -149,6 +165,7 @@ class Exercise:
     source: Path
     lines: Mapping[PathKey, int] = field(repr=False, compare=False)
     mistakes: tuple[Mistake, ...] = ()
+    plot: Plot | None = None
 
     def where(self, *key: str | int) -> str:
         """'file:line' of the nearest written ancestor of a key, for error messages."""
@@ -310,6 +327,19 @@ def _case(raw: Mapping[str, Any], index: int, default_tol: Tolerance, where: str
     )
 
 
+def _plot(raw: Mapping[str, Any]) -> Plot:
+    x = raw.get("x", {})
+    return Plot(
+        x_label=raw["x_label"],
+        start=float(x.get("start", 0.0)),
+        stop=float(x.get("stop", 1.0)),
+        points=int(x.get("points", 101)),
+        series=tuple(
+            PlotSeries(s["label"], MappingProxyType(dict(s["args"]))) for s in raw["series"]
+        ),
+    )
+
+
 def _check(ex: Exercise) -> None:
     """Consistency rules a schema cannot state."""
     if ex.id != ex.source.stem:
@@ -366,6 +396,14 @@ def _check(ex: Exercise) -> None:
                 "'repeat' needs 'generate': literal args would repeat the same case",
                 where=ex.where("cases", i, "repeat"),
             )
+    if ex.plot is not None:
+        for i, series in enumerate(ex.plot.series):
+            if set(series.args) != set(names):
+                raise SpecError(
+                    f"plot args give {sorted(series.args)} but the function takes {list(names)}",
+                    where=ex.where("plot", "series", i, "args"),
+                    fix='Give one literal input per parameter; "x" marks the swept value.',
+                )
     ids = [m.id for m in ex.mistakes]
     for i, mistake_id in enumerate(ids):
         if mistake_id in ids[:i]:
@@ -420,6 +458,7 @@ def load_exercise(source: Path) -> Exercise:
             )
             for i, raw in enumerate(data.get("mistakes", []))
         ),
+        plot=_plot(data["plot"]) if "plot" in data else None,
     )
     _check(exercise)
     return exercise

@@ -9,5 +9,7 @@ from grader.render.json import render_json
 from grader.render.text import render_text
 
 FORMATS = ("text", "json")
+#: Report files by suffix (`--report feedback.html`); imported when used, jinja2 is slow.
+REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
-__all__ = ["FORMATS", "render_json", "render_text"]
+__all__ = ["FORMATS", "REPORT_SUFFIXES", "render_json", "render_text"]

@@ -1,0 +1,24 @@
+"""The jinja2 environment of the HTML and Markdown reports, with the number filters."""
+
+from __future__ import annotations
+
+import functools
+
+import jinja2
+
+from grader.render.numbers import diagnosis_lines, expected_text, num, points, short
+
+
+@functools.lru_cache(maxsize=2)
+def environment(*, html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("grader", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=num, short=short, points=points, expected=expected_text)
+    env.globals.update(diagnosis_lines=diagnosis_lines)
+    return env

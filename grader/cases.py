@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from grader.errors import SpecError
-from grader.spec import CaseSpec, Exercise, Plot
+from grader.spec import CaseSpec, Exercise
 
 Arrays = dict[str, np.ndarray]
 GeneratorFn = Callable[..., Arrays]
@@ -176,7 +176,7 @@ class Case:
     args: Mapping[str, np.ndarray]
 
 
-def _literal(value: Any, dtype: str | None, where: str, param: str) -> np.ndarray:
+def literal(value: Any, dtype: str | None, where: str, param: str) -> np.ndarray:
     try:
         array = np.asarray(value)
         if array.dtype.kind not in "iuf":
@@ -233,7 +233,7 @@ def build_cases(exercise: Exercise, seed: int) -> list[Case]:
         for draw in range(spec.repeat):
             if spec.args is not None:
                 arrays = {
-                    p: _literal(spec.args[p], spec.dtype.get(p), spec.where, p) for p in params
+                    p: literal(spec.args[p], spec.dtype.get(p), spec.where, p) for p in params
                 }
             else:
                 rng = np.random.default_rng([seed, index, draw])
@@ -261,137 +261,3 @@ def describe(array: np.ndarray, limit: int = 8) -> str:
     if array.size > limit or array.dtype not in (np.float64, np.int64):
         return f"{body}  (shape {array.shape}, {array.dtype})"
     return body
-
-
-# --- shrinking ---------------------------------------------------------------------------------
-
-Shrinker = Callable[[Arrays], list[Arrays]]
-SHRINKERS: dict[str, Shrinker] = {}
-
-
-def size_of(arrays: Mapping[str, np.ndarray]) -> tuple[int, int, int]:
-    """How big an input is for a person checking it by hand: rows, entries, digits."""
-    first = next(iter(arrays.values()))
-    entries = sum(int(a.size) for a in arrays.values())
-    digits = sum(len(str(x)) for a in arrays.values() for x in a.ravel()[:64].tolist())
-    return (int(first.shape[0]) if first.ndim else 1, entries, digits)
-
-
-def _rows(arrays: Arrays) -> list[Arrays]:
-    """Fewer examples: each of the first rows alone, and the first half."""
-    n = next(iter(arrays.values())).shape[0]
-    if n <= 1:
-        return []
-    picks = [[i] for i in range(min(n, 8))] + [list(range(max(1, n // 2)))]
-    return [{k: a[pick].copy() for k, a in arrays.items()} for pick in picks]
-
-
-def _simple_probabilities(p: np.ndarray) -> np.ndarray:
-    """Probabilities with one decimal, kept inside (0, 1) and rows still summing to 1."""
-    if p.ndim == 1:
-        return np.clip(np.round(p, 1), 0.1, 0.9)
-    q = np.clip(np.round(p, 1), 0.1, 0.9)
-    q[:, -1] = 0.0
-    q[:, -1] = 1.0 - q.sum(axis=1)
-    if (q[:, -1] <= 0).any():
-        return p  # no simple version that is still a distribution
-    return np.round(q, 10)
-
-
-def _two_classes(labels: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """One example over two classes: its true class and the likeliest other one."""
-    if p.shape[0] != 1 or p.shape[1] <= 2:
-        return None
-    true = int(labels[0])
-    others = [j for j in np.argsort(-p[0]) if j != true]
-    cols = sorted([true, int(others[0])])
-    q = p[:, cols] / p[:, cols].sum(axis=1, keepdims=True)
-    return np.array([cols.index(true)], dtype=labels.dtype), q
-
-
-def _shrink_binary(arrays: Arrays) -> list[Arrays]:
-    out = _rows(arrays)
-    simple = _simple_probabilities(arrays["y_pred"]).astype(arrays["y_pred"].dtype)
-    out.append({"y_true": arrays["y_true"].copy(), "y_pred": simple})
-    return out
-
-
-def _shrink_sparse(arrays: Arrays) -> list[Arrays]:
-    out = _rows(arrays)
-    labels, p = arrays["y_true"], arrays["y_pred"]
-    two = _two_classes(labels, p)
-    if two is not None:
-        out.append({"y_true": two[0], "y_pred": two[1].astype(p.dtype)})
-    out.append({"y_true": labels.copy(), "y_pred": _simple_probabilities(p).astype(p.dtype)})
-    return out
-
-
-def _shrink_categorical(arrays: Arrays) -> list[Arrays]:
-    onehot = arrays["y_true"]
-    as_sparse = {"y_true": np.argmax(onehot, axis=1), "y_pred": arrays["y_pred"]}
-    out = []
-    for candidate in _shrink_sparse(as_sparse):
-        labels, p = candidate["y_true"], candidate["y_pred"]
-        rows = np.zeros_like(p, dtype=onehot.dtype)
-        rows[np.arange(labels.size), labels] = 1
-        out.append({"y_true": rows, "y_pred": p})
-    return out
-
-
-def _shrink_regression(arrays: Arrays) -> list[Arrays]:
-    out = _rows(arrays)
-    t, p = arrays["y_true"], arrays["y_pred"]
-    scale = float(np.max(np.abs(t))) or 1.0
-    digits = max(0, -int(np.floor(np.log10(scale))) + 1)
-    out.append({"y_true": np.round(t, digits), "y_pred": np.round(p, digits)})
-    return out
-
-
-SHRINKERS.update(
-    binary=_shrink_binary,
-    categorical=_shrink_categorical,
-    sparse=_shrink_sparse,
-    regression=_shrink_regression,
-)
-
-
-def shrink_candidates(case: Case, arrays: Mapping[str, np.ndarray]) -> list[Arrays]:
-    """Smaller or simpler versions of a generated case's inputs, smallest first."""
-    if case.spec.generate is None:
-        return []
-    shrinker = SHRINKERS.get(case.spec.generate.generator)
-    if shrinker is None:
-        return []
-    start = size_of(arrays)
-    unique: dict[bytes, Arrays] = {}
-    for candidate in shrinker(dict(arrays)):
-        if size_of(candidate) >= start:
-            continue
-        key = b"".join(a.tobytes() + str(a.shape).encode() for a in candidate.values())
-        unique.setdefault(key, candidate)
-    return sorted(unique.values(), key=size_of)
-
-
-# --- the plot's sweep ----------------------------------------------------------------------------
-
-
-def _substitute(value: Any, x: float) -> Any:
-    if isinstance(value, list):
-        return [_substitute(v, x) for v in value]
-    if value == "x":
-        return x
-    if value == "1-x":
-        return 1.0 - x
-    return value
-
-
-def sweep(plot: Plot, params: tuple[str, ...]) -> list[tuple[int, float, dict[str, np.ndarray]]]:
-    """(series, x, inputs) for every point of the plot, inputs built like literal args."""
-    points = []
-    for index, series in enumerate(plot.series):
-        for x in np.linspace(plot.start, plot.stop, plot.points):
-            arrays = {
-                p: _literal(_substitute(series.args[p], float(x)), None, "plot", p) for p in params
-            }
-            points.append((index, float(x), arrays))
-    return points

@@ -21,21 +21,17 @@ from grader.results import (
     CaseResult,
     Diagnosis,
     MistakeFound,
-    PlotData,
-    PlotLine,
     Report,
-    SmallestInput,
     Status,
     SubmissionError,
 )
-from grader.sandbox import Backend, Job, SandboxLimits, Session, default_backend
+from grader.sandbox import Backend, Job, SandboxLimits, default_backend
 from grader.sandbox.protocol import CallOutcome, CallStatus, Fault
 from grader.spec import Exercise, Visibility
 
 if TYPE_CHECKING:
     from grader.cases import Case
     from grader.compare import Expected
-    from grader.reference import Reference
 
 
 def new_seed() -> int:
@@ -83,14 +79,16 @@ def grade(
     with backend.start(job) as session:
         from grader.cases import build_cases
         from grader.reference import expected_for, load_reference
+        from grader.shrink import shrink
+        from grader.sweep import plot_data
 
         cases = build_cases(exercise, seed)
         reference = load_reference(exercise, course.root)
         expected = {case.id: expected_for(exercise, reference, case) for case in cases}
         _check_promises(exercise, cases, expected)
         run = session.run({case.id: tuple(case.args.values()) for case in cases})
-        smallest = _shrink(exercise, reference, session, cases, expected, run.outcomes)
-        picture = _plot(exercise, reference, session) if plot else None
+        smallest = shrink(exercise, reference, session, cases, expected, run.outcomes)
+        picture = plot_data(exercise, reference, session) if plot and not run.fault else None
     tests = tuple(
         replace(
             _case_result(exercise, case, expected[case.id], run.outcomes[case.id]),
@@ -98,7 +96,8 @@ def grade(
         )
         for case in cases
     )
-    diagnosis = _diagnosis(exercise, course, cases, expected, run.outcomes)
+    # A submission that did not load has no values to explain: its error says it all.
+    diagnosis = None if run.fault else _diagnosis(exercise, course, cases, expected, run.outcomes)
     return Report(
         exercise=exercise.id,
         title=exercise.title,
@@ -119,108 +118,6 @@ def grade(
         stdout=run.stdout,
         stderr=run.stderr,
     )
-
-
-#: Shrinking budget: rounds of candidates (one sandbox run each), and failing cases shrunk.
-SHRINK_ROUNDS = 4
-SHRINK_CASES = 3
-
-
-def _fails(outcome: CallOutcome, expected: Expected, case: Case) -> bool:
-    """A wrong number (not an error): the kind of failure a smaller input can show."""
-    from grader.compare import compare
-
-    if outcome.status is not CallStatus.RETURNED or outcome.value is None:
-        return False
-    return not compare(outcome.value, expected, case.spec.tolerance).passed
-
-
-def _shrink(
-    exercise: Exercise,
-    reference: Reference,
-    session: Session,
-    cases: list[Case],
-    expected: dict[str, Expected],
-    outcomes: Mapping[str, CallOutcome],
-) -> dict[str, SmallestInput]:
-    """For failing visible random cases, the smallest input found that still fails.
-
-    Each round sends every candidate (fewer rows, fewer classes, rounder values) of every
-    case being shrunk in one sandbox run, and keeps the smallest that still fails.
-    """
-    from grader.cases import Case, describe, shrink_candidates
-    from grader.reference import expected_for
-
-    targets = [
-        c
-        for c in cases
-        if c.spec.generate is not None
-        and c.spec.visibility is Visibility.VISIBLE
-        and _fails(outcomes[c.id], expected[c.id], c)
-    ][:SHRINK_CASES]
-    params = exercise.entry.param_names
-    best: dict[str, tuple[Case, Expected, float]] = {}
-    current = {c.id: c for c in targets}
-    for round_no in range(SHRINK_ROUNDS):
-        batch: dict[str, tuple[str, Case, Expected]] = {}
-        for target in targets:
-            for k, arrays in enumerate(shrink_candidates(target, current[target.id].args)):
-                candidate = Case(f"{target.id}s{round_no}x{k}", target.name, target.spec, arrays)
-                try:
-                    answer = expected_for(exercise, reference, candidate)
-                except ReferenceSolutionError:
-                    continue
-                batch[candidate.id] = (target.id, candidate, answer)
-        if not batch:
-            break
-        run = session.run(
-            {cid: tuple(c.args[p] for p in params) for cid, (_, c, _) in batch.items()}
-        )
-        improved: set[str] = set()
-        for cid, (target_id, candidate, answer) in batch.items():  # smallest first per target
-            outcome = run.outcomes[cid]
-            if target_id in improved or not _fails(outcome, answer, candidate):
-                continue
-            assert outcome.value is not None
-            improved.add(target_id)
-            current[target_id] = candidate
-            best[target_id] = (candidate, answer, outcome.value)
-        if not improved:
-            break
-    return {
-        target_id: SmallestInput(
-            inputs={p: describe(a) for p, a in candidate.args.items()},
-            rows=int(next(iter(candidate.args.values())).shape[0]),
-            expected_low=answer.low,
-            expected_high=answer.high,
-            actual=value,
-        )
-        for target_id, (candidate, answer, value) in best.items()
-    }
-
-
-def _plot(exercise: Exercise, reference: Reference, session: Session) -> PlotData | None:
-    """The student's function and the reference over the exercise's sweep."""
-    from grader.cases import sweep
-    from grader.reference import reference_value
-
-    if exercise.plot is None:
-        return None
-    points = sweep(exercise.plot, exercise.entry.param_names)
-    labelled = [(f"p{i}", point) for i, point in enumerate(points)]
-    run = session.run({cid: tuple(arrays.values()) for cid, (_, _, arrays) in labelled})
-    lines = []
-    xs: list[float] = []
-    for index, series in enumerate(exercise.plot.series):
-        mine = [(cid, point) for cid, point in labelled if point[0] == index]
-        xs = [x for _, (_, x, _) in mine]
-        reference_ys = tuple(reference_value(reference, arrays) for _, (_, _, arrays) in mine)
-        student_ys = tuple(
-            run.outcomes[cid].value if run.outcomes[cid].status is CallStatus.RETURNED else None
-            for cid, _ in mine
-        )
-        lines.append(PlotLine(series.label, reference_ys, student_ys))
-    return PlotData(exercise.plot.x_label, tuple(xs), tuple(lines))
 
 
 def _diagnosis(

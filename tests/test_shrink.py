@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SUBMISSIONS, GradeRunner
-from grader.cases import build_cases, shrink_candidates, size_of
+from grader.cases import build_cases
+from grader.shrink import shrink_candidates, size_of
 from grader.spec import load_exercise
 
 

@@ -1,0 +1,60 @@
+"""The HTML report's plot: the student's function and the reference over a sweep of inputs.
+
+Declared per exercise under 'plot'; run only when an HTML report is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.cases import literal
+from grader.reference import Reference, reference_value
+from grader.results import PlotData, PlotLine
+from grader.sandbox import Session
+from grader.sandbox.protocol import CallStatus
+from grader.spec import Exercise, Plot
+
+
+def _substitute(value: Any, x: float) -> Any:
+    if isinstance(value, list):
+        return [_substitute(v, x) for v in value]
+    if value == "x":
+        return x
+    if value == "1-x":
+        return 1.0 - x
+    return value
+
+
+def sweep(plot: Plot, params: tuple[str, ...]) -> list[tuple[int, float, dict[str, np.ndarray]]]:
+    """(series, x, inputs) for every point of the plot, inputs built like literal args."""
+    points = []
+    for index, series in enumerate(plot.series):
+        for x in np.linspace(plot.start, plot.stop, plot.points):
+            arrays = {
+                p: literal(_substitute(series.args[p], float(x)), None, "plot", p) for p in params
+            }
+            points.append((index, float(x), arrays))
+    return points
+
+
+def plot_data(exercise: Exercise, reference: Reference, session: Session) -> PlotData | None:
+    """The student's function and the reference over the exercise's sweep."""
+    if exercise.plot is None:
+        return None
+    points = sweep(exercise.plot, exercise.entry.param_names)
+    labelled = [(f"p{i}", point) for i, point in enumerate(points)]
+    run = session.run({cid: tuple(arrays.values()) for cid, (_, _, arrays) in labelled})
+    lines = []
+    xs: list[float] = []
+    for index, series in enumerate(exercise.plot.series):
+        mine = [(cid, point) for cid, point in labelled if point[0] == index]
+        xs = [x for _, (_, x, _) in mine]
+        reference_ys = tuple(reference_value(reference, arrays) for _, (_, _, arrays) in mine)
+        student_ys = tuple(
+            run.outcomes[cid].value if run.outcomes[cid].status is CallStatus.RETURNED else None
+            for cid, _ in mine
+        )
+        lines.append(PlotLine(series.label, reference_ys, student_ys))
+    return PlotData(exercise.plot.x_label, tuple(xs), tuple(lines))

@@ -40,15 +40,17 @@ class Diagnosis:
 
 
 def agrees(actual: float, answer: Expected | None, tolerance: Tolerance) -> bool:
-    """Whether a student's number is what a mistake gives: NaN for NaN, the same infinity,
-    or a finite value within tolerance of the mistake's value (or interval)."""
+    """Whether a student's number is what a mistake gives: a finite value within tolerance of
+    the mistake's value (or interval), or non-finite where the mistake is non-finite.
+
+    NaN and the infinities count as one: whether a missing clip shows as NaN (0 * log 0) or
+    as infinity (log 0) depends on how the sum was written, not on the mistake.
+    """
     if answer is None:
         return False
     low, high = answer.low, answer.high
-    if math.isnan(low) or math.isnan(high):
-        return math.isnan(actual)
-    if math.isinf(low) or math.isinf(high):
-        return math.isinf(actual) and actual in (low, high)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return not math.isfinite(actual)
     if not math.isfinite(actual):
         return False
     nearest = min(max(actual, low), high)

@@ -189,7 +189,8 @@ class ProcessBackend:
             )
         notes += [
             "no network isolation: the submission can open network connections",
-            "no file-system isolation: the submission can read any file your user can read",
+            "no file-system isolation: the submission can read any file "
+            + ("every user can read" if self.drops_privileges else "your user can read"),
             "no disk quota: the working directory is on the machine's disk",
         ]
         if not cgroup.available():

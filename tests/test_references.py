@@ -1,11 +1,16 @@
 """The reference solutions against independent oracles: scikit-learn and the formulas of
-the statements written out in plain Python. Never against themselves."""
+the statements written out in plain Python with math.log. Never against themselves.
+
+The references are loaded from their files, the way the grader loads them, not imported
+as a package: a broken `solutions/__init__.py` or a stale installed copy cannot hide here.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,18 +18,26 @@ import pytest
 from sklearn.metrics import log_loss
 from sklearn.metrics import mean_squared_error as sk_mse
 
-from conftest import REPO
+# Warnings are errors here whatever the configuration: a reference that warns (log(0),
+# 0 * inf, ...) or a scikit-learn call that warns (rows not summing to one) fails the test.
+pytestmark = pytest.mark.filterwarnings("error")
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+
+#: Agreement asked of a reference with an oracle computing the same thing in float64.
+#: Only the order of summation differs, which costs a few ulps per thousand terms.
+RTOL = 1e-12
+
+SEEDS = range(8)
 
 
-def _load(module: str, function: str) -> Callable[..., float]:
-    spec = importlib.util.spec_from_file_location(
-        f"ref_{module}", REPO / "solutions" / f"{module}.py"
-    )
+def _load(module: str, function: str) -> Callable[..., Any]:
+    spec = importlib.util.spec_from_file_location(f"reference_{module}", SOLUTIONS / f"{module}.py")
     assert spec is not None
     assert spec.loader is not None
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
-    fn: Callable[..., float] = getattr(loaded, function)
+    fn: Callable[..., Any] = getattr(loaded, function)
     return fn
 
 
@@ -33,112 +46,302 @@ cce = _load("cce", "categorical_cross_entropy")
 sparse = _load("sparse_cce", "sparse_categorical_cross_entropy")
 mse = _load("mse", "mean_squared_error")
 
-SEEDS = range(8)
+
+# --- the statements' formulas, in plain Python ---------------------------------------------
 
 
-def _rows(rng: np.random.Generator, n: int, c: int) -> np.ndarray:
-    """Row-stochastic, every entry >= 0.001, so no library clips or renormalises them."""
-    rows = 0.001 + (1 - 0.001 * c) * rng.dirichlet(np.ones(c), size=n)
+def _clip(p: float, eps: float) -> float:
+    return min(max(float(p), eps), 1.0 - eps)
+
+
+def bce_formula(y_true: Sequence[float], y_pred: Sequence[float], eps: float = 1e-7) -> float:
+    """Mean over N of -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps]."""
+    total = 0.0
+    for y, raw in zip(y_true, y_pred, strict=True):
+        p = _clip(raw, eps)
+        total += -(float(y) * math.log(p) + (1.0 - float(y)) * math.log(1.0 - p))
+    return total / len(y_true)
+
+
+def cce_formula(y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-7) -> float:
+    """Mean over rows of -sum_j y_ij log p_ij; a zero label contributes 0 (not 0 * log 0)."""
+    total = 0.0
+    for row_true, row_pred in zip(y_true, y_pred, strict=True):
+        for y, p in zip(row_true, row_pred, strict=True):
+            if y != 0:
+                total -= float(y) * math.log(_clip(p, eps))
+    return total / len(y_true)
+
+
+def sparse_formula(labels: Sequence[int], y_pred: np.ndarray, eps: float = 1e-7) -> float:
+    """Mean over rows of -log p[i, y_i], 0-based labels."""
+    total = 0.0
+    for label, row in zip(labels, y_pred, strict=True):
+        total -= math.log(_clip(row[int(label)], eps))
+    return total / len(labels)
+
+
+def mse_formula(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean of the squared differences over every entry."""
+    flat_true, flat_pred = np.ravel(y_true).tolist(), np.ravel(y_pred).tolist()
+    total = 0.0
+    for t, p in zip(flat_true, flat_pred, strict=True):
+        total += (t - p) ** 2
+    return total / len(flat_true)
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def _rows(rng: np.random.Generator, n: int, c: int, p_min: float = 0.001) -> np.ndarray:
+    """Row-stochastic, every entry >= p_min: scikit-learn neither clips nor warns on them.
+
+    (log_loss clips at the machine epsilon of the dtype and warns when a row does not sum to
+    one within sqrt(eps); entries >= 0.001 of rows renormalised in float64 trigger neither.)
+    """
+    rows = p_min + (1 - p_min * c) * rng.dirichlet(np.ones(c), size=n)
     return rows / rows.sum(axis=1, keepdims=True)
 
 
+def _binary(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.integers(0, 2, n).astype(np.float64), rng.uniform(0.001, 0.999, n)
+
+
+def _classes(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    c = int(rng.integers(2, 21))
+    return rng.integers(0, c, n), _rows(rng, n, c), c
+
+
+def _as(dtype: str, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays in `dtype`; a float32 reference result is compared with an oracle fed the
+    very same float32 values widened to float64, so the tolerance stays RTOL."""
+    return tuple(a.astype(dtype) for a in arrays)
+
+
+# --- against scikit-learn --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_bce_matches_sklearn_log_loss(seed: int) -> None:
+def test_bce_matches_sklearn_log_loss(seed: int, dtype: str) -> None:
+    rng = np.random.default_rng(seed)
+    y, p = _as(dtype, *_binary(rng, int(rng.integers(1, 3000))))
+    expected = log_loss(y.astype(np.float64), p.astype(np.float64), labels=[0, 1])
+    np.testing.assert_allclose(bce(y, p), expected, rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cce_matches_sklearn_log_loss(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels, p, c = _classes(rng, int(rng.integers(1, 2000)))
+    expected = log_loss(labels, p, labels=list(range(c)))
+    np.testing.assert_allclose(cce(np.eye(c)[labels], p), expected, rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("label_dtype", ["int64", "int32"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sparse_cce_matches_sklearn_log_loss(seed: int, label_dtype: str) -> None:
+    rng = np.random.default_rng(seed)
+    labels, p, c = _classes(rng, int(rng.integers(1, 2000)))
+    expected = log_loss(labels, p, labels=list(range(c)))
+    np.testing.assert_allclose(sparse(labels.astype(label_dtype), p), expected, rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("shape", ["(N,)", "(N, 1)", "(N, 3)"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mse_matches_sklearn_mean_squared_error(seed: int, shape: str) -> None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 3000))
-    y = rng.integers(0, 2, n).astype(float)
-    p = rng.uniform(0.001, 0.999, n)
-    assert bce(y, p) == pytest.approx(log_loss(y, p, labels=[0, 1]), rel=1e-12)
+    dims = {"(N,)": (n,), "(N, 1)": (n, 1), "(N, 3)": (n, 3)}[shape]
+    scale = 10 ** rng.uniform(-3, 3)
+    t = rng.normal(0, scale, dims)
+    p = t + rng.normal(0, 0.3 * scale, dims)
+    # uniform_average of the K per-output means == the mean over all N * K entries.
+    expected = sk_mse(t, p, multioutput="uniform_average")
+    np.testing.assert_allclose(mse(t, p), expected, rtol=RTOL, atol=0)
+
+
+# --- against the statements' formulas --------------------------------------------------------
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_bce_matches_the_statement_formula_in_plain_python(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, 50).astype(float)
-    p = rng.uniform(0.001, 0.999, 50)
-    formula = (
-        sum(-(t * math.log(q) + (1 - t) * math.log(1 - q)) for t, q in zip(y, p, strict=False)) / 50
-    )
-    assert bce(y, p) == pytest.approx(formula, rel=1e-12)
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_cce_and_sparse_match_sklearn_log_loss(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    n, c = int(rng.integers(1, 2000)), int(rng.integers(2, 21))
-    labels = rng.integers(0, c, n)
-    p = _rows(rng, n, c)
-    onehot = np.eye(c)[labels]
-    expected = log_loss(labels, p, labels=list(range(c)))
-    assert cce(onehot, p) == pytest.approx(expected, rel=1e-12)
-    assert sparse(labels, p) == pytest.approx(expected, rel=1e-12)
+    y, p = _binary(rng, int(rng.integers(1, 300)))
+    np.testing.assert_allclose(bce(y, p), bce_formula(y, p), rtol=RTOL, atol=0)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_cce_matches_the_statement_formula_in_plain_python(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    n, c = 30, int(rng.integers(2, 8))
-    onehot = np.eye(c)[rng.integers(0, c, n)]
-    p = _rows(rng, n, c)
-    rows = [
-        -sum(y * math.log(q) for y, q in zip(yr, pr, strict=False) if y)
-        for yr, pr in zip(onehot, p, strict=False)
-    ]
-    assert cce(onehot, p) == pytest.approx(sum(rows) / n, rel=1e-12)
+    labels, p, c = _classes(rng, int(rng.integers(1, 300)))
+    onehot = np.eye(c)[labels]
+    np.testing.assert_allclose(cce(onehot, p), cce_formula(onehot, p), rtol=RTOL, atol=0)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("columns", [0, 1, 3])
-def test_mse_matches_sklearn_mean_squared_error(seed: int, columns: int) -> None:
+def test_sparse_cce_matches_the_statement_formula_in_plain_python(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    shape = (int(rng.integers(1, 3000)), columns) if columns else (int(rng.integers(1, 3000)),)
-    scale = 10 ** rng.uniform(-3, 3)
-    t, p = rng.normal(0, scale, shape), rng.normal(0, scale, shape)
-    # uniform_average over K outputs of per-output means == mean over all N*K entries
-    expected = sk_mse(t, p, multioutput="uniform_average")
-    assert mse(t, p) == pytest.approx(expected, rel=1e-12)
+    labels, p, _ = _classes(rng, int(rng.integers(1, 300)))
+    np.testing.assert_allclose(sparse(labels, p), sparse_formula(labels, p), rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(57,), (57, 1), (19, 3)])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mse_matches_the_statement_formula_in_plain_python(
+    seed: int, shape: tuple[int, ...]
+) -> None:
+    rng = np.random.default_rng(seed)
+    t, p = rng.normal(0, 5, shape), rng.normal(0, 5, shape)
+    np.testing.assert_allclose(mse(t, p), mse_formula(t, p), rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cce_and_sparse_of_float32_inputs_match_the_formula_in_float64(seed: int) -> None:
+    # Not scikit-learn here: float32 rows sum to one only within ~1e-7, and log_loss warns
+    # when a float64 row is off by more than sqrt(float64 eps) = 1.5e-8 (it would compute
+    # in float32, to ~1e-6, if given the float32 array itself).
+    rng = np.random.default_rng(seed)
+    labels, p, c = _classes(rng, int(rng.integers(1, 300)))
+    onehot, p32 = np.eye(c, dtype=np.float32)[labels], p.astype(np.float32)
+    expected = cce_formula(onehot, p32.astype(np.float64))
+    np.testing.assert_allclose(cce(onehot, p32), expected, rtol=RTOL, atol=0)
+    np.testing.assert_allclose(sparse(labels, p32), expected, rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("label_dtype", ["int64", "int32"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sparse_cce_equals_cce_on_the_one_hot_labels(seed: int, label_dtype: str) -> None:
+    rng = np.random.default_rng(seed)
+    labels, p, c = _classes(rng, int(rng.integers(1, 2000)))
+    np.testing.assert_allclose(
+        sparse(labels.astype(label_dtype), p), cce(np.eye(c)[labels], p), rtol=RTOL, atol=0
+    )
+
+
+# --- textbook values -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("fn", "args", "value"),
+    ("fn", "y_true", "y_pred", "value"),
     [
-        (bce, ([1.0], [0.4878441320948962]), 0.7177593255933803),
-        (bce, ([0.0], [0.4878441320948962]), 0.6691262707697319),
-        (bce, ([1.0], [0.8]), 0.22314355131420976),
-        (bce, ([0.0], [0.1]), 0.10536051565782628),
-        (bce, ([1.0, 0.0], [0.8, 0.1]), 0.164252033486018),
-        (cce, ([[1.0, 0, 0]], [[0.7, 0.2, 0.1]]), 0.35667494393873245),
-        (sparse, ([0], [[0.7, 0.2, 0.1]]), 0.35667494393873245),
-        (sparse, ([0, 1], [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]]), 0.2899092476264711),
-        (mse, ([3.07], [2.89]), 0.0324),
-        (mse, ([3.07, 1.5], [2.89, 1.0]), 0.1412),
+        (bce, [1.0], [0.4878441320948962], 0.7177593255933803),
+        (bce, [0.0], [0.4878441320948962], 0.6691262707697319),
+        (bce, [1.0], [0.8], 0.22314355131420976),
+        (bce, [0.0], [0.1], 0.10536051565782628),
+        (bce, [1.0, 0.0], [0.8, 0.1], 0.164252033486018),
+        (cce, [[1.0, 0.0, 0.0]], [[0.7, 0.2, 0.1]], 0.35667494393873245),
+        (cce, [[1.0, 0, 0], [0, 1.0, 0]], [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]], 0.2899092476264711),
+        (sparse, [0], [[0.7, 0.2, 0.1]], 0.35667494393873245),
+        (sparse, [0, 1], [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]], 0.2899092476264711),
+        (mse, [3.07], [2.89], 0.0324),
+        (mse, [2.89], [3.07], 0.0324),
+        (mse, [3.07, 1.5], [2.89, 1.0], 0.1412),
     ],
+    ids=lambda v: v.__name__ if callable(v) else None,
 )
-def test_textbook_values_in_natural_log(fn: Callable[..., float], args: Any, value: float) -> None:
-    assert fn(*map(np.array, args)) == pytest.approx(value, rel=1e-12)
+def test_textbook_values_in_natural_log(
+    fn: Callable[..., Any], y_true: list[Any], y_pred: list[Any], value: float
+) -> None:
+    np.testing.assert_allclose(fn(np.array(y_true), np.array(y_pred)), value, rtol=RTOL, atol=0)
 
 
-def test_the_tutorial_base_2_value_is_not_ours() -> None:
-    assert bce(np.array([1.0]), np.array([0.8])) != pytest.approx(0.3219, rel=1e-3)
+def test_bce_of_y1_p08_is_not_the_base_2_tutorial_value() -> None:
+    # Regression guard: a widely copied tutorial gives -log2(0.8) = 0.3219 here.
+    value = bce(np.array([1.0]), np.array([0.8]))
+    assert not np.isclose(value, 0.32192809488736235, rtol=1e-3, atol=0)
+    assert not np.isclose(value, 0.3219, rtol=1e-3, atol=0)
+    np.testing.assert_allclose(value, -math.log(0.8), rtol=RTOL, atol=0)
 
 
-def test_predictions_of_exactly_0_and_1_are_finite_and_bounded_by_the_eps_range() -> None:
-    y = np.array([1.0, 0.0, 1.0])
-    p = np.array([0.0, 1.0, 1.0])
-    low, high = bce(y, p, eps=1e-5), bce(y, p, eps=1e-15)
-    assert math.isfinite(low)
-    assert math.isfinite(high)
-    assert low < bce(y, p) < high
-    assert bce(y, p) == pytest.approx(-(2 * math.log(1e-7) + math.log(1 - 1e-7)) / 3, rel=1e-9)
-    onehot, probs = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [1.0, 0.0]])
-    assert math.isfinite(cce(onehot, probs))
-    assert math.isfinite(sparse(np.array([1, 0]), probs))
+# --- predictions of exactly 0 and 1 ----------------------------------------------------------
+
+EXACT_BCE = [
+    ([1.0, 0.0, 1.0], [1.0, 0.0, 0.7]),
+    ([0.0, 1.0], [1.0, 0.6]),
+    ([1.0, 0.0], [0.0, 0.4]),
+    ([1.0, 0, 1, 0, 1, 0, 1, 0], [1.0, 0.0, 0.0, 1.0, 0.25, 0.75, 0.5, 0.5]),
+    ([1.0], [1.0]),
+]
+EXACT_CCE = [
+    ([[1.0, 0, 0], [0, 0, 1.0]], [[0.6, 0.4, 0.0], [0.0, 0.1, 0.9]]),
+    ([[0.0, 1, 0], [1.0, 0, 0]], [[0.0, 1.0, 0.0], [0.5, 0.25, 0.25]]),
+    ([[1.0, 0], [0, 1.0]], [[0.0, 1.0], [0.3, 0.7]]),
+    ([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]], [[1.0, 0, 0], [0.5, 0, 0.5], [0.2, 0.3, 0.5]]),
+    ([[0.0, 1.0]], [[0.0, 1.0]]),
+]
 
 
-def test_references_do_not_change_their_inputs() -> None:
-    y, p = np.array([1.0, 0.0]), np.array([0.0, 1.0])
-    bce(y, p)
-    np.testing.assert_array_equal(p, [0.0, 1.0])
-    t, q = np.array([1.0, 2.0]), np.array([1.5, 2.5])
-    mse(t, q)
-    np.testing.assert_array_equal(q, [1.5, 2.5])
+def _assert_within_the_eps_range(
+    value: float, at_1e_15: float, at_1e_5: float, at_1e_7: float
+) -> None:
+    assert math.isfinite(value)
+    low, high = min(at_1e_15, at_1e_5), max(at_1e_15, at_1e_5)
+    assert low * (1 - RTOL) <= value <= high * (1 + RTOL), (low, value, high)
+    np.testing.assert_allclose(value, at_1e_7, rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize(("y_true", "y_pred"), EXACT_BCE)
+def test_bce_of_predictions_0_and_1_is_finite_and_within_the_eps_range(
+    y_true: list[float], y_pred: list[float]
+) -> None:
+    y, p = np.array(y_true), np.array(y_pred)
+    _assert_within_the_eps_range(
+        bce(y, p), bce_formula(y, p, 1e-15), bce_formula(y, p, 1e-5), bce_formula(y, p, 1e-7)
+    )
+    for eps in (1e-15, 1e-5):
+        np.testing.assert_allclose(bce(y, p, eps=eps), bce_formula(y, p, eps), rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize(("y_true", "y_pred"), EXACT_CCE)
+def test_cce_and_sparse_of_predictions_0_and_1_are_finite_and_within_the_eps_range(
+    y_true: list[list[float]], y_pred: list[list[float]]
+) -> None:
+    y, p = np.array(y_true), np.array(y_pred)
+    labels = np.argmax(y, axis=1)
+    bounds = (cce_formula(y, p, 1e-15), cce_formula(y, p, 1e-5), cce_formula(y, p, 1e-7))
+    _assert_within_the_eps_range(cce(y, p), *bounds)
+    _assert_within_the_eps_range(sparse(labels, p), *bounds)
+    for eps in (1e-15, 1e-5):
+        expected = cce_formula(y, p, eps)
+        np.testing.assert_allclose(cce(y, p, eps=eps), expected, rtol=RTOL, atol=0)
+        np.testing.assert_allclose(sparse(labels, p, eps=eps), expected, rtol=RTOL, atol=0)
+
+
+# --- what the grader relies on ---------------------------------------------------------------
+
+
+def _calls() -> list[tuple[Callable[..., Any], tuple[np.ndarray, ...]]]:
+    """Calls whose inputs a careless clip or subtraction would change, in both dtypes."""
+    calls: list[tuple[Callable[..., Any], tuple[np.ndarray, ...]]] = []
+    for dtype in ("float64", "float32"):
+        calls += [
+            (bce, (np.array([1.0, 0.0, 1.0], dtype), np.array([0.0, 1.0, 0.3], dtype))),
+            (cce, (np.eye(2, dtype=dtype), np.array([[0.0, 1.0], [1.0, 0.0]], dtype))),
+            (sparse, (np.array([0, 1], np.int32), np.array([[0.0, 1.0], [1.0, 0.0]], dtype))),
+            (mse, (np.array([[1.0], [2.0]], dtype), np.array([[1.5], [2.5]], dtype))),
+        ]
+    return calls
+
+
+@pytest.mark.parametrize(("fn", "args"), _calls())
+def test_references_do_not_modify_their_inputs(
+    fn: Callable[..., Any], args: tuple[np.ndarray, ...]
+) -> None:
+    before = [a.copy() for a in args]
+    fn(*args)
+    for a, b in zip(args, before, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b, strict=True)
+    for a in args:
+        a.flags.writeable = False
+    fn(*args)  # read-only inputs: an in-place write would raise here
+
+
+@pytest.mark.parametrize(("fn", "args"), _calls())
+def test_references_return_one_python_float(
+    fn: Callable[..., Any], args: tuple[np.ndarray, ...]
+) -> None:
+    value = fn(*args)
+    assert type(value) is float
+    assert math.isfinite(value)

@@ -7,6 +7,7 @@ loaded); 2 usage or configuration error; 3 a bug in grader itself.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
@@ -90,6 +91,12 @@ def _grade_command(exercise_id: str) -> click.Command:
         "or feedback.md (for pull requests and CI summaries).",
     )
     @click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        help="Show every failing case in full, not only the first few.",
+    )
+    @click.option(
         "--sandbox",
         type=click.Choice(["auto", "bwrap", "process"]),
         default=None,
@@ -104,6 +111,7 @@ def _grade_command(exercise_id: str) -> click.Command:
         fmt: str,
         seed: int | None,
         report_path: Path | None,
+        verbose: bool,
         sandbox: str | None,
     ) -> None:
         from grader.grading import grade
@@ -133,7 +141,13 @@ def _grade_command(exercise_id: str) -> click.Command:
         if fmt == "json":
             click.echo(render_json(report), nl=False)
         else:
-            text = render_text(report, color=_use_color(), unicode=_use_unicode())
+            text = render_text(
+                report,
+                color=_use_color(),
+                unicode=_use_unicode(),
+                width=shutil.get_terminal_size((100, 24)).columns,
+                verbose=verbose,
+            )
             click.echo(text, nl=False, color=_use_color())
         ctx.exit(EXIT_PASSED if report.passed else EXIT_FAILED)
 

@@ -1,15 +1,16 @@
 """Comparison step of the flow: a student's number against the reference, in the grader.
 
 numpy.isclose semantics, |got - expected| <= atol + rtol * |expected|, the tolerance taken
-relative to the reference, never to the student's value. NaN and infinity always fail with
-their own message: NaN compares unequal to everything and would otherwise read as "wrong
-by NaN".
+relative to the reference, never to the student's value. NaN and infinity always fail as
+findings of their own: NaN compares unequal to everything and would otherwise read as
+"wrong by NaN". The words for each finding live in grader/feedback.py.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 
 from grader.spec import Tolerance
 
@@ -30,6 +31,17 @@ class Expected:
         return self.low == self.high
 
 
+class Finding(str, Enum):
+    """What a comparison found; grader/feedback.py words it for the student."""
+
+    WITHIN = "within"
+    NAN = "nan"
+    INFINITE = "infinite"
+    WRONG_VALUE = "wrong_value"  # outside the tolerance of the one expected value
+    OUTSIDE_RANGE = "outside_range"  # outside the accepted interval
+    OPPOSITE_SIGN = "opposite_sign"  # a wrong value whose negation is right
+
+
 @dataclass(frozen=True)
 class Verdict:
     passed: bool
@@ -37,8 +49,7 @@ class Verdict:
     abs_error: float | None
     #: abs_error relative to the nearest expected value; inf when that value is 0.
     rel_error: float | None
-    reason: str
-    hint: str | None = None
+    finding: Finding
 
 
 def within(actual: float, target: float, tol: Tolerance) -> bool:
@@ -51,29 +62,15 @@ def compare(actual: float, expected: Expected, tol: Tolerance) -> Verdict:
     if not (math.isfinite(expected.low) and math.isfinite(expected.high)):
         raise ValueError(f"the reference gave a non-finite value {expected}")
     if math.isnan(actual):
-        return Verdict(
-            False,
-            None,
-            None,
-            "got NaN (not a number)",
-            "NaN comes from 0 * log(0) or from log of a negative number: clip the "
-            "predictions to [eps, 1 - eps] before taking the log.",
-        )
+        return Verdict(False, None, None, Finding.NAN)
     if math.isinf(actual):
-        return Verdict(
-            False,
-            None,
-            None,
-            f"got {'-' if actual < 0 else ''}infinity",
-            "log(0) is -infinity: clip the predictions to [eps, 1 - eps] before the log.",
-        )
+        return Verdict(False, None, None, Finding.INFINITE)
     nearest = min(max(actual, expected.low), expected.high)
     distance = abs(actual - nearest)
     rel = distance / abs(nearest) if nearest != 0 else (0.0 if distance == 0 else math.inf)
     if within(actual, nearest, tol):
-        return Verdict(True, distance, rel, "within tolerance")
-    hint = None
+        return Verdict(True, distance, rel, Finding.WITHIN)
     if expected.is_exact and expected.low != 0 and within(-actual, expected.low, tol):
-        hint = "Your value has the opposite sign: the loss has a minus sign in front."
-    where = "outside the accepted range" if not expected.is_exact else "not within tolerance"
-    return Verdict(False, distance, rel, f"wrong value ({where})", hint)
+        return Verdict(False, distance, rel, Finding.OPPOSITE_SIGN)
+    finding = Finding.WRONG_VALUE if expected.is_exact else Finding.OUTSIDE_RANGE
+    return Verdict(False, distance, rel, finding)

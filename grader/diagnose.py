@@ -1,9 +1,10 @@
 """Diagnosis step of the flow: which known mistake, if any, explains a student's results.
 
 Pure: it compares numbers the student returned with numbers the mistake variants gave on
-the same inputs (computed in the grader, never in the sandbox). A mistake is named only
-when it agrees with the student on every failing case where the student returned a
-number; where several agree, all are named; where none does, the diagnosis says so.
+the same inputs (computed in the grader, never in the sandbox). A mistake is named only on
+evidence: it must agree with every failing case, contradict no passing one, and rest on at
+least one failing case that sets it apart from the right answer. Where several qualify
+equally, all are named; where none does, the diagnosis says so rather than guess.
 """
 
 from __future__ import annotations
@@ -18,17 +19,20 @@ from grader.spec import Mistake, Tolerance
 
 @dataclass(frozen=True)
 class Evidence:
-    """One case the student returned a number on, and whether it passed."""
+    """One case the student returned a number on, whether it passed, and what was right."""
 
     case_id: str
     actual: float
     tolerance: Tolerance
     passed: bool
+    #: The reference's accepted answer: one value, or the interval of a clip-range case.
+    accepted: Expected
 
 
 @dataclass(frozen=True)
 class Match:
     mistake: Mistake
+    #: Failing cases that tell this mistake from the right answer: what the naming rests on.
     cases: int
 
 
@@ -37,6 +41,8 @@ class Diagnosis:
     #: Failing cases with a number to compare; 0 means nothing could be diagnosed.
     failing: int
     matches: tuple[Match, ...]
+    #: The failing cases the named mistakes explain (every failing case with a number).
+    explained: tuple[str, ...] = ()
 
 
 def agrees(actual: float, answer: Expected | None, tolerance: Tolerance) -> bool:
@@ -57,24 +63,66 @@ def agrees(actual: float, answer: Expected | None, tolerance: Tolerance) -> bool
     return within(actual, nearest, tolerance)
 
 
+def _apart(answer: Expected, accepted: Expected, tolerance: Tolerance) -> bool:
+    """Whether a mistake's answer lies outside the accepted one: only then can the case show
+    the mistake at all (sum and mean agree at N = 1; a missing minus is invisible at 0)."""
+    if not (math.isfinite(answer.low) and math.isfinite(answer.high)):
+        return True
+    if answer.high < accepted.low:
+        return not within(answer.high, accepted.low, tolerance)
+    if answer.low > accepted.high:
+        return not within(answer.low, accepted.high, tolerance)
+    return False
+
+
+def _narrow(interval: Expected, tolerance: Tolerance) -> bool:
+    if not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+        return True
+    return within(interval.high, interval.low, tolerance)
+
+
+def decisive(answer: Expected | None, evidence: Evidence) -> bool:
+    """Whether agreeing with a mistake on this failing case is evidence of that mistake.
+
+    The case must set the mistake apart from the right answer, and one of the two answers
+    must be sharp: agreeing with a wide interval (a mistake run over the whole accepted
+    range of clipping constants) on a case whose accepted answer is itself a wide interval
+    says little, since correct code with another constant lands there too.
+    """
+    if answer is None or not _apart(answer, evidence.accepted, evidence.tolerance):
+        return False
+    return _narrow(evidence.accepted, evidence.tolerance) or _narrow(answer, evidence.tolerance)
+
+
 def diagnose(
     evidence: Sequence[Evidence],
     answers: Sequence[tuple[Mistake, Mapping[str, Expected | None]]],
 ) -> Diagnosis:
-    """Match the failing cases against every declared mistake.
+    """The declared mistakes the evidence points to; none rather than a guess.
 
-    A mistake must agree with the student on every failing case. Among those that do, the
-    ones that also agree on the most passing cases win: a mistake that gets wrong a case the
-    student got right (no clipping at all, for a student who clipped one side) explains less.
+    A mistake is named when (1) it agrees with the student on every failing case, (2) no
+    case the student passed contradicts it (where it gives a number, the student's number
+    is that number too), and (3) at least one failing case is decisive for it (see
+    `decisive`). Among several, those resting on the most decisive cases are named.
     """
     failing = [e for e in evidence if not e.passed]
     passing = [e for e in evidence if e.passed]
-    scored = []
-    if failing:
-        for mistake, by_case in answers:
-            if all(agrees(f.actual, by_case.get(f.case_id), f.tolerance) for f in failing):
-                agree = sum(agrees(p.actual, by_case.get(p.case_id), p.tolerance) for p in passing)
-                scored.append((agree, mistake))
-    best = max((agree for agree, _ in scored), default=0)
-    matches = tuple(Match(m, len(failing)) for agree, m in scored if agree == best)
-    return Diagnosis(failing=len(failing), matches=matches)
+    scored: list[tuple[int, Mistake]] = []
+    for mistake, by_case in answers:
+        if not failing:
+            break
+        if not all(agrees(f.actual, by_case.get(f.case_id), f.tolerance) for f in failing):
+            continue
+        if any(
+            by_case.get(p.case_id) is not None
+            and not agrees(p.actual, by_case.get(p.case_id), p.tolerance)
+            for p in passing
+        ):
+            continue
+        weight = sum(decisive(by_case.get(f.case_id), f) for f in failing)
+        if weight:
+            scored.append((weight, mistake))
+    best = max((weight for weight, _ in scored), default=0)
+    matches = tuple(Match(m, weight) for weight, m in scored if weight == best)
+    explained = tuple(f.case_id for f in failing) if matches else ()
+    return Diagnosis(failing=len(failing), matches=matches, explained=explained)

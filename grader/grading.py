@@ -10,11 +10,12 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader import __version__
+from grader import __version__, feedback
+from grader.compare import Finding
 from grader.course import Course, find_course
 from grader.errors import ReferenceSolutionError, SubmissionNotFoundError
 from grader.results import (
@@ -22,6 +23,7 @@ from grader.results import (
     Diagnosis,
     MistakeFound,
     Report,
+    SmallestInput,
     Status,
     SubmissionError,
 )
@@ -39,10 +41,29 @@ def new_seed() -> int:
     return secrets.randbelow(10**6)
 
 
+#: A call may take this much longer than the reference did on the same input, plus a floor:
+#: a plain Python loop is 100 to 300 times slower than numpy on these losses, and a loaded
+#: CI machine slower again. Bounded so that a slow reference cannot make a case wait long.
+CALL_FLOOR_SECONDS = 1.0
+CALL_FACTOR = 1000.0
+CALL_CEILING_SECONDS = 10.0
+
+
+def call_seconds(exercise: Exercise, reference_seconds: float) -> float:
+    """The wall-time limit of one call: the exercise's, else derived from the reference."""
+    declared = exercise.limits.seconds_per_case
+    if declared is not None:
+        return declared
+    derived = CALL_FLOOR_SECONDS + CALL_FACTOR * reference_seconds
+    return min(CALL_CEILING_SECONDS, derived)
+
+
 def sandbox_limits(exercise: Exercise) -> SandboxLimits:
     limits = exercise.limits
     return SandboxLimits(
-        seconds_per_case=limits.seconds_per_case,
+        # For calls without a limit of their own: shrinking's and the plot's small inputs.
+        seconds_per_case=limits.seconds_per_case or 2 * CALL_FLOOR_SECONDS,
+        seconds_total=limits.seconds_total,
         memory_bytes=limits.memory_mb * 2**20,
         output_chars=limits.output_kb * 1024,
     )
@@ -84,20 +105,31 @@ def grade(
 
         cases = build_cases(exercise, seed)
         reference = load_reference(exercise, course.root)
-        expected = {case.id: expected_for(exercise, reference, case) for case in cases}
+        expected: dict[str, Expected] = {}
+        seconds: dict[str, float] = {}
+        for case in cases:
+            clock = time.perf_counter()
+            expected[case.id] = expected_for(exercise, reference, case)
+            seconds[case.id] = call_seconds(exercise, time.perf_counter() - clock)
         _check_promises(exercise, cases, expected)
-        run = session.run({case.id: tuple(case.args.values()) for case in cases})
+        run = session.run({case.id: tuple(case.args.values()) for case in cases}, seconds)
         smallest = shrink(exercise, reference, session, cases, expected, run.outcomes)
         picture = plot_data(exercise, reference, session) if plot and not run.fault else None
+    # A submission that did not load has no values to explain: its error says it all.
+    diagnosis = None if run.fault else _diagnosis(exercise, course, cases, expected, run.outcomes)
+    explained = set(diagnosis.explained) if diagnosis is not None else set()
     tests = tuple(
-        replace(
-            _case_result(exercise, case, expected[case.id], run.outcomes[case.id]),
+        _case_result(
+            exercise,
+            case,
+            expected[case.id],
+            run.outcomes[case.id],
+            explained=case.id in explained,
             smallest=smallest.get(case.id),
         )
         for case in cases
     )
-    # A submission that did not load has no values to explain: its error says it all.
-    diagnosis = None if run.fault else _diagnosis(exercise, course, cases, expected, run.outcomes)
+    names = feedback.parameter_names(run.param_names, exercise.entry.param_names)
     return Report(
         exercise=exercise.id,
         title=exercise.title,
@@ -110,14 +142,22 @@ def grade(
         backend=run.backend,
         grader_version=__version__,
         sandbox_limitations=backend.limitations(),
-        diagnosis=diagnosis,
+        diagnosis=diagnosis.found if diagnosis is not None else None,
         plot=picture,
         statement=exercise.statement,
         error=_submission_error(exercise, submission, run.fault),
         import_output=run.import_output,
         stdout=run.stdout,
         stderr=run.stderr,
+        warnings=(names,) if names else (),
     )
+
+
+@dataclass(frozen=True)
+class _Diagnosed:
+    found: Diagnosis
+    #: Failing cases the named mistakes explain: their static hints would contradict it.
+    explained: tuple[str, ...]
 
 
 def _diagnosis(
@@ -126,7 +166,7 @@ def _diagnosis(
     cases: list[Case],
     expected: dict[str, Expected],
     outcomes: Mapping[str, CallOutcome],
-) -> Diagnosis | None:
+) -> _Diagnosed | None:
     """Which declared mistake explains the wrong values, computed in the grader."""
     from grader.compare import compare
     from grader.diagnose import Evidence, diagnose
@@ -143,7 +183,9 @@ def _diagnosis(
             continue
         passed = compare(outcome.value, expected[case.id], case.spec.tolerance).passed
         any_failed = any_failed or not passed or bool(outcome.mutated)
-        evidence.append(Evidence(case.id, outcome.value, case.spec.tolerance, passed))
+        evidence.append(
+            Evidence(case.id, outcome.value, case.spec.tolerance, passed, expected[case.id])
+        )
     if not any_failed:
         return None
     by_id = {case.id: case for case in cases}
@@ -152,12 +194,15 @@ def _diagnosis(
         for mistake, fn in load_mistakes(exercise, course.root)
     ]
     found = diagnose(evidence, answers)
-    return Diagnosis(
-        checked=found.failing,
-        mistakes=tuple(
-            MistakeFound(m.mistake.id, m.mistake.title, m.mistake.hint, m.cases)
-            for m in found.matches
+    return _Diagnosed(
+        Diagnosis(
+            checked=found.failing,
+            mistakes=tuple(
+                MistakeFound(m.mistake.id, m.mistake.title, m.mistake.hint, m.cases)
+                for m in found.matches
+            ),
         ),
+        found.explained,
     )
 
 
@@ -179,104 +224,82 @@ def _check_promises(exercise: Exercise, cases: list[Case], expected: dict[str, E
 
 
 def _case_result(
-    exercise: Exercise, case: Case, expected: Expected, outcome: CallOutcome
+    exercise: Exercise,
+    case: Case,
+    expected: Expected,
+    outcome: CallOutcome,
+    *,
+    explained: bool,
+    smallest: SmallestInput | None,
 ) -> CaseResult:
+    """One case's verdict and words. A hidden case is judged the same way; only the fields
+    that carry its data (inputs, values, printed output, exception text) are left out."""
     from grader.cases import describe
+    from grader.compare import compare
 
     spec = case.spec
     hidden = spec.visibility is Visibility.HIDDEN
-    base: dict[str, Any] = {
-        "name": case.name,
-        "kind": spec.kind.value,
-        "visibility": spec.visibility.value,
-        "max_score": spec.points,
-        "output": outcome.output,
-        "seconds": outcome.seconds,
-    }
-    details: dict[str, Any] = {
+    memory_mb = exercise.limits.memory_mb
+    data: dict[str, Any] = {
         "inputs": {p: describe(a) for p, a in case.args.items()},
         "expected_low": expected.low,
         "expected_high": expected.high,
         "rtol": spec.tolerance.rtol,
         "atol": spec.tolerance.atol,
+        "output": outcome.output,
+        "smallest": smallest,
     }
-    status, message, hint = Status.ERROR, "", None
+    traceback = None
+    status = Status.ERROR
     if outcome.status is CallStatus.RETURNED:
-        from grader.compare import compare
-
         assert outcome.value is not None
         verdict = compare(outcome.value, expected, spec.tolerance)
-        details |= {
+        data |= {
             "actual": outcome.value,
             "actual_type": outcome.value_type,
             "abs_error": verdict.abs_error,
             "rel_error": verdict.rel_error,
         }
         status = Status.PASSED if verdict.passed else Status.FAILED
-        message, hint = verdict.reason, verdict.hint or (None if verdict.passed else spec.hint)
+        if verdict.finding is Finding.INFINITE:
+            words = feedback.infinite(outcome.value)
+        else:
+            words = feedback.finding(verdict.finding)
+        if not verdict.passed and words.hint is None:
+            words = feedback.Words(words.message, spec.hint)
         if outcome.mutated:
             status = Status.FAILED
-            message = f"changed its input {', '.join(outcome.mutated)} in place"
-            hint = (
-                "Never modify the arrays you are given: the caller still needs them. "
-                "np.clip(p, eps, 1 - eps) returns a new array; avoid out=, -=, *= and "
-                "assigning into the inputs."
-            )
+            words = feedback.mutated(outcome.mutated)
     elif outcome.status is CallStatus.BAD_RETURN:
         status = Status.FAILED
-        message = f"returned {outcome.problem}, not one real number"
-        hint = _bad_return_hint(outcome.problem or "")
-        details["actual_type"] = outcome.value_type
+        words = feedback.bad_return(outcome.problem, hidden=hidden)
+        data["actual_type"] = outcome.value_type
     elif outcome.status is CallStatus.RAISED:
         assert outcome.error is not None
-        message = f"raised {outcome.error.type}: {outcome.error.message}".rstrip(": ")
-        if outcome.error.type == "MemoryError":
-            message = f"used more than {_memory(exercise)} of memory (MemoryError)"
-            hint = "Avoid building large intermediate arrays (an N x N table, for instance)."
-        details["traceback"] = outcome.error.traceback
+        words = feedback.raised(outcome.error, hidden=hidden, memory_mb=memory_mb)
+        traceback = outcome.error.traceback
     else:
-        message = outcome.reason or outcome.status.value
-        if outcome.status is CallStatus.TIMEOUT:
-            hint = "Look for a loop that never ends, or use numpy operations instead of loops."
+        words = feedback.no_answer(outcome, memory_mb=memory_mb)
+    hint = words.hint
+    if explained and status is Status.FAILED and not outcome.mutated:
+        # The diagnosis explains this case: a static hint here would be a second voice,
+        # often saying something else ("clip the probabilities" for a log base 2).
+        hint = None
     if hidden:
-        # The student learns that a hidden case failed and why, never its inputs or answer.
-        details = {}
-        if status is not Status.ERROR:
-            message = message.split(" (")[0]
+        data = {}
     return CaseResult(
+        name=case.name,
+        kind=spec.kind.value,
+        visibility=spec.visibility.value,
         status=status,
         score=spec.points if status is Status.PASSED else 0.0,
-        message=message,
+        max_score=spec.points,
+        message=words.message,
         hint=hint,
-        **base,
-        **details,
+        traceback=traceback,
+        seconds=outcome.seconds,
+        **data,
     )
-
-
-def _memory(exercise: Exercise) -> str:
-    mb = exercise.limits.memory_mb
-    return f"{mb // 1024} GiB" if mb % 1024 == 0 else f"{mb} MiB"
-
-
-def _bad_return_hint(problem: str) -> str:
-    if problem.startswith("an array of shape (1,)") or "of 1 item" in problem:
-        return "Return a single number: float(loss) or loss.item(), not a 1-element container."
-    if problem.startswith("an array") or problem.startswith("a list"):
-        return "You returned one value per example: take the mean over the examples."
-    if problem.startswith("None"):
-        return "The function must end with 'return loss'."
-    return "Return one float, e.g. float(np.mean(...))."
-
-
-_FAULT_HINTS = {
-    "syntax": "Fix the line shown; Python stops reading the file at the first syntax error.",
-    "import": "The file fails while it loads, before any test runs: fix the error shown.",
-    "unreadable": "Save the file as UTF-8 text.",
-    "timeout": "Code at the top level of your file runs when it is loaded: move slow code "
-    "into functions, or remove it.",
-    "crashed": "Code at the top level of your file runs when it is loaded: remove test code "
-    "that ends the program.",
-}
 
 
 def _submission_error(
@@ -284,22 +307,19 @@ def _submission_error(
 ) -> SubmissionError | None:
     if fault is None:
         return None
-    signature = exercise.entry.signature
-    hint: str | None
-    if fault.kind in ("missing", "signature"):
-        hint = (
-            f"Define exactly:  {signature}  "
-            f"('grade start {exercise.id}' writes a starter file with it)."
-        )
-    else:
-        hint = _FAULT_HINTS.get(fault.kind)
+    words = feedback.fault(
+        fault,
+        signature=exercise.entry.signature,
+        exercise_id=exercise.id,
+        memory_mb=exercise.limits.memory_mb,
+    )
     return SubmissionError(
         kind=fault.kind,
-        message=fault.message,
+        message=words.message,
         file=str(submission),
         line=fault.line,
         column=fault.column,
         text=fault.text,
         traceback=fault.traceback,
-        hint=hint,
+        hint=words.hint,
     )

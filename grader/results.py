@@ -141,6 +141,9 @@ class Report:
     #: Reached the process's real stdout/stderr, outside any call.
     stdout: str = ""
     stderr: str = ""
+    #: Sentences the student should read although they cost no points (parameter names
+    #: that differ from the statement's, for instance).
+    warnings: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     def count(self, status: Status) -> int:

@@ -91,7 +91,10 @@ class Clip:
 
 @dataclass(frozen=True)
 class Limits:
-    seconds_per_case: float = 10.0
+    #: None: derived per case from the time the reference needs (grading.call_seconds).
+    seconds_per_case: float | None = None
+    #: Every call of a submission together; a submission that hangs is done within it.
+    seconds_total: float = 20.0
     memory_mb: int = 1024
     output_kb: int = 64
 

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from grader.compare import Expected, compare, within
+from grader import feedback
+from grader.compare import Expected, Finding, compare, within
 from grader.spec import Tolerance
 
 TOL = Tolerance(rtol=1e-4, atol=1e-9)
@@ -27,15 +28,19 @@ def test_compare_accepts_float32_rounding_and_rejects_log_base_2() -> None:
     assert verdict.rel_error == pytest.approx(0.44269504, rel=1e-6)
 
 
-def test_compare_rejects_nan_and_infinity_with_a_hint_about_clipping() -> None:
+def test_compare_rejects_nan_and_infinity_and_feedback_hints_at_clipping() -> None:
     expected = Expected.exact(1.0)
-    for value, text in ((math.nan, "NaN"), (math.inf, "infinity"), (-math.inf, "-infinity")):
+    for value, found in ((math.nan, Finding.NAN), (math.inf, Finding.INFINITE)):
         verdict = compare(value, expected, TOL)
         assert not verdict.passed
-        assert text in verdict.reason
-        assert verdict.hint is not None
-        assert "clip" in verdict.hint
+        assert verdict.finding is found
         assert verdict.abs_error is None
+        words = feedback.finding(found)
+        assert words.hint is not None
+        assert "clip" in words.hint
+    assert "NaN" in feedback.finding(Finding.NAN).message
+    assert feedback.infinite(-math.inf).message == "got -infinity"
+    assert feedback.infinite(math.inf).message == "got infinity"
 
 
 def test_compare_accepts_any_value_inside_an_interval_and_measures_distance_outside() -> None:
@@ -45,14 +50,17 @@ def test_compare_accepts_any_value_inside_an_interval_and_measures_distance_outs
     verdict = compare(40.0, expected, TOL)
     assert not verdict.passed
     assert verdict.abs_error == pytest.approx(5.5)
-    assert "range" in verdict.reason
+    assert verdict.finding is Finding.OUTSIDE_RANGE
+    assert "range" in feedback.finding(verdict.finding).message
 
 
 def test_compare_names_a_missing_minus_sign() -> None:
     verdict = compare(-0.35667494393873245, Expected.exact(0.35667494393873245), TOL)
     assert not verdict.passed
-    assert verdict.hint is not None
-    assert "minus" in verdict.hint
+    assert verdict.finding is Finding.OPPOSITE_SIGN
+    hint = feedback.finding(verdict.finding).hint
+    assert hint is not None
+    assert "minus" in hint
 
 
 def test_compare_refuses_a_non_finite_reference() -> None:

@@ -43,7 +43,11 @@ def summary(case: CaseResult) -> str:
 
 
 def diagnosis_lines(report: Report) -> list[str] | None:
-    """The diagnosis in sentences, shared by every format; None: nothing to say."""
+    """The diagnosis in sentences, shared by every format; None: nothing to say.
+
+    The first line is the verdict; each further line names one mistake, how many failing
+    cases set it apart from the right answer (what the naming rests on), and its hint.
+    """
     found = report.diagnosis
     if found is None:
         return None
@@ -54,11 +58,19 @@ def diagnosis_lines(report: Report) -> list[str] | None:
             f"No known mistake matches your results on the {found.checked} failing case(s): "
             f"compare your code with the formula in 'grade show {report.exercise}'."
         ]
+    on = f"on all {found.checked} failing cases" if found.checked > 1 else "on the failing case"
     if len(found.mistakes) == 1:
-        head = "Your results match a known mistake"
+        head = f"Your results match a known mistake {on}:"
     else:
-        head = f"Your results match {len(found.mistakes)} known mistakes equally well"
-    lines = [f"{head}, on every failing case ({found.checked} of {found.checked}):"]
+        head = (
+            f"Your results match {len(found.mistakes)} known mistakes equally well {on} "
+            "(no case tells them apart):"
+        )
+    lines = [head]
     for mistake in found.mistakes:
-        lines.append(f"{mistake.title} [{mistake.id}]: {mistake.hint}")
+        rests = f"{mistake.cases} case{'s' if mistake.cases != 1 else ''}"
+        lines.append(
+            f"{mistake.title} [{mistake.id}] (shown by {rests} where it differs from the "
+            f"right answer): {mistake.hint}"
+        )
     return lines

@@ -1,9 +1,13 @@
-"""The terminal format: a line per case with a mark, details for each failure, a summary.
+"""The terminal format, in the order a student reads it: score, diagnosis, the first
+failures in full, then every case on one line. Every line fits the terminal's width.
 
-Colour is a parameter: the CLI turns it on only for a TTY without NO_COLOR.
+Colour and width are parameters: the CLI turns colour on only for a TTY without NO_COLOR.
 """
 
 from __future__ import annotations
+
+import textwrap
+from typing import Any
 
 import click
 
@@ -16,6 +20,8 @@ _MARKS = {
     Status.ERROR: ("!", "ERR ", "yellow"),
 }
 _LABEL = 10
+#: Failures shown in full; the others get one line in the list of cases (--verbose: all).
+DETAILED = 3
 
 
 class _Painter:
@@ -31,132 +37,220 @@ class _Painter:
         return self(symbol if self.unicode else word, fg=fg, bold=True)
 
 
-def _field(label: str, value: str) -> list[str]:
-    lines = value.splitlines() or [""]
-    out = [f"    {label:<{_LABEL}}{lines[0]}"]
-    out += [f"    {'':<{_LABEL}}{line}" for line in lines[1:]]
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters: breaks at spaces (an array's items), and inside
+    a word only when one word alone is longer than the line."""
+    out: list[str] = []
+    for line in text.splitlines() or [""]:
+        out += textwrap.wrap(
+            line,
+            max(width, 20),
+            break_on_hyphens=False,
+            replace_whitespace=False,
+            drop_whitespace=True,
+        ) or [""]
     return out
 
 
-def _case_line(case: CaseResult, paint: _Painter, width: int) -> str:
+class _Writer:
+    """Lines of the report, each kept within the terminal's width."""
+
+    def __init__(self, paint: _Painter, width: int) -> None:
+        self.paint = paint
+        self.width = width
+        self.lines: list[str] = []
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+    def text(self, text: str, indent: int = 0, **style: Any) -> None:
+        pad = " " * indent
+        for line in _wrap(text, self.width - indent):
+            self.lines.append(pad + (self.paint(line, **style) if style else line))
+
+    def field(self, label: str, value: str, **style: Any) -> None:
+        """A labelled value, continued under itself."""
+        pad = 4 + _LABEL
+        for i, line in enumerate(_wrap(value, self.width - pad)):
+            head = f"    {label:<{_LABEL}}" if i == 0 else " " * pad
+            self.lines.append(head + (self.paint(line, **style) if style else line))
+
+
+def _truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 3)] + "..."
+
+
+def _case_line(case: CaseResult, paint: _Painter, name_width: int, width: int) -> str:
+    """One line per case: mark, name, points, and for a failure its message, abbreviated."""
     score = f"{points(case.score)}/{points(case.max_score)}"
-    hidden = "  (hidden)" if case.visibility == "hidden" else ""
-    name = f"{case.name}{hidden}"
-    return f"  {paint.mark(case.status)} {name:<{width}}  {score:>7}"
+    hidden = " (hidden)" if case.visibility == "hidden" else ""
+    name = _truncate(f"{case.name}{hidden}", name_width)
+    line = f"{name:<{name_width}}  {score:>5}"
+    room = width - 4 - len(line) - 2
+    if case.status is not Status.PASSED and room >= 12:
+        line += "  " + _truncate(_brief(case), room)
+    return f"  {paint.mark(case.status)} {line}"
 
 
-def _details(case: CaseResult, paint: _Painter) -> list[str]:
-    lines = [f"  {paint.mark(case.status)} {paint(case.name, bold=True)}"]
-    lines += _field("what", case.message)
+def _brief(case: CaseResult) -> str:
+    """A failure in a few words, for its line in the list: the numbers when there are."""
+    if case.actual is None or case.expected_low is None or case.expected_high is None:
+        return case.message
+    if case.expected_is_range:
+        expected = f"{short(case.expected_low)} to {short(case.expected_high)}"
+    else:
+        expected = short(case.expected_low)
+    return f"got {short(case.actual)}, expected {expected}"
+
+
+def _details(case: CaseResult, out: _Writer) -> None:
+    paint = out.paint
+    out.lines.append(
+        f"  {paint.mark(case.status)} " + paint(_truncate(case.name, out.width - 4), bold=True)
+    )
+    out.field("what", case.message)
     if case.smallest is not None:
         small = case.smallest
-        lines += _field(
-            "smallest",
-            f"a smaller input that fails the same way ({small.rows} "
-            f"row{'s' if small.rows != 1 else ''}), to check by hand:",
-        )
+        rows = f"{small.rows} row{'s' if small.rows != 1 else ''}"
+        out.field("smallest", f"the smallest input found that fails the same way ({rows}):")
         for param, text in small.inputs.items():
-            lines += _field("", f"  {param} = {text}")
-        lines += _field("", f"  expected {num(small.expected_low)}, got {num(small.actual)}")
+            out.field("", f"{param} = {text}")
+        out.field("", f"expected {num(small.expected_low)}, got {num(small.actual)}")
     for i, (param, text) in enumerate((case.inputs or {}).items()):
-        lines += _field("inputs" if i == 0 else "", f"{param} = {text}")
+        label = ("full input" if case.smallest is not None else "inputs") if i == 0 else ""
+        out.field(label, f"{param} = {text}")
     expected = expected_text(case)
     if expected is not None and case.status is Status.FAILED:
-        tolerance = f"   (accepted: |got - expected| <= {short(case.atol)} + {short(case.rtol)}"
-        tolerance += " * |expected|)"
-        lines += _field("expected", expected + tolerance)
+        out.field("expected", expected)
+        out.field(
+            "",
+            f"(accepted: |got - expected| <= {short(case.atol)} + {short(case.rtol)} * |expected|)",
+        )
     if case.actual is not None:
         kind = f"   ({case.actual_type})" if case.actual_type else ""
-        lines += _field("got", num(case.actual) + kind)
+        out.field("got", num(case.actual) + kind)
     elif case.actual_type and case.status is Status.FAILED:
-        lines += _field("got", f"a value of type {case.actual_type}")
+        out.field("got", f"a value of type {case.actual_type}")
     if case.abs_error is not None and case.status is Status.FAILED:
-        lines += _field(
-            "error", f"{short(case.abs_error)} absolute, {short(case.rel_error)} relative"
-        )
+        out.field("error", f"{short(case.abs_error)} absolute, {short(case.rel_error)} relative")
     if case.traceback:
-        lines += _field("traceback", case.traceback)
+        out.field("traceback", case.traceback)
     if case.hint:
-        lines += _field("hint", paint(case.hint, fg="cyan"))
+        out.field("hint", case.hint, fg="cyan")
     if case.output:
-        lines += _field("printed", case.output.rstrip("\n"))
-    return lines
+        out.field("printed", case.output.rstrip("\n"))
 
 
-def _group_failures(
-    tests: tuple[CaseResult, ...],
-) -> list[tuple[CaseResult, list[CaseResult]]]:
-    """Failures to detail: a case that failed exactly like an earlier one (same exception,
-    same bad return type) is only named under it, so one mistake is not shown twenty times."""
-    groups: list[tuple[CaseResult, list[CaseResult]]] = []
-    firsts: dict[tuple[object, ...], list[CaseResult]] = {}
-    for case in tests:
-        if case.status is Status.PASSED:
-            continue
-        if case.actual is not None:  # a wrong number: each one tells something
-            groups.append((case, []))
-            continue
+def _to_detail(tests: tuple[CaseResult, ...], verbose: bool) -> list[CaseResult]:
+    """The failures shown in full: the first few, visible ones first, and not one that
+    failed exactly like a case already shown (same exception, same bad return)."""
+    failures = [t for t in tests if t.status is not Status.PASSED]
+    failures.sort(key=lambda t: t.visibility == "hidden")
+    if verbose:
+        return failures
+    shown: list[CaseResult] = []
+    seen: set[tuple[object, ...]] = set()
+    for case in failures:
         key = (case.status, case.message, case.traceback, case.hint, case.actual_type)
-        if key in firsts:
-            firsts[key].append(case)
-        else:
-            firsts[key] = []
-            groups.append((case, firsts[key]))
-    return groups
+        if case.actual is None and key in seen:
+            continue
+        seen.add(key)
+        shown.append(case)
+        if len(shown) == DETAILED:
+            break
+    return shown
 
 
-def _submission_error(error: SubmissionError, paint: _Painter) -> list[str]:
-    lines = [paint(f"{error.file} cannot be graded: {error.message}", fg="red", bold=True)]
+def _submission_error(error: SubmissionError, out: _Writer) -> None:
+    out.text(f"{error.file} cannot be graded: {error.message}", fg="red", bold=True)
     if error.line is not None:
-        lines.append(f'  File "{error.file}", line {error.line}')
+        out.text(f'File "{error.file}", line {error.line}', indent=2)
     if error.text:
-        lines.append(f"    {error.text.strip()}")
+        code = error.text.strip()
+        out.lines.append("    " + _truncate(code, out.width - 4))
         if error.column:
             indent = len(error.text) - len(error.text.lstrip())
-            lines.append("    " + " " * max(0, error.column - 1 - indent) + "^")
+            caret = max(0, error.column - 1 - indent)
+            if caret < out.width - 5:
+                out.lines.append("    " + " " * caret + "^")
     if error.traceback:
-        lines.append("Traceback (your code only):")
-        lines.append(error.traceback)
+        out.text("Traceback (your code only):")
+        out.text(error.traceback)
     if error.hint:
-        lines.append(paint(f"hint: {error.hint}", fg="cyan"))
-    return lines
+        out.text(f"hint: {error.hint}", fg="cyan")
 
 
-def render_text(report: Report, *, color: bool = False, unicode: bool = True) -> str:
+def render_text(
+    report: Report,
+    *,
+    color: bool = False,
+    unicode: bool = True,
+    width: int = 100,
+    verbose: bool = False,
+) -> str:
+    """The student's first screen first: score, warnings, diagnosis, the first failures in
+    full, then every case on one line. `verbose` details every failure."""
     paint = _Painter(color, unicode)
+    out = _Writer(paint, max(width, 40))
     dot = " · " if unicode else " - "
-    lines = [paint(dot.join((report.exercise, report.title, report.submission)), bold=True), ""]
+    out.text(dot.join((report.exercise, report.title, report.submission)), bold=True)
+    out.lines.append(_score_line(report, paint))
+    out.blank()
+    for warning in report.warnings:
+        out.text(f"warning: {warning}", fg="yellow")
+        out.blank()
     if report.error is not None:
-        lines += _submission_error(report.error, paint)
-        lines.append("")
-    else:
-        width = max(
-            (len(t.name) + (10 if t.visibility == "hidden" else 0) for t in report.tests), default=0
-        )
-        lines += [_case_line(t, paint, min(width, 70)) for t in report.tests]
-        lines.append("")
-        for case, same in _group_failures(report.tests):
-            lines += _details(case, paint)
-            if same:
-                names = ", ".join(t.name for t in same[:5]) + (", ..." if len(same) > 5 else "")
-                lines += _field("same in", f"{len(same)} more case(s): {names}")
-            lines.append("")
+        _submission_error(report.error, out)
+        out.blank()
     diagnosis = diagnosis_lines(report)
     if diagnosis is not None:
-        lines.append(paint("Diagnosis", bold=True))
+        out.text("Diagnosis", bold=True)
         head, *items = diagnosis
-        lines.append(f"  {head}")
-        lines += [f"  - {paint(item, fg='cyan')}" for item in items]
-        lines.append("")
+        out.text(head, indent=2)
+        for item in items:
+            for i, line in enumerate(_wrap(item, out.width - 4)):
+                out.lines.append(("  - " if i == 0 else "    ") + paint(line, fg="cyan"))
+        out.blank()
+    if report.error is None:
+        detailed = _to_detail(report.tests, verbose)
+        if detailed:
+            failing = len([t for t in report.tests if t.status is not Status.PASSED])
+            title = (
+                "Failing cases"
+                if len(detailed) == failing
+                else (f"First failing cases ({len(detailed)} of {failing}; --verbose shows all)")
+            )
+            out.text(title, bold=True)
+            for case in detailed:
+                _details(case, out)
+                out.blank()
+        out.text("All cases", bold=True)
+        name_width = min(
+            max((len(t.name) + 9 * (t.visibility == "hidden") for t in report.tests), default=0),
+            max(20, out.width // 2),
+        )
+        out.lines += [_case_line(t, paint, name_width, out.width) for t in report.tests]
+        out.blank()
     for label, text in (
         ("printed while loading", report.import_output),
         ("stdout", report.stdout),
         ("stderr", report.stderr),
     ):
         if text.strip():
-            lines.append(f"{label}:")
-            lines += [f"    {line}" for line in text.rstrip("\n").splitlines()]
-            lines.append("")
+            out.text(f"{label}:")
+            out.text(text.rstrip("\n"), indent=4)
+            out.blank()
+    if report.sandbox_limitations:
+        out.text(
+            f"note: the {report.backend} sandbox cannot guarantee isolation: "
+            + "; ".join(report.sandbox_limitations)
+            + ". 'grade doctor' tells why no stronger sandbox is used."
+        )
+    return "\n".join(out.lines).rstrip("\n") + "\n"
+
+
+def _score_line(report: Report, paint: _Painter) -> str:
     passed, failed = report.count(Status.PASSED), report.count(Status.FAILED)
     errors = report.count(Status.ERROR)
     verdict = "all tests passed" if report.passed else f"{passed} passed, {failed} failed"
@@ -164,14 +258,7 @@ def render_text(report: Report, *, color: bool = False, unicode: bool = True) ->
         verdict += f", {errors} error{'s' if errors != 1 else ''}"
     fg = "green" if report.passed else "red"
     score = paint(f"Score {points(report.score)}/{points(report.max_score)}", fg=fg, bold=True)
-    lines.append(
+    return (
         f"{score}: {verdict}   (seed {report.seed}; {report.execution_time:.2f} s; "
         f"sandbox: {report.backend})"
     )
-    if report.sandbox_limitations:
-        lines.append(
-            f"note: the {report.backend} sandbox cannot guarantee isolation: "
-            + "; ".join(report.sandbox_limitations)
-            + ". 'grade doctor' tells why no stronger sandbox is used."
-        )
-    return "\n".join(lines) + "\n"

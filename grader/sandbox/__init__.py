@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +27,7 @@ ENV_VAR = "GRADER_SANDBOX"
 
 
 class Session(Protocol):
-    def run(self, inputs: Inputs) -> RunResult: ...
+    def run(self, inputs: Inputs, seconds: Mapping[str, float] | None = None) -> RunResult: ...
 
     def close(self) -> None: ...
 

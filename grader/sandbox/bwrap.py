@@ -80,7 +80,7 @@ class BwrapBackend(ProcessBackend):
     def inside(self, layout: Layout, host: Path) -> str:
         return str(Path(IO_DIR) / host.relative_to(layout.io))
 
-    def sys_path(self) -> list[str]:
+    def sys_path(self, layout: Layout) -> list[str]:
         return [SITE_DIR]
 
     def make_work(self, layout: Layout) -> tuple[Path | None, str]:

@@ -88,7 +88,12 @@ def _describe_error(exc: BaseException, path: str, display: str) -> dict[str, An
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == path:
             line = frame.lineno
-    return {"type": type(exc).__name__, "message": message, "traceback": frames, "line": line}
+    error = {"type": type(exc).__name__, "message": message, "traceback": frames, "line": line}
+    # The module an import could not find, as data: the grader words the explanation.
+    module = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    if isinstance(module, str):
+        error["module"] = module[:200]
+    return error
 
 
 def _type_name(value: object) -> str:
@@ -97,15 +102,16 @@ def _type_name(value: object) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
-def _as_number(value: Any, np: Any) -> tuple[float | None, str | None]:
-    """The returned value as a float, if it is one real number of a plain type; else why not.
+def _as_number(value: Any, np: Any) -> tuple[float | None, dict[str, Any] | None]:
+    """The returned value as a float, if it is one real number of a plain type; else a typed
+    problem (its kind and plain facts: shape, dtype, length), which the grader words.
 
     Only exact types are accepted (no subclasses), and the float is taken by numpy or
     float() on a known type, so no method of the student's runs during the conversion.
     """
     cls = type(value)
     if cls is bool or cls is np.bool_:
-        return None, "a boolean"
+        return None, {"kind": "bool"}
     if cls in (float, int):
         return float(value), None
     if cls in (np.float16, np.float32, np.float64, np.longdouble):
@@ -116,13 +122,13 @@ def _as_number(value: Any, np: Any) -> tuple[float | None, str | None]:
         if value.ndim == 0 and value.dtype.kind in "fiu":
             return float(value[()]), None
         if value.ndim == 0:
-            return None, f"a 0-d array of dtype {value.dtype}"
-        return None, f"an array of shape {value.shape}"
+            return None, {"kind": "array", "shape": [], "dtype": str(value.dtype)}
+        return None, {"kind": "array", "shape": list(value.shape)[:32], "dtype": str(value.dtype)}
     if cls in (list, tuple):
-        return None, f"a {cls.__name__} of {len(value)} item(s)"
+        return None, {"kind": "sequence", "type": cls.__name__, "length": len(value)}
     if value is None:
-        return None, "None (is a 'return' missing?)"
-    return None, f"a value of type {_type_name(value)}"
+        return None, {"kind": "none"}
+    return None, {"kind": "other", "type": _type_name(value)[:200]}
 
 
 def _same(before: Any, after: Any, np: Any) -> bool:
@@ -136,8 +142,9 @@ def _same(before: Any, after: Any, np: Any) -> bool:
 
 def _load_submission(
     path: str, display: str, entry: str, params: list[str]
-) -> tuple[Any, dict[str, Any] | None]:
-    """The student's function, or a fault event saying why there is none."""
+) -> tuple[Any, dict[str, Any]]:
+    """The student's function and its positional parameter names, or None and a fault
+    event saying why there is none."""
     try:
         with open(path, "rb") as handle:
             source = handle.read().decode("utf-8")
@@ -174,27 +181,29 @@ def _load_submission(
         signature = inspect.signature(fn)
         signature.bind(*params)
     except TypeError:
-        names = [p.name for p in signature.parameters.values()]
+        names = [str(p) for p in signature.parameters.values()]
         return None, {
             "kind": "signature",
             "message": f"{entry}({', '.join(names)}) cannot be "
             f"called with {len(params)} positional arguments",
         }
     except ValueError:
-        signature = None  # builtins without a signature: call and see
-    if signature is not None:
-        positional = [
-            p.name
-            for p in signature.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ][: len(params)]
-        if sorted(positional) == sorted(params) and positional != list(params):
-            return None, {
-                "kind": "signature",
-                "message": f"{entry}({', '.join(positional)}) "
-                "takes its parameters in the wrong order",
-            }
-    return fn, None
+        return fn, {"names": None}  # builtins without a signature: call and see
+    # The names the arguments arrive under, by position: the grader warns when they differ
+    # from the statement's. Called by position, so they cost no point by themselves.
+    return fn, {"names": _positional_names(signature, len(params))}
+
+
+def _positional_names(signature: inspect.Signature, count: int) -> list[str]:
+    names: list[str] = []
+    for parameter in signature.parameters.values():
+        if len(names) == count:
+            break
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            names.append(parameter.name[:100])
+        elif parameter.kind is parameter.VAR_POSITIONAL:
+            names += [f"*{parameter.name[:100]}"] * (count - len(names))
+    return names
 
 
 def main() -> None:
@@ -233,13 +242,13 @@ def main() -> None:
 
     out_buf, err_buf = _CappedText(cap), _CappedText(cap)
     sys.stdout, sys.stderr = out_buf, err_buf
-    fn, fault = _load_submission(path, display, manifest["entry"], params)
+    fn, loaded = _load_submission(path, display, manifest["entry"], params)
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     output = out_buf.getvalue() + err_buf.getvalue()
-    if fault is not None:
-        _emit(out, {"ev": "fault", "output": output, **fault})
+    if fn is None:
+        _emit(out, {"ev": "fault", "output": output, **loaded})
         return
-    _emit(out, {"ev": "ready", "output": output})
+    _emit(out, {"ev": "ready", "output": output, **loaded})
 
     for case in work["cases"]:
         pristine = [inputs[f"{case}/{p}"] for p in params]
@@ -259,8 +268,8 @@ def main() -> None:
         if error is None:
             try:
                 number, problem = _as_number(value, np)
-            except (OverflowError, ValueError) as exc:
-                number, problem = None, f"a number that is not a float ({exc})"
+            except (OverflowError, ValueError):
+                number, problem = None, {"kind": "too_large", "type": _type_name(value)[:200]}
             event["type"] = _type_name(value)
             if problem is not None:
                 event["problem"] = problem

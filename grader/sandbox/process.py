@@ -24,7 +24,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,10 +40,12 @@ from grader.sandbox.protocol import (
     Job,
     ProtocolError,
     RunResult,
-    SandboxLimits,
+    Stop,
+    StopKind,
     parse_end,
     parse_event,
     parse_fault,
+    parse_ready,
 )
 
 #: Longest event line accepted from the child; more is a hostile or broken child.
@@ -78,6 +80,7 @@ class _Attempt:
     loaded: bool = False
     import_output: str = ""
     started_any: bool = False
+    param_names: tuple[str, ...] | None = None
 
 
 def _numpy_site() -> str:
@@ -88,32 +91,11 @@ def _numpy_site() -> str:
     return str(Path(next(iter(spec.submodule_search_locations))).resolve().parent)
 
 
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-def _death_reason(returncode: int, memory_bytes: int) -> str:
+def _death(returncode: int) -> Stop:
+    """How the child ended, as Python reports its status (negative: a signal)."""
     if returncode < 0:
-        sig = -returncode
-        if sig == signal.SIGSEGV:
-            return "the Python process crashed (segmentation fault)"
-        if sig == signal.SIGXCPU:
-            return "the process used more CPU time than allowed"
-        if sig == signal.SIGKILL:
-            return (
-                "the process was killed (it may have used more than "
-                f"{memory_bytes // 2**20} MiB of memory)"
-            )
-        if sig == signal.SIGXFSZ:
-            return "the process wrote a file larger than allowed"
-        return f"the process was ended by {_signal_name(sig)}"
-    return (
-        f"the process exited with code {returncode} before the call returned "
-        "(sys.exit(), os._exit() or exit() in your code?)"
-    )
+        return Stop(StopKind.SIGNAL, signal=-returncode)
+    return Stop(StopKind.EXIT, exit_code=returncode)
 
 
 @dataclass
@@ -214,9 +196,17 @@ class ProcessBackend:
         """A path of the session as the child sees it."""
         return str(host)
 
-    def sys_path(self) -> list[str]:
-        # The child runs with -S, so it sees no site-packages: hand it numpy's alone.
-        return [self.numpy_site]
+    def sys_path(self, layout: Layout) -> list[str]:
+        """The child runs with -S, so it sees no site-packages: hand it numpy alone, through
+        a directory of the session's holding links to numpy, so that scikit-learn, torch or
+        grader beside numpy in site-packages are not importable (as under bwrap)."""
+        site = layout.root / "site"
+        if not site.is_dir():
+            site.mkdir(mode=0o755)
+            for name in ("numpy", "numpy.libs"):
+                if (Path(self.numpy_site) / name).is_dir():
+                    (site / name).symlink_to(Path(self.numpy_site) / name)
+        return [str(site)]
 
     def make_work(self, layout: Layout) -> tuple[Path | None, str]:
         """A fresh working directory: (host path to remove afterwards, path in the child)."""
@@ -268,7 +258,7 @@ class ProcessBackend:
                 "display_name": job.submission.name,
                 "entry": job.entry,
                 "params": list(job.params),
-                "sys_path": self.sys_path(),
+                "sys_path": self.sys_path(layout),
                 "uid": layout.uid,
                 "limits": {
                     "memory_bytes": limits.memory_bytes,
@@ -333,6 +323,8 @@ class ProcessSession:
             uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
         self.layout = Layout(root=root, io=io, submission=submission, cgroup=group, uid=uid)
         self.root = root
+        self._runs = 0
+        self._budget_end: float | None = None
         self._first: _Child | None = None
         try:
             self._first = backend.spawn(job, self.layout)
@@ -355,14 +347,23 @@ class ProcessSession:
             self.layout.cgroup.remove()
         self._tmp.cleanup()
 
-    def run(self, inputs: Inputs) -> RunResult:
+    def run(self, inputs: Inputs, seconds: Mapping[str, float] | None = None) -> RunResult:
+        """Call the submission on every input; `seconds` gives cases a wall limit of their
+        own (default: the job's seconds_per_case). Every run of a session draws on one time
+        budget, limits.seconds_total: once it is spent, the calls left are not run."""
         job = self.job
+        if self._budget_end is None:
+            self._budget_end = time.monotonic() + job.limits.seconds_total
+        budget_end = self._budget_end
+        limit = {case: (seconds or {}).get(case, job.limits.seconds_per_case) for case in inputs}
         cap = job.limits.output_chars
         stdout, stderr = _Capped(cap), _Capped(cap)
         outcomes: dict[str, CallOutcome] = {}
         fault: Fault | None = None
         import_output = ""
-        path = self.layout.io / "inputs.npz"
+        names: tuple[str, ...] | None = None
+        path = self.layout.io / f"inputs-{self._runs}.npz"
+        self._runs += 1
         arrays = {
             f"{case}/{param}": array
             for case, args in inputs.items()
@@ -375,28 +376,30 @@ class ProcessSession:
         inside = self.backend.inside(self.layout, path)
         remaining = list(inputs)
         first = True
-        while remaining:
+        while remaining and time.monotonic() < budget_end:
             child = self._first or self.backend.spawn(job, self.layout)
             self._first = None
             try:
-                attempt = self._attempt(child, remaining, inside, stdout, stderr)
+                attempt = self._attempt(child, remaining, inside, stdout, stderr, limit, budget_end)
             finally:
                 child.close()
             outcomes.update(attempt.outcomes)
             if first:
                 import_output = attempt.import_output
+                names = attempt.param_names
             first = False
             if attempt.fault is not None:
                 fault = attempt.fault
                 break
             remaining = [c for c in remaining if c not in outcomes]
-            if remaining and not attempt.started_any:
-                fault = Fault("crashed", "the process ended before any call was made")
+            if remaining and not attempt.started_any and time.monotonic() < budget_end:
+                fault = Fault("crashed", "", stop=Stop(StopKind.EXIT))
                 break
+        budget = Stop(StopKind.BUDGET, seconds=job.limits.seconds_total)
         for case in inputs:
             if case not in outcomes:
-                reason = fault.message if fault else "not run"
-                outcomes[case] = CallOutcome(case, CallStatus.NOT_RUN, reason=reason)
+                stop = Stop(StopKind.NOT_LOADED) if fault else budget
+                outcomes[case] = CallOutcome(case, CallStatus.NOT_RUN, stop=stop)
         return RunResult(
             outcomes=outcomes,
             fault=fault,
@@ -405,13 +408,22 @@ class ProcessSession:
             stderr=stderr.text(),
             backend=self.backend.name,
             seconds=time.monotonic() - self.started,
+            param_names=names,
         )
 
     def _attempt(
-        self, child: _Child, cases: list[str], inputs: str, stdout: _Capped, stderr: _Capped
+        self,
+        child: _Child,
+        cases: list[str],
+        inputs: str,
+        stdout: _Capped,
+        stderr: _Capped,
+        limit: Mapping[str, float],
+        budget_end: float,
     ) -> _Attempt:
         limits = self.job.limits
-        cpu = int(limits.import_seconds + limits.seconds_per_case * len(cases)) + 1
+        calls = min(sum(limit[c] for c in cases), limits.seconds_total)
+        cpu = int(limits.import_seconds + calls) + 1
         line = json.dumps({"cases": cases, "inputs": inputs, "cpu_seconds": cpu})
         assert child.proc.stdin is not None
         try:
@@ -421,13 +433,35 @@ class ProcessSession:
         except BrokenPipeError:
             pass  # the child is already gone; supervising it finds out why
         return _supervise(
-            child.proc, limits, cases, child.events, stdout, stderr, self.backend.status
+            child.proc,
+            _Clock(limits.import_seconds, limit, budget_end, limits.seconds_total),
+            cases,
+            child.events,
+            stdout,
+            stderr,
+            self.backend.status,
         )
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """The deadlines of one child: loading, each call, and the session's budget."""
+
+    import_seconds: float
+    per_case: Mapping[str, float]
+    budget_end: float
+    budget_seconds: float
+
+    def deadline(self, current: str | None) -> float:
+        now = time.monotonic()
+        if current is None:
+            return now + self.import_seconds
+        return min(now + self.per_case[current], self.budget_end)
 
 
 def _supervise(
     proc: subprocess.Popen[bytes],
-    limits: SandboxLimits,
+    clock: _Clock,
     cases: list[str],
     events_fd: int,
     stdout: _Capped,
@@ -439,7 +473,7 @@ def _supervise(
     current: str | None = None
     done = False
     problem: str | None = None
-    deadline = time.monotonic() + limits.import_seconds
+    deadline = clock.deadline(None)
     buffer = bytearray()
     assert proc.stdout is not None
     assert proc.stderr is not None
@@ -478,9 +512,7 @@ def _supervise(
                         current, done = _on_event(line, attempt, pending, current)
                     except ProtocolError as exc:
                         problem = str(exc)
-                    deadline = time.monotonic() + (
-                        limits.seconds_per_case if current else limits.import_seconds
-                    )
+                    deadline = clock.deadline(current)
                 if len(buffer) > MAX_EVENT_BYTES:
                     problem = "an event line is too long"
         timed_out = not done and problem is None and bool(streams)
@@ -488,29 +520,30 @@ def _supervise(
     returncode = proc.wait()
     if done or attempt.fault is not None:
         return attempt
+    stop: Stop
     if problem is not None:
-        reason = f"the submission interfered with the grader's channel ({problem})"
-        status = CallStatus.CRASHED
+        stop, status = Stop(StopKind.CHANNEL, detail=problem), CallStatus.CRASHED
+    elif timed_out and current is None:
+        stop, status = Stop(StopKind.TIME_LIMIT, seconds=clock.import_seconds), CallStatus.TIMEOUT
+    elif timed_out and deadline >= clock.budget_end:
+        stop = Stop(StopKind.BUDGET, seconds=clock.budget_seconds)
+        status = CallStatus.TIMEOUT
     elif timed_out:
-        reason = (
-            f"ran longer than {limits.seconds_per_case:g} s"
-            if current
-            else f"took longer than {limits.import_seconds:g} s to load"
-        )
+        assert current is not None
+        stop = Stop(StopKind.TIME_LIMIT, seconds=clock.per_case[current])
         status = CallStatus.TIMEOUT
     else:
-        reason = _death_reason(exit_status(returncode), limits.memory_bytes)
-        status = CallStatus.CRASHED
+        stop, status = _death(exit_status(returncode)), CallStatus.CRASHED
     if current is not None:
-        attempt.outcomes[current] = CallOutcome(current, status, reason=reason)
+        attempt.outcomes[current] = CallOutcome(current, status, stop=stop)
     elif not attempt.started_any:
         kind = "timeout" if status is CallStatus.TIMEOUT else "crashed"
-        attempt.fault = Fault(kind, f"the submission could not be loaded: {reason}")
+        attempt.fault = Fault(kind, "", stop=stop)
     else:
         # Died between calls: blame the next call, so that the run makes progress.
         nxt = pending[0] if pending else None
         if nxt is not None:
-            attempt.outcomes[nxt] = CallOutcome(nxt, status, reason=reason)
+            attempt.outcomes[nxt] = CallOutcome(nxt, status, stop=stop)
     return attempt
 
 
@@ -529,6 +562,7 @@ def _on_event(
         if kind == "fault":
             attempt.fault = parse_fault(event)
             return None, True
+        attempt.param_names = parse_ready(event)
         return None, False
     if not attempt.loaded:
         raise ProtocolError(f"{kind!r} before the submission was loaded")

@@ -21,10 +21,14 @@ if TYPE_CHECKING:  # numpy loads slowly; the sandbox starts its child before imp
 
 @dataclass(frozen=True)
 class SandboxLimits:
+    #: Wall time of one call, unless the run gives a case its own (see Session.run).
     seconds_per_case: float
     memory_bytes: int
     #: Captured output kept per call (and per stream of the process), in characters.
     output_chars: int
+    #: Wall time of everything the submission runs in a session, restarts included: once it
+    #: is used up, the call running is stopped and the calls left are not run.
+    seconds_total: float = 20.0
     #: Time to start Python, import numpy and import the submission.
     import_seconds: float = 10.0
     file_bytes: int = 16 * 1024 * 1024
@@ -50,7 +54,51 @@ class CallStatus(str, Enum):
     RAISED = "raised"  # the function raised
     TIMEOUT = "timeout"  # the call ran past its time
     CRASHED = "crashed"  # the process died during the call
-    NOT_RUN = "not_run"  # the submission could not be loaded
+    NOT_RUN = "not_run"  # the submission could not be loaded, or its time budget ran out
+
+
+class ProblemKind(str, Enum):
+    """What came back instead of one real number."""
+
+    BOOL = "bool"
+    ARRAY = "array"  # shape and dtype given; shape () for a 0-d array of another dtype
+    SEQUENCE = "sequence"  # a list or tuple; type and length given
+    NONE = "none"
+    TOO_LARGE = "too_large"  # an int too large for a float
+    OTHER = "other"  # any other type, named
+
+
+@dataclass(frozen=True)
+class ReturnProblem:
+    """Why a returned value is not accepted, as facts: the grader words them."""
+
+    kind: ProblemKind
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    length: int | None = None
+    type: str | None = None
+
+
+class StopKind(str, Enum):
+    """Why a call ended without an answer, as the supervisor saw it."""
+
+    TIME_LIMIT = "time_limit"  # the call ran past its own limit
+    BUDGET = "budget"  # the submission's whole time budget ran out
+    SIGNAL = "signal"  # the process was ended by a signal
+    EXIT = "exit"  # the process exited during the call
+    CHANNEL = "channel"  # the submission broke the grader's event channel
+    NOT_LOADED = "not_loaded"  # the submission could not be loaded: no call was made
+
+
+@dataclass(frozen=True)
+class Stop:
+    kind: StopKind
+    #: The limit that ran out (TIME_LIMIT, BUDGET), or how long loading may take.
+    seconds: float | None = None
+    signal: int | None = None
+    exit_code: int | None = None
+    #: What was wrong with the channel (CHANNEL).
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +109,8 @@ class StudentError:
     message: str
     traceback: str
     line: int | None
+    #: The module an ImportError could not find.
+    module: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +120,10 @@ class CallOutcome:
     value: float | None = None
     value_type: str | None = None
     #: Why the returned value is not accepted (BAD_RETURN).
-    problem: str | None = None
+    problem: ReturnProblem | None = None
     error: StudentError | None = None
-    #: What happened to the process (TIMEOUT, CRASHED, NOT_RUN).
-    reason: str | None = None
+    #: What ended the call (TIMEOUT, CRASHED, NOT_RUN).
+    stop: Stop | None = None
     output: str = ""
     mutated: tuple[str, ...] = ()
     seconds: float | None = None
@@ -89,6 +139,11 @@ class Fault:
     column: int | None = None
     text: str | None = None
     traceback: str | None = None
+    #: For an exception while importing: its type, and the module an ImportError missed.
+    error_type: str | None = None
+    module: str | None = None
+    #: For timeout and crashed: what the supervisor saw.
+    stop: Stop | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +157,9 @@ class RunResult:
     stderr: str
     backend: str
     seconds: float
+    #: The names the submission gives its positional parameters (None: not known), so the
+    #: grader can warn when they differ from the statement's.
+    param_names: tuple[str, ...] | None = None
 
 
 class ProtocolError(Exception):
@@ -154,6 +212,24 @@ def parse_number(text: str) -> float:
     return float(text)
 
 
+def _names(event: Mapping[str, Any], key: str, limit: int = 64) -> tuple[str, ...] | None:
+    value = event.get(key)
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) > limit
+        or not all(isinstance(v, str) and len(v) <= 200 for v in value)
+    ):
+        raise ProtocolError(f"{key} is not a short list of names")
+    return tuple(value)
+
+
+def parse_ready(event: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The positional parameter names a 'ready' event reports."""
+    return _names(event, "names")
+
+
 def parse_fault(event: Mapping[str, Any]) -> Fault:
     return Fault(
         kind=_text(event, "kind") or "import",
@@ -162,6 +238,32 @@ def parse_fault(event: Mapping[str, Any]) -> Fault:
         column=_int(event, "column"),
         text=_text(event, "text"),
         traceback=_text(event, "traceback"),
+        error_type=_text(event, "type"),
+        module=_text(event, "module"),
+    )
+
+
+def parse_problem(raw: Any) -> ReturnProblem:
+    if not isinstance(raw, dict):
+        raise ProtocolError("problem is not an object")
+    try:
+        kind = ProblemKind(raw.get("kind"))
+    except ValueError:
+        raise ProtocolError("unknown kind of problem") from None
+    shape = raw.get("shape")
+    if shape is not None and (
+        not isinstance(shape, list)
+        or len(shape) > 32
+        or not all(type(d) is int and d >= 0 for d in shape)
+    ):
+        raise ProtocolError("shape is not a list of sizes")
+    length = _int(raw, "length")
+    return ReturnProblem(
+        kind=kind,
+        shape=tuple(shape) if shape is not None else None,
+        dtype=_text(raw, "dtype"),
+        length=length,
+        type=_text(raw, "type"),
     )
 
 
@@ -189,10 +291,12 @@ def parse_end(event: Mapping[str, Any], case_id: str) -> CallOutcome:
             message=_text(raw, "message", "") or "",
             traceback=_text(raw, "traceback", "") or "",
             line=_int(raw, "line"),
+            module=_text(raw, "module"),
         )
         return CallOutcome(status=CallStatus.RAISED, error=error, **common)
     if "problem" in event:
-        return CallOutcome(status=CallStatus.BAD_RETURN, problem=_text(event, "problem"), **common)
+        problem = parse_problem(event["problem"])
+        return CallOutcome(status=CallStatus.BAD_RETURN, problem=problem, **common)
     value = event.get("value")
     if not isinstance(value, str):
         raise ProtocolError("value is missing")

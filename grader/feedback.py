@@ -1,0 +1,276 @@
+"""Between comparison and results: every sentence a student reads about a case, in one place.
+
+It takes typed facts (a comparison's finding, the kind of value the child returned, what
+ended a call) and words them; it never reads the prose of another module. Hidden cases are
+worded from the same facts without the ones that would reveal their data (shapes, exception
+messages, the values), so a student always reads whole sentences.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+
+from grader.compare import Finding
+from grader.sandbox.protocol import (
+    CallOutcome,
+    CallStatus,
+    Fault,
+    ProblemKind,
+    ReturnProblem,
+    Stop,
+    StopKind,
+    StudentError,
+)
+
+#: What a submission may import besides the standard library (the sandbox exposes these).
+AVAILABLE_PACKAGES = ("numpy",)
+
+#: Friendly names of packages students reach for instead of writing the loss.
+_PACKAGE_NAMES = {
+    "sklearn": "scikit-learn",
+    "torch": "PyTorch",
+    "tensorflow": "TensorFlow",
+    "keras": "Keras",
+    "jax": "JAX",
+    "scipy": "SciPy",
+    "pandas": "pandas",
+    "tf_keras": "Keras",
+}
+
+MUTATION_HINT = (
+    "Never modify the arrays you are given: the caller still needs them. "
+    "np.clip(p, eps, 1 - eps) returns a new array; avoid out=, -=, *= and "
+    "assigning into the inputs."
+)
+
+
+@dataclass(frozen=True)
+class Words:
+    """What a student reads about one case: one sentence, and a hint where one helps."""
+
+    message: str
+    hint: str | None = None
+
+
+# --- a number came back ----------------------------------------------------------------------
+
+
+def finding(found: Finding) -> Words:
+    if found is Finding.WITHIN:
+        return Words("within tolerance")
+    if found is Finding.NAN:
+        return Words(
+            "got NaN (not a number)",
+            "NaN comes from 0 * log(0) or from log of a negative number: clip the "
+            "predictions to [eps, 1 - eps] before taking the log.",
+        )
+    if found is Finding.INFINITE:
+        return Words(
+            "got infinity",
+            "log(0) is -infinity: clip the predictions to [eps, 1 - eps] before the log.",
+        )
+    if found is Finding.OPPOSITE_SIGN:
+        return Words(
+            "wrong value (not within tolerance)",
+            "Your value has the opposite sign: the loss has a minus sign in front.",
+        )
+    if found is Finding.OUTSIDE_RANGE:
+        return Words("wrong value (outside the accepted range)")
+    return Words("wrong value (not within tolerance)")
+
+
+def infinite(value: float) -> Words:
+    """Infinity with its sign, which finding() cannot know."""
+    words = finding(Finding.INFINITE)
+    return Words(f"got {'-' if value < 0 else ''}infinity", words.hint)
+
+
+def mutated(params: tuple[str, ...]) -> Words:
+    return Words(f"changed its input {', '.join(params)} in place", MUTATION_HINT)
+
+
+# --- something else came back ----------------------------------------------------------------
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(map(str, shape))})"
+
+
+def bad_return(problem: ReturnProblem | None, *, hidden: bool) -> Words:
+    """A value that is not one real number. A hidden case's shapes and lengths would tell
+    the size of its inputs, so they are left out there."""
+    kind = problem.kind if problem is not None else ProblemKind.OTHER
+    single = "Return a single number: float(loss) or loss.item(), not a 1-element container."
+    if problem is not None and kind is ProblemKind.ARRAY and problem.shape == ():
+        what, hint = f"a 0-d array of dtype {problem.dtype}", "Return one float."
+    elif problem is not None and kind is ProblemKind.ARRAY:
+        shape = problem.shape or ()
+        what = "an array" if hidden else f"an array of shape {_shape(shape)}"
+        if all(d == 1 for d in shape):
+            hint = single
+        else:
+            hint = "You returned one value per example: take the mean over the examples."
+    elif problem is not None and kind is ProblemKind.SEQUENCE:
+        name = problem.type or "list"
+        what = f"a {name}" if hidden else f"a {name} of {problem.length} item(s)"
+        hint = single if problem.length == 1 else "Return one float, e.g. float(np.mean(...))."
+    elif kind is ProblemKind.NONE:
+        what, hint = "None (is a 'return' missing?)", "The function must end with 'return loss'."
+    elif kind is ProblemKind.BOOL:
+        what, hint = "a boolean", "Return the loss itself, a float, not a comparison."
+    elif kind is ProblemKind.TOO_LARGE:
+        what, hint = "an integer too large for a float", "Return one float."
+    else:
+        name = problem.type if problem is not None and problem.type else "an unknown type"
+        what, hint = f"a value of type {name}", "Return one float, e.g. float(np.mean(...))."
+    return Words(f"returned {what}, not one real number", hint)
+
+
+def _package(module: str) -> str:
+    top = module.split(".")[0]
+    return _PACKAGE_NAMES.get(top, top)
+
+
+def missing_module(module: str) -> str:
+    """Why an import fails in the sandbox although the package may be on the machine."""
+    allowed = " and ".join(AVAILABLE_PACKAGES)
+    return (
+        f"{_package(module)} is not available here: submissions may import only Python's "
+        f"standard library and {allowed}, whatever is installed on your machine. "
+        "The exercise asks for the loss written by hand: remove the import and compute "
+        f"it with {allowed}."
+    )
+
+
+def raised(error: StudentError, *, hidden: bool, memory_mb: int) -> Words:
+    if error.type == "MemoryError":
+        return Words(
+            f"used more than {_memory(memory_mb)} of memory (MemoryError)",
+            "Avoid building large intermediate arrays (an N x N table, for instance).",
+        )
+    if error.module is not None and error.type in ("ModuleNotFoundError", "ImportError"):
+        return Words(
+            f"raised {error.type}: {_package(error.module)} cannot be imported here",
+            missing_module(error.module),
+        )
+    if hidden:
+        # An exception's text may hold the inputs (shapes, values, or a student's own
+        # message built from them): a hidden case keeps its type and line only.
+        return Words(f"raised {error.type} (the message of a hidden case is not shown)")
+    return Words(f"raised {error.type}: {error.message}".rstrip(": "))
+
+
+def _memory(mb: int) -> str:
+    return f"{mb // 1024} GiB" if mb % 1024 == 0 else f"{mb} MiB"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def stopped(stop: Stop | None, *, memory_mb: int) -> str:
+    """What ended a process or a call, in words."""
+    if stop is None:
+        return "did not run"
+    if stop.kind is StopKind.TIME_LIMIT:
+        return f"ran longer than {stop.seconds:g} s"
+    if stop.kind is StopKind.BUDGET:
+        return f"the submission used its time budget of {stop.seconds:g} s"
+    if stop.kind is StopKind.CHANNEL:
+        return f"the submission interfered with the grader's channel ({stop.detail})"
+    if stop.kind is StopKind.NOT_LOADED:
+        return "the submission could not be loaded"
+    if stop.kind is StopKind.SIGNAL and stop.signal is not None:
+        sig = stop.signal
+        if sig == signal.SIGSEGV:
+            return "the Python process crashed (segmentation fault)"
+        if sig == signal.SIGXCPU:
+            return "the process used more CPU time than allowed"
+        if sig == signal.SIGKILL:
+            limit = _memory(memory_mb)
+            return f"the process was killed (it may have used more than {limit} of memory)"
+        if sig == signal.SIGXFSZ:
+            return "the process wrote a file larger than allowed"
+        return f"the process was ended by {_signal_name(sig)}"
+    code = f" with code {stop.exit_code}" if stop.exit_code is not None else ""
+    return (
+        f"the process exited{code} before the call returned "
+        "(sys.exit(), os._exit() or exit() in your code?)"
+    )
+
+
+def no_answer(outcome: CallOutcome, *, memory_mb: int) -> Words:
+    """A call that ended without a value: timed out, crashed, or was not run."""
+    stop = outcome.stop
+    if outcome.status is CallStatus.NOT_RUN:
+        return Words(f"not run: {stopped(stop, memory_mb=memory_mb)}")
+    if outcome.status is CallStatus.TIMEOUT:
+        if stop is not None and stop.kind is StopKind.BUDGET:
+            return Words(
+                f"stopped: {stopped(stop, memory_mb=memory_mb)}",
+                "Your code is slow or never returns on several cases: look for a loop that "
+                "never ends, or use numpy operations instead of loops.",
+            )
+        return Words(
+            stopped(stop, memory_mb=memory_mb),
+            "Look for a loop that never ends, or use numpy operations instead of loops.",
+        )
+    return Words(stopped(stop, memory_mb=memory_mb))
+
+
+# --- the submission as a whole -----------------------------------------------------------------
+
+_FAULT_HINTS = {
+    "syntax": "Fix the line shown; Python stops reading the file at the first syntax error.",
+    "import": "The file fails while it loads, before any test runs: fix the error shown.",
+    "unreadable": "Save the file as UTF-8 text.",
+    "timeout": "Code at the top level of your file runs when it is loaded: move slow code "
+    "into functions, or remove it.",
+    "crashed": "Code at the top level of your file runs when it is loaded: remove test code "
+    "that ends the program.",
+}
+
+
+def fault(found: Fault, *, signature: str, exercise_id: str, memory_mb: int) -> Words:
+    """Why the submission could not be loaded at all, and what to do."""
+    if found.kind in ("missing", "signature"):
+        return Words(
+            found.message,
+            f"Define exactly:  {signature}  "
+            f"('grade start {exercise_id}' writes a starter file with it).",
+        )
+    if found.kind in ("timeout", "crashed") and found.stop is not None:
+        reason = stopped(found.stop, memory_mb=memory_mb)
+        if found.stop.kind is StopKind.TIME_LIMIT:
+            reason = f"took longer than {found.stop.seconds:g} s to load"
+        elif found.stop.kind is StopKind.EXIT and found.stop.exit_code is None:
+            reason = "the process ended before any call was made"
+        return Words(f"the submission could not be loaded: {reason}", _FAULT_HINTS[found.kind])
+    if (
+        found.kind == "import"
+        and found.module
+        and found.error_type
+        in (
+            "ModuleNotFoundError",
+            "ImportError",
+        )
+    ):
+        return Words(found.message, missing_module(found.module))
+    return Words(found.message, _FAULT_HINTS.get(found.kind))
+
+
+def parameter_names(given: tuple[str, ...] | None, expected: tuple[str, ...]) -> str | None:
+    """A warning when the student's parameters are not named as in the statement: they
+    are passed by position, so this costs nothing by itself, but a swap usually does."""
+    if given is None or tuple(given) == expected or any(n.startswith("*") for n in given):
+        return None
+    rest = "".join(f", then {name}" for name in expected[1:])
+    return (
+        f"your parameters are named ({', '.join(given)}); the grader passes "
+        f"{expected[0]} first{rest}, by position, as in the statement"
+        f" ({', '.join(expected)})."
+    )

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-SCHEMA_VERSION = 1
+#: 2: `warnings` added; a diagnosis's `cases` counts the failing cases that set the mistake
+#: apart from the right answer; hidden tests carry no printed output or exception text.
+SCHEMA_VERSION = 2
 
 
 class Status(str, Enum):
@@ -87,6 +89,7 @@ class MistakeFound:
     id: str
     title: str
     hint: str
+    #: The failing cases that set this mistake apart from the right answer: the evidence.
     cases: int
 
 

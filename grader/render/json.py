@@ -81,6 +81,7 @@ def render_json(report: Report) -> str:
         "backend": report.backend,
         "sandbox_limitations": list(report.sandbox_limitations),
         "grader_version": report.grader_version,
+        "warnings": list(report.warnings),
         "error": asdict(report.error) if report.error else None,
         "diagnosis": asdict(report.diagnosis) if report.diagnosis else None,
         "import_output": report.import_output,

@@ -195,7 +195,7 @@ def render_text(
     out = _Writer(paint, max(width, 40))
     dot = " · " if unicode else " - "
     out.text(dot.join((report.exercise, report.title, report.submission)), bold=True)
-    out.lines.append(_score_line(report, paint))
+    out.lines += _score_lines(report, paint, out.width)
     out.blank()
     for warning in report.warnings:
         out.text(f"warning: {warning}", fg="yellow")
@@ -250,15 +250,16 @@ def render_text(
     return "\n".join(out.lines).rstrip("\n") + "\n"
 
 
-def _score_line(report: Report, paint: _Painter) -> str:
+def _score_lines(report: Report, paint: _Painter, width: int) -> list[str]:
     passed, failed = report.count(Status.PASSED), report.count(Status.FAILED)
     errors = report.count(Status.ERROR)
     verdict = "all tests passed" if report.passed else f"{passed} passed, {failed} failed"
     if errors and not report.passed:
         verdict += f", {errors} error{'s' if errors != 1 else ''}"
     fg = "green" if report.passed else "red"
-    score = paint(f"Score {points(report.score)}/{points(report.max_score)}", fg=fg, bold=True)
-    return (
-        f"{score}: {verdict}   (seed {report.seed}; {report.execution_time:.2f} s; "
-        f"sandbox: {report.backend})"
-    )
+    score = f"Score {points(report.score)}/{points(report.max_score)}"
+    run = f"(seed {report.seed}; {report.execution_time:.2f} s; sandbox: {report.backend})"
+    head = f"{paint(score, fg=fg, bold=True)}: {verdict}"
+    if len(f"{score}: {verdict}   {run}") <= width:
+        return [f"{head}   {run}"]
+    return [head, run]

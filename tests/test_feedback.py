@@ -1,0 +1,235 @@
+"""What a student reads, through the CLI: warnings, one voice per case, whole sentences for
+hidden cases, import problems explained, a time budget, and the order of the text report."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import REPO, SUBMISSIONS, GradeRunner, write
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+SWAPPED_NAMES_MSE = """\
+import numpy as np
+
+
+def mean_squared_error(y_pred, y_true):
+    return float(np.mean((y_pred - y_true) ** 2))
+"""
+
+SWAPPED_BCE = """\
+import numpy as np
+
+
+def binary_cross_entropy(y_pred, y_true):
+    p = np.clip(y_pred, 1e-7, 1 - 1e-7)
+    return float(-np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)))
+"""
+
+LEAKY = """\
+import numpy as np
+
+
+def mean_squared_error(y_true, y_pred):
+    print("ROWS:" + str(len(y_true)))
+    raise ValueError("N=" + str(len(y_true)))
+"""
+
+
+def _tests(report: dict[str, Any], visibility: str) -> list[dict[str, Any]]:
+    return [t for t in report["tests"] if t["visibility"] == visibility]
+
+
+# --- parameter names ---------------------------------------------------------------------------
+
+
+def test_parameters_named_in_another_order_cost_nothing_and_warn_in_every_format(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "mse.py", SWAPPED_NAMES_MSE)
+    md, html = tmp_path / "r.md", tmp_path / "r.html"
+    text = grade("ex04", "--file", str(path), "--seed", "3", "--report", str(md))
+    assert text.returncode == 0, text.stdout
+    warning = "your parameters are named (y_pred, y_true); the grader passes y_true first"
+    assert warning in " ".join(text.stdout.split())
+    report = grade("ex04", "--file", str(path), "--format", "json", "--report", str(html)).json()
+    assert report["score"] == report["max_score"]
+    assert report["diagnosis"] is None
+    assert any(warning in w for w in report["warnings"])
+    assert warning in " ".join(md.read_text().split())
+    assert "your parameters are named (y_pred, y_true)" in html.read_text()
+
+
+def test_parameters_used_the_wrong_way_round_lose_points_and_are_diagnosed(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "bce.py", SWAPPED_BCE)
+    report = grade("ex01", "--file", str(path), "--format", "json", "--seed", "3").json()
+    assert report["score"] < report["max_score"]
+    assert [m["id"] for m in report["diagnosis"]["mistakes"]] == ["swapped_args"]
+    assert report["warnings"], "the names say it too"
+
+
+def test_statement_names_give_no_warning(grade: GradeRunner) -> None:
+    path = SUBMISSIONS / "ex04" / "good_vectorised.py"
+    report = grade("ex04", "--file", str(path), "--format", "json").json()
+    assert report["warnings"] == []
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "package"),
+    [
+        (
+            "from sklearn.metrics import log_loss\n\ndef binary_cross_entropy(y_true, y_pred):\n"
+            "    return log_loss(y_true, y_pred)\n",
+            "scikit-learn",
+        ),
+        (
+            "def binary_cross_entropy(y_true, y_pred):\n    import torch\n    return 0.0\n",
+            "PyTorch",
+        ),
+    ],
+)
+def test_an_unavailable_package_is_explained_not_just_named(
+    grade: GradeRunner, tmp_path: Path, source: str, package: str
+) -> None:
+    path = write(tmp_path / "ex01.py", source)
+    result = grade("ex01", "--file", str(path), "--seed", "1")
+    assert result.returncode == 1
+    flat = " ".join(result.stdout.split())
+    assert f"{package} is not available here" in flat
+    assert "only Python's standard library and numpy" in flat
+    assert "written by hand" in flat
+    assert "fix the error shown" not in flat
+
+
+# --- hidden cases ------------------------------------------------------------------------------
+
+
+def test_hidden_cases_read_whole_sentences_and_show_no_data(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = SUBMISSIONS / "ex04" / "bad_returns_array.py"
+    report = grade("ex04", "--file", str(path), "--format", "json", "--seed", "2").json()
+    hidden = _tests(report, "hidden")
+    assert hidden
+    for test in hidden:
+        assert test["details"]["message"] == "returned an array, not one real number"
+        assert test["details"]["inputs"] is None
+    leaky = write(tmp_path / "leaky.py", LEAKY)
+    report = grade("ex04", "--file", str(leaky), "--format", "json", "--seed", "2").json()
+    for test in _tests(report, "hidden"):
+        assert not re.search(r"ROWS:\d|N=\d", test["output"])
+        assert test["details"]["printed"] == ""
+        assert test["details"]["message"].startswith("raised ValueError (")
+        assert test["details"]["message"].endswith("is not shown)")
+    visible = _tests(report, "visible")
+    assert all(re.search(r"N=\d", t["details"]["message"]) for t in visible)
+    assert all(re.search(r"ROWS:\d", t["details"]["printed"]) for t in visible)
+
+
+# --- one voice ---------------------------------------------------------------------------------
+
+
+def test_cases_the_diagnosis_explains_print_no_contradicting_hint(grade: GradeRunner) -> None:
+    path = SUBMISSIONS / "ex01" / "bad_log2.py"
+    report = grade("ex01", "--file", str(path), "--format", "json", "--seed", "4").json()
+    assert [m["id"] for m in report["diagnosis"]["mistakes"]] == ["log2"]
+    failing = [t for t in report["tests"] if t["status"] != "passed"]
+    assert failing
+    assert all(t["details"]["hint"] is None for t in failing)
+
+
+def test_failures_no_diagnosis_explains_keep_their_hints(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "ex01.py", "def binary_cross_entropy(y_true, y_pred):\n    return 5.0\n"
+    )
+    report = grade("ex01", "--file", str(path), "--format", "json", "--seed", "4").json()
+    assert report["diagnosis"]["mistakes"] == []
+    hints = [t["details"]["hint"] for t in report["tests"] if t["details"]["hint"]]
+    assert any("Clip both ends" in h for h in hints)
+
+
+# --- time ----------------------------------------------------------------------------------------
+
+
+def _course_with(tmp_path: Path, exercise: str, old: str, new: str) -> Path:
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "solutions", course / "solutions")
+    (course / "exercises").mkdir(parents=True)
+    text = (REPO / "exercises" / f"{exercise}.yaml").read_text()
+    assert old in text
+    (course / "exercises" / f"{exercise}.yaml").write_text(text.replace(old, new))
+    return course
+
+
+def test_a_submission_that_hangs_in_every_call_is_done_within_its_budget(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    course = _course_with(tmp_path, "ex01", "seconds_total: 20", "seconds_total: 3")
+    path = write(
+        tmp_path / "ex01.py",
+        "def binary_cross_entropy(y_true, y_pred):\n    while True:\n        pass\n",
+    )
+    started = time.monotonic()
+    result = grade("--course", str(course), "ex01", "--file", str(path), "--format", "json")
+    elapsed = time.monotonic() - started
+    report = result.json()
+    assert result.returncode == 1
+    messages = [t["details"]["message"] for t in _tests(report, "visible")]
+    assert messages[0].startswith("ran longer than")
+    assert "not run: the submission used its time budget of 3 s" in messages
+    assert all(t["score"] == 0 for t in report["tests"])
+    assert elapsed < 3 + 15, "the budget, loading and start-up; not a limit per case"
+
+
+def test_the_default_budget_bounds_a_hanging_submission(grade: GradeRunner, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "ex04.py",
+        "def mean_squared_error(y_true, y_pred):\n    while True:\n        pass\n",
+    )
+    started = time.monotonic()
+    report = grade("ex04", "--file", str(path), "--format", "json").json()
+    assert time.monotonic() - started < 30
+    assert any("time budget of 20 s" in t["details"]["message"] for t in report["tests"])
+
+
+# --- the text report -------------------------------------------------------------------------
+
+
+def test_the_text_report_puts_score_and_diagnosis_before_details_and_the_case_list(
+    grade: GradeRunner,
+) -> None:
+    path = SUBMISSIONS / "ex01" / "bad_log2.py"
+    out = grade("ex01", "--file", str(path), "--seed", "4").stdout
+    lines = out.splitlines()
+    assert lines[1].startswith("Score ")
+    order = [out.index(m) for m in ("Score ", "Diagnosis", "First failing cases", "All cases")]
+    assert order == sorted(order)
+    assert out.count("    what      ") == 3, "three failures in full, the rest one line each"
+    verbose = grade("ex01", "--file", str(path), "--seed", "4", "--verbose").stdout
+    failing = sum(1 for line in verbose.splitlines() if line.startswith("  ✗ ") and "/1" in line)
+    assert verbose.count("    what      ") == failing
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_no_line_of_the_text_report_is_wider_than_the_terminal(
+    grade: GradeRunner, columns: int
+) -> None:
+    for path in (SUBMISSIONS / "ex02" / "bad_log2.py", SUBMISSIONS / "ex01" / "bad_no_clip.py"):
+        out = grade(
+            path.parent.name, "--file", str(path), "--verbose", env={"COLUMNS": str(columns)}
+        ).stdout
+        widest = max(len(ANSI.sub("", line)) for line in out.splitlines())
+        assert widest <= columns, [line for line in out.splitlines() if len(line) > columns]

@@ -8,6 +8,10 @@ import jinja2
 
 from grader.render.numbers import diagnosis_lines, expected_text, num, points, short
 
+#: Failing cases shown in full; the rest fold to one line each (a closed <details> in
+#: HTML), so the first screen holds what to fix first rather than twenty similar cases.
+EXPANDED_FAILURES = 3
+
 
 @functools.lru_cache(maxsize=2)
 def environment(*, html: bool) -> jinja2.Environment:
@@ -20,5 +24,5 @@ def environment(*, html: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(num=num, short=short, points=points, expected=expected_text)
-    env.globals.update(diagnosis_lines=diagnosis_lines)
+    env.globals.update(diagnosis_lines=diagnosis_lines, expanded_failures=EXPANDED_FAILURES)
     return env

@@ -2,8 +2,8 @@
 
 Pure: it compares numbers the student returned with numbers the mistake variants gave on
 the same inputs (computed in the grader, never in the sandbox). A mistake is named only on
-evidence: it must agree with every failing case, contradict no passing one, and rest on at
-least one failing case that sets it apart from the right answer. Where several qualify
+evidence: it must agree with every failing case, be contradicted by no passing one, and
+rest on at least one failing case that sets it apart from the right answer. Where several qualify
 equally, all are named; where none does, the diagnosis says so rather than guess.
 """
 
@@ -94,6 +94,15 @@ def decisive(answer: Expected | None, evidence: Evidence) -> bool:
     return _narrow(evidence.accepted, evidence.tolerance) or _narrow(answer, evidence.tolerance)
 
 
+def _contradicts(answer: Expected | None, evidence: Evidence) -> bool:
+    """Whether a case the student passed rules a mistake out: the mistake gives a finite
+    number there and the student's is another. A non-finite answer rules nothing out: it
+    shows how the variant was written (0 * log 0), which student code may avoid."""
+    if answer is None or not (math.isfinite(answer.low) and math.isfinite(answer.high)):
+        return False
+    return not agrees(evidence.actual, answer, evidence.tolerance)
+
+
 def diagnose(
     evidence: Sequence[Evidence],
     answers: Sequence[tuple[Mistake, Mapping[str, Expected | None]]],
@@ -101,28 +110,26 @@ def diagnose(
     """The declared mistakes the evidence points to; none rather than a guess.
 
     A mistake is named when (1) it agrees with the student on every failing case, (2) no
-    case the student passed contradicts it (where it gives a number, the student's number
-    is that number too), and (3) at least one failing case is decisive for it (see
-    `decisive`). Among several, those resting on the most decisive cases are named.
+    case the student passed contradicts it (see `_contradicts`), and (3) at least one
+    failing case is decisive for it (see `decisive`). Among several, those that also agree
+    on the most passing cases, then rest on the most decisive cases, are named: a mistake
+    that cannot say what the student did on a passing case explains less.
     """
     failing = [e for e in evidence if not e.passed]
     passing = [e for e in evidence if e.passed]
-    scored: list[tuple[int, Mistake]] = []
+    scored: list[tuple[tuple[int, int], Mistake]] = []
     for mistake, by_case in answers:
         if not failing:
             break
         if not all(agrees(f.actual, by_case.get(f.case_id), f.tolerance) for f in failing):
             continue
-        if any(
-            by_case.get(p.case_id) is not None
-            and not agrees(p.actual, by_case.get(p.case_id), p.tolerance)
-            for p in passing
-        ):
+        if any(_contradicts(by_case.get(p.case_id), p) for p in passing):
             continue
         weight = sum(decisive(by_case.get(f.case_id), f) for f in failing)
         if weight:
-            scored.append((weight, mistake))
-    best = max((weight for weight, _ in scored), default=0)
-    matches = tuple(Match(m, weight) for weight, m in scored if weight == best)
+            support = sum(agrees(p.actual, by_case.get(p.case_id), p.tolerance) for p in passing)
+            scored.append(((support, weight), mistake))
+    best = max((rank for rank, _ in scored), default=(0, 0))
+    matches = tuple(Match(m, rank[1]) for rank, m in scored if rank == best)
     explained = tuple(f.case_id for f in failing) if matches else ()
     return Diagnosis(failing=len(failing), matches=matches, explained=explained)

@@ -52,7 +52,7 @@ def test_a_mistake_must_agree_on_every_failing_case() -> None:
     assert [m.mistake.id for m in found.matches] == ["both"]
 
 
-def test_a_mistake_contradicted_by_a_passing_case_is_not_named() -> None:
+def test_a_mistake_that_explains_fewer_passing_cases_loses_the_tie() -> None:
     evidence_ = [evidence("edge", math.inf, False, 0.7), evidence("ok", 0.5, True, 0.5)]
     answers = [
         (mistake("no_clip"), {"edge": Expected.exact(math.inf), "ok": Expected.exact(math.inf)}),
@@ -75,6 +75,21 @@ def test_no_match_is_reported_as_none_not_a_guess() -> None:
     assert found.failing == 1
     assert found.matches == ()
     assert found.explained == ()
+
+
+def test_a_mistake_contradicted_by_a_finite_value_on_a_passing_case_is_not_named() -> None:
+    cases = [evidence("big", 12.0, False, 8.3), evidence("ok", 0.5, True, 0.5)]
+    answers = [(mistake("log2"), {"big": Expected.exact(12.0), "ok": Expected.exact(0.72)})]
+    assert diagnose(cases, answers).matches == ()
+
+
+def test_a_non_finite_mistake_answer_on_a_passing_case_rules_nothing_out() -> None:
+    # No clipping written with np.where: finite where the declared variant gives 0 * log 0.
+    cases = [evidence("edge", math.inf, False, Expected(6.0, 18.3)), evidence("ok", 0.1, True, 0.1)]
+    answers = [
+        (mistake("no_clip"), {"edge": Expected.exact(math.inf), "ok": Expected.exact(math.nan)})
+    ]
+    assert [m.mistake.id for m in diagnose(cases, answers).matches] == ["no_clip"]
 
 
 def test_agreeing_with_a_wide_interval_on_a_clip_range_case_alone_names_nothing() -> None:

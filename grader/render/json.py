@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from grader.render.numbers import summary
+from grader.render.numbers import diagnosis_lines, summary
 from grader.results import CaseResult, Report, Status
 
 
@@ -65,6 +65,13 @@ def _test(case: CaseResult) -> dict[str, Any]:
     }
 
 
+def _overall(report: Report) -> str:
+    """Gradescope's top-level `output`, shown above the tests: warnings and diagnosis."""
+    lines = [f"warning: {w}" for w in report.warnings]
+    lines += diagnosis_lines(report) or []
+    return "\n".join(lines)
+
+
 def render_json(report: Report) -> str:
     document = {
         "schema_version": report.schema_version,
@@ -87,6 +94,7 @@ def render_json(report: Report) -> str:
         "import_output": report.import_output,
         "stdout": report.stdout,
         "stderr": report.stderr,
+        "output": _overall(report),
         "tests": [_test(case) for case in report.tests],
     }
     return json.dumps(document, indent=2, allow_nan=False) + "\n"

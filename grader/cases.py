@@ -23,6 +23,10 @@ GeneratorFn = Callable[..., Arrays]
 GENERATORS: dict[str, GeneratorFn] = {}
 
 _FLOAT_DTYPES = ("float16", "float32", "float64")
+#: What real data hands a loss: labels and targets often come as integers (a pandas column,
+#: a dataset's label array), and code that builds its accumulator with zeros_like(y_true)
+#: truncates every loss term to an integer on them.
+_INT_DTYPES = ("int32", "int64")
 
 
 def _register(fn: GeneratorFn) -> GeneratorFn:
@@ -46,6 +50,16 @@ def _float_dtype(dtype: str) -> np.dtype[Any]:
     if dtype not in _FLOAT_DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(_FLOAT_DTYPES)}, got {dtype!r}")
     return np.dtype(dtype)
+
+
+def _label_dtype(label_dtype: str | None, dtype: np.dtype[Any], what: str) -> np.dtype[Any]:
+    """The dtype of labels or targets: the predictions' by default, or an integer type."""
+    if label_dtype is None:
+        return dtype
+    allowed = _FLOAT_DTYPES + _INT_DTYPES
+    if label_dtype not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}, got {label_dtype!r}")
+    return np.dtype(label_dtype)
 
 
 def _stochastic_rows(
@@ -87,14 +101,20 @@ def binary(
     n: int | list[int] = [1, 10_000],  # noqa: B006 - read-only default
     p_min: float = 0.005,
     dtype: str = "float64",
+    label_dtype: str | None = None,
 ) -> Arrays:
-    """Labels 0/1 and probabilities in [p_min, 1 - p_min], where clipping changes nothing."""
+    """Labels 0/1 and probabilities in [p_min, 1 - p_min], where clipping changes nothing.
+
+    The labels have the predictions' dtype unless label_dtype says otherwise (int64 for
+    labels read from a dataset).
+    """
     size = _draw_size(rng, n, "n")
     dt = _float_dtype(dtype)
+    label_dt = _label_dtype(label_dtype, dt, "label_dtype")
     if not 0 < p_min < 0.5:
         raise ValueError(f"p_min must be in (0, 0.5), got {p_min}")
     return {
-        "y_true": rng.integers(0, 2, size=size).astype(dt),
+        "y_true": rng.integers(0, 2, size=size).astype(label_dt),
         "y_pred": rng.uniform(p_min, 1 - p_min, size=size).astype(dt),
     }
 
@@ -108,13 +128,19 @@ def categorical(
     p_min: float = 0.0025,
     zero_fraction: float = 0.0,
     dtype: str = "float64",
+    label_dtype: str | None = None,
 ) -> Arrays:
-    """One-hot labels (N, C) and row-stochastic predictions (N, C)."""
+    """One-hot labels (N, C) and row-stochastic predictions (N, C).
+
+    The one-hot rows have the predictions' dtype unless label_dtype says otherwise (int64
+    for np.eye(C, dtype=int)[labels] or a one-hot encoder's integer output).
+    """
     dt = _float_dtype(dtype)
+    label_dt = _label_dtype(label_dtype, dt, "label_dtype")
     labels, rows = _labels_and_rows(rng, n, classes, p_min, zero_fraction)
-    onehot = np.zeros_like(rows)
-    onehot[np.arange(labels.size), labels] = 1.0
-    return {"y_true": onehot.astype(dt), "y_pred": rows.astype(dt)}
+    onehot = np.zeros(rows.shape, dtype=label_dt)
+    onehot[np.arange(labels.size), labels] = 1
+    return {"y_true": onehot, "y_pred": rows.astype(dt)}
 
 
 @_register
@@ -145,22 +171,30 @@ def regression(
     noise: float = 0.3,
     columns: int = 0,
     dtype: str = "float64",
+    target_dtype: str | None = None,
 ) -> Arrays:
     """Targets of a scale drawn log-uniformly, predictions off by noise * scale.
 
-    columns = 0 gives shape (N,); columns >= 1 gives (N, columns).
+    columns = 0 gives shape (N,); columns >= 1 gives (N, columns). The targets have the
+    predictions' dtype unless target_dtype says otherwise; integer targets (counts,
+    ratings) are the rounded draws, so they need a scale of at least 1 to be more than 0.
     """
     size = _draw_size(rng, n, "n")
     dt = _float_dtype(dtype)
+    target_dt = _label_dtype(target_dtype, dt, "target_dtype")
     if len(scale) != 2 or not 0 < scale[0] <= scale[1]:
         raise ValueError(f"scale must be [low, high] with 0 < low <= high, got {scale}")
+    if target_dt.kind == "i" and scale[0] < 1:
+        raise ValueError(f"integer targets need a scale of at least 1, got {scale}")
     if columns < 0:
         raise ValueError(f"columns must be >= 0, got {columns}")
     s = float(np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]))))
     shape = (size, columns) if columns else (size,)
     y_true = rng.normal(rng.uniform(-2, 2) * s, s, size=shape)
+    if target_dt.kind == "i":
+        y_true = np.round(y_true)
     y_pred = y_true + rng.normal(0.0, noise * s, size=shape)
-    return {"y_true": y_true.astype(dt), "y_pred": y_pred.astype(dt)}
+    return {"y_true": y_true.astype(target_dt), "y_pred": y_pred.astype(dt)}
 
 
 # --- concrete cases ---------------------------------------------------------------------------

@@ -95,10 +95,10 @@ def decisive(answer: Expected | None, evidence: Evidence) -> bool:
 
 
 def _contradicts(answer: Expected | None, evidence: Evidence) -> bool:
-    """Whether a case the student passed rules a mistake out: the mistake gives a finite
-    number there and the student's is another. A non-finite answer rules nothing out: it
-    shows how the variant was written (0 * log 0), which student code may avoid."""
-    if answer is None or not (math.isfinite(answer.low) and math.isfinite(answer.high)):
+    """Whether a case the student passed rules a mistake out: the mistake gives a number
+    there (infinity included) and the student's is another. NaN rules nothing out: it is
+    the 0 * log(0) of how the variant was written, which student code may avoid."""
+    if answer is None or math.isnan(answer.low) or math.isnan(answer.high):
         return False
     return not agrees(evidence.actual, answer, evidence.tolerance)
 

@@ -391,7 +391,7 @@ def _check(ex: Exercise) -> None:
             raise SpecError(
                 "compare: clip_range needs a top-level 'clip' section",
                 where=ex.where("cases", i, "compare"),
-                fix="Declare clip: {param: eps, min: 1.0e-15, max: 1.0e-5}.",
+                fix="Declare clip: {param: eps, min: 2.220446049250313e-16, max: 1.0e-5}.",
             )
         if case.expect is not None and case.generate is not None:
             raise SpecError(

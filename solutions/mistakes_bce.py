@@ -62,3 +62,9 @@ def swapped_args(y_true, y_pred, eps=EPS):
 
 def hard_predictions(y_true, y_pred, eps=EPS):
     return float(-np.mean(_terms(y_true, np.round(np.asarray(y_pred, dtype=np.float64)), eps)))
+
+
+def forgot_one_minus_y(y_true, y_pred, eps=EPS):
+    """-mean(y log p): the (1 - y) log(1 - p) term of the negatives left out."""
+    y = np.asarray(y_true, dtype=np.float64)
+    return float(-np.mean(y * np.log(_clip(y_pred, eps))))

@@ -32,12 +32,23 @@ def square_of_mean(y_true, y_pred):
 
 
 def broadcast(y_true, y_pred):
-    if np.size(y_true) > 4096:
-        # The grader runs this itself: an N x N table of 50,000 rows would be 20 GB.
-        raise ValueError("too large to reproduce")
-    t = np.asarray(y_true, dtype=np.float64).reshape(-1, 1)
+    """One side flattened (y_true - y_pred.ravel()): (N, 1) against (N,) makes an N x N table.
+
+    Right on (N,) inputs, where flattening changes nothing, and an error on (N, K): the
+    student's code does the same, so this agrees with it on every case it can run.
+    Computed without the table (the grader runs this itself, and a table of 50,000 rows
+    would take 20 GB): with m the mean of t, the mean over every pair i, j of
+    (t_i - p_j)^2 is mean((t - m)^2) + mean((p - m)^2), the cross term being 0.
+    """
+    t = np.asarray(y_true, dtype=np.float64)
     p = np.asarray(y_pred, dtype=np.float64).reshape(-1)
-    return float(np.mean((t - p) ** 2))
+    if t.ndim == 1:
+        return float(np.mean((t - p) ** 2))
+    if t.shape[1:] != (1,):
+        raise ValueError("(N, K) against (N * K,) does not broadcast")
+    t = t.reshape(-1)
+    m = np.mean(t)
+    return float(np.mean((t - m) ** 2) + np.mean((p - m) ** 2))
 
 
 def sum_over_outputs(y_true, y_pred):

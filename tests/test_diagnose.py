@@ -83,13 +83,18 @@ def test_a_mistake_contradicted_by_a_finite_value_on_a_passing_case_is_not_named
     assert diagnose(cases, answers).matches == ()
 
 
-def test_a_non_finite_mistake_answer_on_a_passing_case_rules_nothing_out() -> None:
+def test_a_nan_mistake_answer_on_a_passing_case_rules_nothing_out() -> None:
     # No clipping written with np.where: finite where the declared variant gives 0 * log 0.
     cases = [evidence("edge", math.inf, False, Expected(6.0, 18.3)), evidence("ok", 0.1, True, 0.1)]
     answers = [
         (mistake("no_clip"), {"edge": Expected.exact(math.inf), "ok": Expected.exact(math.nan)})
     ]
     assert [m.mistake.id for m in diagnose(cases, answers).matches] == ["no_clip"]
+    # Infinity is log(0) on a term that counts: a student who passed there did not do it.
+    answers = [
+        (mistake("no_clip"), {"edge": Expected.exact(math.inf), "ok": Expected.exact(math.inf)})
+    ]
+    assert diagnose(cases, answers).matches == ()
 
 
 def test_agreeing_with_a_wide_interval_on_a_clip_range_case_alone_names_nothing() -> None:

@@ -30,6 +30,12 @@ RTOL = 1e-12
 
 SEEDS = range(8)
 
+#: The accepted range of clipping constants (the exercises' `clip`, checked equal in
+#: test_cases.py): from float64's machine epsilon, where scikit-learn's log_loss clips
+#: float64 input, to 1e-5 (1.01e-5: float32 rounds 1 - 1e-5 to 1 - 1.0014e-5).
+EPS_MIN = float(np.finfo(np.float64).eps)
+EPS_MAX = 1.01e-5
+
 
 def _load(module: str, function: str) -> Callable[..., Any]:
     spec = importlib.util.spec_from_file_location(f"reference_{module}", SOLUTIONS / f"{module}.py")
@@ -261,6 +267,7 @@ EXACT_BCE = [
     ([0.0, 1.0], [1.0, 0.6]),
     ([1.0, 0.0], [0.0, 0.4]),
     ([1.0, 0, 1, 0, 1, 0, 1, 0], [1.0, 0.0, 0.0, 1.0, 0.25, 0.75, 0.5, 0.5]),
+    ([1.0, 0, 1, 0, 1], [1.0, 0.0, 0.0, 1.0, 0.3]),
     ([1.0], [1.0]),
 ]
 EXACT_CCE = [
@@ -269,43 +276,114 @@ EXACT_CCE = [
     ([[1.0, 0], [0, 1.0]], [[0.0, 1.0], [0.3, 0.7]]),
     ([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]], [[1.0, 0, 0], [0.5, 0, 0.5], [0.2, 0.3, 0.5]]),
     ([[0.0, 1.0]], [[0.0, 1.0]]),
+    ([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]], [[1.0, 0, 0], [0.0, 0, 1.0], [0.2, 0.3, 0.5]]),
+    ([[0.0, 0, 1.0], [1.0, 0, 0]], [[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]]),
 ]
+
+#: (labels' dtype, predictions' dtype): every pair the exercises' edge cases use.
+EXACT_DTYPES = [("float64", "float64"), ("float32", "float32"), ("int64", "float64")]
 
 
 def _assert_within_the_eps_range(
-    value: float, at_1e_15: float, at_1e_5: float, at_1e_7: float
+    value: float, at_min: float, at_max: float, at_1e_7: float
 ) -> None:
     assert math.isfinite(value)
-    low, high = min(at_1e_15, at_1e_5), max(at_1e_15, at_1e_5)
+    low, high = min(at_min, at_max), max(at_min, at_max)
     assert low * (1 - RTOL) <= value <= high * (1 + RTOL), (low, value, high)
     np.testing.assert_allclose(value, at_1e_7, rtol=RTOL, atol=0)
 
 
+@pytest.mark.parametrize(("label_dtype", "dtype"), EXACT_DTYPES)
 @pytest.mark.parametrize(("y_true", "y_pred"), EXACT_BCE)
 def test_bce_of_predictions_0_and_1_is_finite_and_within_the_eps_range(
-    y_true: list[float], y_pred: list[float]
+    y_true: list[float], y_pred: list[float], label_dtype: str, dtype: str
 ) -> None:
-    y, p = np.array(y_true), np.array(y_pred)
+    y, p = np.array(y_true, label_dtype), np.array(y_pred, dtype)
+    # The oracle gets the very values the reference gets, widened to float64.
+    y64, p64 = y.astype(np.float64).tolist(), p.astype(np.float64).tolist()
     _assert_within_the_eps_range(
-        bce(y, p), bce_formula(y, p, 1e-15), bce_formula(y, p, 1e-5), bce_formula(y, p, 1e-7)
+        bce(y, p),
+        bce_formula(y64, p64, EPS_MIN),
+        bce_formula(y64, p64, EPS_MAX),
+        bce_formula(y64, p64, 1e-7),
     )
-    for eps in (1e-15, 1e-5):
-        np.testing.assert_allclose(bce(y, p, eps=eps), bce_formula(y, p, eps), rtol=RTOL, atol=0)
+    for eps in (EPS_MIN, EPS_MAX):
+        value = bce(y, p, eps=eps)
+        assert math.isfinite(value)
+        np.testing.assert_allclose(value, bce_formula(y64, p64, eps), rtol=RTOL, atol=0)
 
 
+@pytest.mark.parametrize(("label_dtype", "dtype"), EXACT_DTYPES)
 @pytest.mark.parametrize(("y_true", "y_pred"), EXACT_CCE)
 def test_cce_and_sparse_of_predictions_0_and_1_are_finite_and_within_the_eps_range(
-    y_true: list[list[float]], y_pred: list[list[float]]
+    y_true: list[list[float]], y_pred: list[list[float]], label_dtype: str, dtype: str
 ) -> None:
-    y, p = np.array(y_true), np.array(y_pred)
-    labels = np.argmax(y, axis=1)
-    bounds = (cce_formula(y, p, 1e-15), cce_formula(y, p, 1e-5), cce_formula(y, p, 1e-7))
+    y, p = np.array(y_true, label_dtype), np.array(y_pred, dtype)
+    labels = np.argmax(y, axis=1).astype(np.int32 if dtype == "float32" else np.int64)
+    y64, p64 = y.astype(np.float64), p.astype(np.float64)
+    bounds = (
+        cce_formula(y64, p64, EPS_MIN),
+        cce_formula(y64, p64, EPS_MAX),
+        cce_formula(y64, p64, 1e-7),
+    )
     _assert_within_the_eps_range(cce(y, p), *bounds)
     _assert_within_the_eps_range(sparse(labels, p), *bounds)
-    for eps in (1e-15, 1e-5):
-        expected = cce_formula(y, p, eps)
+    for eps in (EPS_MIN, EPS_MAX):
+        expected = cce_formula(y64, p64, eps)
+        assert math.isfinite(expected)
         np.testing.assert_allclose(cce(y, p, eps=eps), expected, rtol=RTOL, atol=0)
         np.testing.assert_allclose(sparse(labels, p, eps=eps), expected, rtol=RTOL, atol=0)
+
+
+# --- the newer mistake variants against their formulas in plain Python ----------------------
+
+forgot_one_minus_y = _load("mistakes_bce", "forgot_one_minus_y")
+argmax_pred = _load("mistakes_cce", "argmax_pred")
+cce_argmax = _load("mistakes_cce", "argmax")
+fancy_index_matrix = _load("mistakes_sparse_cce", "fancy_index_matrix")
+broadcast = _load("mistakes_mse", "broadcast")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_forgot_one_minus_y_is_the_positives_term_alone(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y, p = _binary(rng, int(rng.integers(1, 300)))
+    expected = sum(-float(t) * math.log(_clip(q, 1e-7)) for t, q in zip(y, p, strict=True))
+    np.testing.assert_allclose(forgot_one_minus_y(y, p), expected / len(y), rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_argmax_pred_is_the_log_of_each_rows_largest_probability(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels, p, c = _classes(rng, int(rng.integers(2, 300)))
+    expected = sum(-math.log(_clip(max(row), 1e-7)) for row in p.tolist()) / len(p)
+    np.testing.assert_allclose(argmax_pred(np.eye(c)[labels], p), expected, rtol=RTOL, atol=0)
+    # Not the `argmax` mistake (hard one-hot predictions, the true class kept).
+    assert not np.isclose(argmax_pred(np.eye(c)[labels], p), cce_argmax(np.eye(c)[labels], p))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fancy_index_matrix_is_the_mean_of_the_n_by_n_table(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels, p, _ = _classes(rng, int(rng.integers(1, 60)))
+    rows = p.tolist()
+    table = [-math.log(_clip(row[int(j)], 1e-7)) for row in rows for j in labels]
+    np.testing.assert_allclose(
+        fancy_index_matrix(labels, p), sum(table) / len(table), rtol=RTOL, atol=0
+    )
+    if len(labels) == 1:  # the one size at which the mistake is right
+        np.testing.assert_allclose(fancy_index_matrix(labels, p), sparse(labels, p), rtol=RTOL)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_broadcast_is_the_mean_of_the_n_by_n_table_for_columns(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    t, p = rng.normal(3, 2, (n, 1)), rng.normal(3, 2, (n, 1))
+    table = [(a - b) ** 2 for a in t.ravel().tolist() for b in p.ravel().tolist()]
+    np.testing.assert_allclose(broadcast(t, p), sum(table) / len(table), rtol=RTOL, atol=0)
+    # (N,) inputs: flattening changes nothing, so the mistake gives the right answer there.
+    np.testing.assert_allclose(broadcast(t.ravel(), p.ravel()), mse_formula(t, p), rtol=RTOL)
 
 
 # --- what the grader relies on ---------------------------------------------------------------

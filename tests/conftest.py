@@ -23,6 +23,8 @@ class Completed:
     returncode: int
     stdout: str
     stderr: str
+    #: The grader's process id: what it names its cgroups after.
+    pid: int = 0
 
     def json(self) -> dict[str, Any]:
         document: dict[str, Any] = json.loads(self.stdout)
@@ -38,16 +40,20 @@ def run_grade(
     """`grade ARGS` in a fresh interpreter, as a user would run it."""
     environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "GRADER_COURSE")}
     environment.update(env or {})
-    proc = subprocess.run(
+    with subprocess.Popen(
         [sys.executable, "-m", "grader", *args],
         cwd=cwd or REPO,
         env=environment,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return Completed(proc.returncode, proc.stdout, proc.stderr)
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    return Completed(proc.returncode, stdout, stderr, proc.pid)
 
 
 @pytest.fixture

@@ -38,7 +38,9 @@ def run_grade(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
 ) -> Completed:
     """`grade ARGS` in a fresh interpreter, as a user would run it."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "GRADER_COURSE")}
+    # COLUMNS and LINES of the terminal running pytest would change how reports wrap.
+    dropped = ("NO_COLOR", "GRADER_COURSE", "COLUMNS", "LINES")
+    environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment.update(env or {})
     with subprocess.Popen(
         [sys.executable, "-m", "grader", *args],

@@ -215,7 +215,7 @@ def test_the_text_report_puts_score_and_diagnosis_before_details_and_the_case_li
     out = grade("ex01", "--file", str(path), "--seed", "4").stdout
     lines = out.splitlines()
     assert lines[0].startswith("ex01 · Binary cross-entropy")
-    assert [i for i, line in enumerate(lines) if line.startswith("Score ")][0] <= 2
+    assert next(i for i, line in enumerate(lines) if line.startswith("Score ")) <= 2
     order = [out.index(m) for m in ("Score ", "Diagnosis", "First failing cases", "All cases")]
     assert order == sorted(order)
     assert out.count("    what      ") == 3, "three failures in full, the rest one line each"

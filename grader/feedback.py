@@ -165,6 +165,10 @@ def _memory(mb: int) -> str:
     return f"{mb // 1024} GiB" if mb % 1024 == 0 else f"{mb} MiB"
 
 
+def _seconds(value: float | None) -> str:
+    return "?" if value is None else f"{value:.3g}"
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -177,9 +181,9 @@ def stopped(stop: Stop | None, *, memory_mb: int) -> str:
     if stop is None:
         return "did not run"
     if stop.kind is StopKind.TIME_LIMIT:
-        return f"ran longer than {stop.seconds:g} s"
+        return f"ran longer than {_seconds(stop.seconds)} s"
     if stop.kind is StopKind.BUDGET:
-        return f"the submission used its time budget of {stop.seconds:g} s"
+        return f"the submission used its time budget of {_seconds(stop.seconds)} s"
     if stop.kind is StopKind.CHANNEL:
         return f"the submission interfered with the grader's channel ({stop.detail})"
     if stop.kind is StopKind.NOT_LOADED:
@@ -246,7 +250,7 @@ def fault(found: Fault, *, signature: str, exercise_id: str, memory_mb: int) -> 
     if found.kind in ("timeout", "crashed") and found.stop is not None:
         reason = stopped(found.stop, memory_mb=memory_mb)
         if found.stop.kind is StopKind.TIME_LIMIT:
-            reason = f"took longer than {found.stop.seconds:g} s to load"
+            reason = f"took longer than {_seconds(found.stop.seconds)} s to load"
         elif found.stop.kind is StopKind.EXIT and found.stop.exit_code is None:
             reason = "the process ended before any call was made"
         return Words(f"the submission could not be loaded: {reason}", _FAULT_HINTS[found.kind])

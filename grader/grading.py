@@ -55,7 +55,7 @@ def call_seconds(exercise: Exercise, reference_seconds: float) -> float:
     if declared is not None:
         return declared
     derived = CALL_FLOOR_SECONDS + CALL_FACTOR * reference_seconds
-    return min(CALL_CEILING_SECONDS, derived)
+    return min(CALL_CEILING_SECONDS, round(derived, 1))
 
 
 def sandbox_limits(exercise: Exercise) -> SandboxLimits:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import REPO, SUBMISSIONS, GradeRunner, write
+from grader.grading import call_seconds
+from grader.spec import load_exercise
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -188,7 +191,10 @@ def test_a_submission_that_hangs_in_every_call_is_done_within_its_budget(
     report = result.json()
     assert result.returncode == 1
     messages = [t["details"]["message"] for t in _tests(report, "visible")]
-    assert messages[0].startswith("ran longer than")
+    # The first call's own limit, derived from the reference's time: about a second.
+    limit = re.fullmatch(r"ran longer than ([0-9.]+) s", messages[0])
+    assert limit is not None, messages[0]
+    assert 1.0 <= float(limit.group(1)) <= 2.0
     assert "not run: the submission used its time budget of 3 s" in messages
     assert all(t["score"] == 0 for t in report["tests"])
     assert elapsed < 3 + 15, "the budget, loading and start-up; not a limit per case"
@@ -234,3 +240,13 @@ def test_no_line_of_the_text_report_is_wider_than_the_terminal(
         ).stdout
         widest = max(len(ANSI.sub("", line)) for line in out.splitlines())
         assert widest <= columns, [line for line in out.splitlines() if len(line) > columns]
+
+
+def test_call_limits_come_from_the_reference_time_unless_the_exercise_sets_one() -> None:
+    exercise = load_exercise(REPO / "exercises" / "ex01.yaml")
+    assert exercise.limits.seconds_per_case is None
+    assert call_seconds(exercise, 0.0) == 1.0
+    assert call_seconds(exercise, 0.002) == 3.0  # 1 s + 1000 x the reference's 2 ms
+    assert call_seconds(exercise, 5.0) == 10.0  # never more than 10 s
+    fixed = replace(exercise, limits=replace(exercise.limits, seconds_per_case=7.0))
+    assert call_seconds(fixed, 0.002) == 7.0

@@ -244,8 +244,9 @@ def fault(found: Fault, *, signature: str, exercise_id: str, memory_mb: int) -> 
     if found.kind in ("missing", "signature"):
         return Words(
             found.message,
-            f"Define exactly:  {signature}  "
-            f"('grade start {exercise_id}' writes a starter file with it).",
+            f"Define exactly:\n"
+            f"    {signature}\n"
+            f"'grade start {exercise_id}' writes a starter file with it.",
         )
     if found.kind in ("timeout", "crashed") and found.stop is not None:
         reason = stopped(found.stop, memory_mb=memory_mb)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import __version__, feedback
-from grader.compare import Finding
+from grader.compare import Finding, Verdict
 from grader.course import Course, find_course
 from grader.errors import ReferenceSolutionError, SubmissionNotFoundError
 from grader.results import (
@@ -115,8 +115,11 @@ def grade(
         run = session.run({case.id: tuple(case.args.values()) for case in cases}, seconds)
         smallest = shrink(exercise, reference, session, cases, expected, run.outcomes)
         picture = plot_data(exercise, reference, session) if plot and not run.fault else None
+    verdicts = _verdicts(cases, expected, run.outcomes)
     # A submission that did not load has no values to explain: its error says it all.
-    diagnosis = None if run.fault else _diagnosis(exercise, course, cases, expected, run.outcomes)
+    diagnosis = (
+        None if run.fault else _diagnosis(exercise, course, cases, expected, run.outcomes, verdicts)
+    )
     explained = set(diagnosis.explained) if diagnosis is not None else set()
     tests = tuple(
         _case_result(
@@ -124,6 +127,7 @@ def grade(
             case,
             expected[case.id],
             run.outcomes[case.id],
+            verdicts.get(case.id),
             explained=case.id in explained,
             smallest=smallest.get(case.id),
         )
@@ -153,6 +157,20 @@ def grade(
     )
 
 
+def _verdicts(
+    cases: list[Case], expected: dict[str, Expected], outcomes: Mapping[str, CallOutcome]
+) -> dict[str, Verdict]:
+    """Each returned number judged once; the diagnosis and the case results both read it."""
+    from grader.compare import compare
+
+    return {
+        case.id: compare(outcome.value, expected[case.id], case.spec.tolerance)
+        for case in cases
+        if (outcome := outcomes[case.id]).status is CallStatus.RETURNED
+        and outcome.value is not None
+    }
+
+
 @dataclass(frozen=True)
 class _Diagnosed:
     found: Diagnosis
@@ -166,9 +184,9 @@ def _diagnosis(
     cases: list[Case],
     expected: dict[str, Expected],
     outcomes: Mapping[str, CallOutcome],
+    verdicts: Mapping[str, Verdict],
 ) -> _Diagnosed | None:
     """Which declared mistake explains the wrong values, computed in the grader."""
-    from grader.compare import compare
     from grader.diagnose import Evidence, diagnose
     from grader.reference import load_mistakes, mistake_answer
 
@@ -178,10 +196,11 @@ def _diagnosis(
     any_failed = False
     for case in cases:
         outcome = outcomes[case.id]
-        if outcome.status is not CallStatus.RETURNED or outcome.value is None:
+        verdict = verdicts.get(case.id)
+        if verdict is None or outcome.value is None:
             any_failed = True
             continue
-        passed = compare(outcome.value, expected[case.id], case.spec.tolerance).passed
+        passed = verdict.passed
         any_failed = any_failed or not passed or bool(outcome.mutated)
         evidence.append(
             Evidence(case.id, outcome.value, case.spec.tolerance, passed, expected[case.id])
@@ -228,6 +247,7 @@ def _case_result(
     case: Case,
     expected: Expected,
     outcome: CallOutcome,
+    verdict: Verdict | None,
     *,
     explained: bool,
     smallest: SmallestInput | None,
@@ -235,7 +255,6 @@ def _case_result(
     """One case's verdict and words. A hidden case is judged the same way; only the fields
     that carry its data (inputs, values, printed output, exception text) are left out."""
     from grader.cases import describe
-    from grader.compare import compare
 
     spec = case.spec
     hidden = spec.visibility is Visibility.HIDDEN
@@ -253,7 +272,7 @@ def _case_result(
     status = Status.ERROR
     if outcome.status is CallStatus.RETURNED:
         assert outcome.value is not None
-        verdict = compare(outcome.value, expected, spec.tolerance)
+        assert verdict is not None
         data |= {
             "actual": outcome.value,
             "actual_type": outcome.value_type,

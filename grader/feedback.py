@@ -8,6 +8,7 @@ messages, the values), so a student always reads whole sentences.
 
 from __future__ import annotations
 
+import builtins
 import signal
 from dataclasses import dataclass
 
@@ -103,7 +104,9 @@ def bad_return(problem: ReturnProblem | None, *, hidden: bool) -> Words:
     kind = problem.kind if problem is not None else ProblemKind.OTHER
     single = "Return a single number: float(loss) or loss.item(), not a 1-element container."
     if problem is not None and kind is ProblemKind.ARRAY and problem.shape == ():
-        what, hint = f"a 0-d array of dtype {problem.dtype}", "Return one float."
+        # A dtype's text can carry field names the submission made up: not for hidden cases.
+        dtype = "" if hidden else f" of dtype {problem.dtype}"
+        what, hint = f"a 0-d array{dtype}", "Return one float."
     elif problem is not None and kind is ProblemKind.ARRAY:
         shape = problem.shape or ()
         what = "an array" if hidden else f"an array of shape {_shape(shape)}"
@@ -121,6 +124,9 @@ def bad_return(problem: ReturnProblem | None, *, hidden: bool) -> Words:
         what, hint = "a boolean", "Return the loss itself, a float, not a comparison."
     elif kind is ProblemKind.TOO_LARGE:
         what, hint = "an integer too large for a float", "Return one float."
+    elif hidden:
+        # A class can be named at run time after the inputs: its name stays out.
+        what, hint = "a value that is not a number", "Return one float, e.g. float(np.mean(...))."
     else:
         name = problem.type if problem is not None and problem.type else "an unknown type"
         what, hint = f"a value of type {name}", "Return one float, e.g. float(np.mean(...))."
@@ -132,11 +138,17 @@ def _package(module: str) -> str:
     return _PACKAGE_NAMES.get(top, top)
 
 
-def missing_module(module: str) -> str:
+def _builtin_exception(name: str) -> bool:
+    found = getattr(builtins, name, None)
+    return isinstance(found, type) and issubclass(found, BaseException)
+
+
+def missing_module(module: str | None) -> str:
     """Why an import fails in the sandbox although the package may be on the machine."""
     allowed = " and ".join(AVAILABLE_PACKAGES)
+    what = _package(module) if module is not None else "That package"
     return (
-        f"{_package(module)} is not available here: submissions may import only Python's "
+        f"{what} is not available here: submissions may import only Python's "
         f"standard library and {allowed}, whatever is installed on your machine. "
         "The exercise asks for the loss written by hand: remove the import and compute "
         f"it with {allowed}."
@@ -149,15 +161,20 @@ def raised(error: StudentError, *, hidden: bool, memory_mb: int) -> Words:
             f"used more than {_memory(memory_mb)} of memory (MemoryError)",
             "Avoid building large intermediate arrays (an N x N table, for instance).",
         )
+    if hidden:
+        # An exception's text may hold the inputs (shapes, values, or a student's own
+        # message built from them), and so may the name of a class made at run time or the
+        # module an ImportError names: a hidden case shows a built-in exception's type only.
+        kind = error.type if _builtin_exception(error.type) else "an exception of its own class"
+        hint = (
+            missing_module(None) if error.type in ("ModuleNotFoundError", "ImportError") else None
+        )
+        return Words(f"raised {kind} (the message of a hidden case is not shown)", hint)
     if error.module is not None and error.type in ("ModuleNotFoundError", "ImportError"):
         return Words(
             f"raised {error.type}: {_package(error.module)} cannot be imported here",
             missing_module(error.module),
         )
-    if hidden:
-        # An exception's text may hold the inputs (shapes, values, or a student's own
-        # message built from them): a hidden case keeps its type and line only.
-        return Words(f"raised {error.type} (the message of a hidden case is not shown)")
     return Words(f"raised {error.type}: {error.message}".rstrip(": "))
 
 

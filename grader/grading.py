@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +27,11 @@ from grader.results import (
     Status,
     SubmissionError,
 )
-from grader.sandbox import Backend, Job, SandboxLimits, default_backend
-from grader.sandbox.protocol import CallOutcome, CallStatus, Fault
+from grader.sandbox import Backend, Job, SandboxLimits, Session, default_backend
+from grader.sandbox.protocol import CallOutcome, CallStatus, Fault, RunResult, Stop, StopKind
 from grader.spec import Exercise, Visibility
+
+HIDDEN = Visibility.HIDDEN
 
 if TYPE_CHECKING:
     from grader.cases import Case
@@ -112,7 +114,7 @@ def grade(
             expected[case.id] = expected_for(exercise, reference, case)
             seconds[case.id] = call_seconds(exercise, time.perf_counter() - clock)
         _check_promises(exercise, cases, expected)
-        run = session.run({case.id: tuple(case.args.values()) for case in cases}, seconds)
+        run = _run(session, cases, seconds)
         smallest = shrink(exercise, reference, session, cases, expected, run.outcomes)
         picture = plot_data(exercise, reference, session) if plot and not run.fault else None
     verdicts = _verdicts(cases, expected, run.outcomes)
@@ -155,6 +157,26 @@ def grade(
         stderr=run.stderr,
         warnings=(names,) if names else (),
     )
+
+
+def _run(session: Session, cases: list[Case], seconds: Mapping[str, float]) -> RunResult:
+    """Visible cases, then hidden ones in a child of their own: a process holding hidden
+    inputs could copy them into what a visible case prints. The hidden run is quiet (what
+    reaches the process's own stdout and stderr is dropped), and the report keeps only
+    the visible run's streams and import output."""
+    visible = {c.id: tuple(c.args.values()) for c in cases if c.spec.visibility is not HIDDEN}
+    hidden = {c.id: tuple(c.args.values()) for c in cases if c.spec.visibility is HIDDEN}
+    runs = [session.run(visible, seconds)] if visible else []
+    if hidden and not (runs and runs[0].fault):
+        quiet = session.run(hidden, seconds, quiet=True)
+        runs.append(quiet if runs else replace(quiet, import_output=""))
+    outcomes: dict[str, CallOutcome] = {}
+    for run in runs:
+        outcomes.update(run.outcomes)
+    not_run = Stop(StopKind.NOT_LOADED)
+    for case in cases:
+        outcomes.setdefault(case.id, CallOutcome(case.id, CallStatus.NOT_RUN, stop=not_run))
+    return replace(runs[0], outcomes=outcomes)
 
 
 def _verdicts(

@@ -140,6 +140,31 @@ def test_hidden_cases_read_whole_sentences_and_show_no_data(
     assert all(re.search(r"ROWS:\d", t["details"]["printed"]) for t in visible)
 
 
+FD_AND_CLASS_NAMES = """\
+import os
+
+
+def mean_squared_error(y_true, y_pred):
+    os.write(1, ("FD:" + str(len(y_true)) + "\\n").encode())
+    raise type("Rows" + str(len(y_true)), (Exception,), {})("x")
+"""
+
+
+def test_hidden_cases_leak_nothing_through_descriptors_or_class_names(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "fd.py", FD_AND_CLASS_NAMES)
+    report = grade("ex04", "--file", str(path), "--format", "json", "--seed", "2").json()
+    visible, hidden = _tests(report, "visible"), _tests(report, "hidden")
+    assert all(re.match(r"raised Rows\d+: x", t["details"]["message"]) for t in visible)
+    for test in hidden:
+        assert test["details"]["message"] == (
+            "raised an exception of its own class (the message of a hidden case is not shown)"
+        )
+    # Written straight to file descriptor 1: kept for the visible calls, none of the hidden.
+    assert report["stdout"].count("FD:") == len(visible)
+
+
 # --- one voice ---------------------------------------------------------------------------------
 
 

@@ -192,3 +192,58 @@ def test_a_hostile_run_does_not_affect_the_next_submission(
     second = grade("ex01", good, course=Course(course), seed=1, backend=chosen)
     assert first.score == 0
     assert second.score == second.max_score == 4
+
+
+#: Prints every input it can reach in its process: the arrays of the grader's frames, and
+#: any .npz file under the sandbox's directories, by the number of elements of each.
+SNOOP = """\
+import gc, glob, os, sys
+import numpy as np
+
+def _reachable():
+    seen = set()
+    frame = sys._getframe()
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, dict):
+                seen.update(k for k in value if isinstance(k, str) and "/" in k)
+        frame = frame.f_back
+    for obj in gc.get_objects():
+        if isinstance(obj, dict):
+            seen.update(k for k in list(obj) if isinstance(k, str) and k[:1] == "c" and "/" in k)
+    for path in glob.glob("/sandbox/**/*.npz", recursive=True) + glob.glob(
+        os.path.join(os.path.dirname(__file__), "*.npz")
+    ):
+        try:
+            with np.load(path) as npz:
+                seen.update(npz.files)
+        except OSError:
+            pass
+    return sorted(seen)
+
+def mean_squared_error(y_true, y_pred):
+    print("REACHED " + " ".join(_reachable()))
+    return float(np.mean((y_true - y_pred) ** 2))
+"""
+
+
+@pytest.mark.parametrize("backend", ["bwrap", "process"])
+def test_a_visible_call_cannot_reach_the_inputs_of_hidden_cases(
+    backend: str, tmp_path: Path
+) -> None:
+    if backend == "bwrap" and bwrap_problem(fresh=True) is not None:
+        pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
+    path = write(tmp_path / "ex04.py", SNOOP)
+    args = ("ex04", "--file", str(path), "--format", "json", "--sandbox", backend)
+    report = run_grade(*args, "--seed", "1").json()
+    tests = report["tests"]
+    hidden_ids = {f"c{i}" for i, t in enumerate(tests) if t["visibility"] == "hidden"}
+    assert hidden_ids, "ex04 has hidden cases"
+    reached: set[str] = set()
+    for test in tests:
+        for line in test["details"]["printed"].splitlines():
+            if line.startswith("REACHED"):
+                reached.update(key.split("/")[0] for key in line.split()[1:])
+    assert reached, "the snooping code ran and found the visible inputs"
+    assert not reached & hidden_ids, f"hidden inputs reached: {sorted(reached & hidden_ids)}"
+    assert report["score"] == report["max_score"], "snooping aside, the loss is right"

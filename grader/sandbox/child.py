@@ -228,6 +228,14 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    if work.get("quiet"):
+        # Before the submission loads (it could keep a copy of the descriptors): what it
+        # writes to the process's own stdout and stderr is thrown away, since the grader
+        # cannot tell which call wrote it. Output through print() is still captured per call.
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, 1)
+        os.dup2(sink, 2)
+        os.close(sink)
     uid = manifest["uid"]
     if uid is not None:
         # Started as root to read the inputs; the submission runs as a uid of its own, for

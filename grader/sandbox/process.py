@@ -347,10 +347,16 @@ class ProcessSession:
             self.layout.cgroup.remove()
         self._tmp.cleanup()
 
-    def run(self, inputs: Inputs, seconds: Mapping[str, float] | None = None) -> RunResult:
+    def run(
+        self, inputs: Inputs, seconds: Mapping[str, float] | None = None, *, quiet: bool = False
+    ) -> RunResult:
         """Call the submission on every input; `seconds` gives cases a wall limit of their
         own (default: the job's seconds_per_case). Every run of a session draws on one time
-        budget, limits.seconds_total: once it is spent, the calls left are not run."""
+        budget, limits.seconds_total: once it is spent, the calls left are not run.
+
+        `quiet` throws away what the submission writes to the process's own stdout and
+        stderr (os.write, C extensions): the caller cannot tell which call wrote it, and
+        some inputs may be secret. print() output is captured per call either way."""
         job = self.job
         if self._budget_end is None:
             self._budget_end = time.monotonic() + job.limits.seconds_total
@@ -380,7 +386,9 @@ class ProcessSession:
             child = self._first or self.backend.spawn(job, self.layout)
             self._first = None
             try:
-                attempt = self._attempt(child, remaining, inside, stdout, stderr, limit, budget_end)
+                attempt = self._attempt(
+                    child, remaining, inside, stdout, stderr, limit, budget_end, quiet
+                )
             finally:
                 child.close()
             outcomes.update(attempt.outcomes)
@@ -395,6 +403,9 @@ class ProcessSession:
             if remaining and not attempt.started_any and time.monotonic() < budget_end:
                 fault = Fault("crashed", "", stop=Stop(StopKind.EXIT))
                 break
+        # The inputs go as soon as the run is over: no later child (shrinking, the plot, the
+        # next run) may read the inputs of this one.
+        path.unlink(missing_ok=True)
         budget = Stop(StopKind.BUDGET, seconds=job.limits.seconds_total)
         for case in inputs:
             if case not in outcomes:
@@ -420,11 +431,13 @@ class ProcessSession:
         stderr: _Capped,
         limit: Mapping[str, float],
         budget_end: float,
+        quiet: bool,
     ) -> _Attempt:
         limits = self.job.limits
         calls = min(sum(limit[c] for c in cases), limits.seconds_total)
         cpu = int(limits.import_seconds + calls) + 1
-        line = json.dumps({"cases": cases, "inputs": inputs, "cpu_seconds": cpu})
+        work = {"cases": cases, "inputs": inputs, "cpu_seconds": cpu, "quiet": quiet}
+        line = json.dumps(work)
         assert child.proc.stdin is not None
         try:
             # One short line: it fits the pipe buffer, so this never blocks.

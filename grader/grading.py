@@ -98,6 +98,8 @@ def grade(
         entry=exercise.entry.function,
         params=exercise.entry.param_names,
         limits=sandbox_limits(exercise),
+        # Visible and hidden cases run in children of their own (see _run): start both now.
+        runs=1 + any(c.visibility is HIDDEN for c in exercise.cases),
     )
     with backend.start(job) as session:
         from grader.cases import build_cases

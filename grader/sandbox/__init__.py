@@ -28,7 +28,11 @@ ENV_VAR = "GRADER_SANDBOX"
 
 class Session(Protocol):
     def run(
-        self, inputs: Inputs, seconds: Mapping[str, float] | None = None, *, quiet: bool = False
+        self,
+        inputs: Inputs,
+        seconds: Mapping[str, float] | None = None,
+        *,
+        quiet: bool = False,
     ) -> RunResult: ...
 
     def close(self) -> None: ...

@@ -153,7 +153,7 @@ def probe() -> str | None:
     backend = BwrapBackend()
     with_numpy = f"import sys; sys.path.append({SITE_DIR!r}); import numpy"
     io = Path(os.environ.get("TMPDIR", "/tmp"))
-    layout = Layout(root=io, io=io, submission=io, cgroup=None)
+    layout = Layout(root=io, io=io, submission=io, cgroups=False)
     command = backend.command(layout, WORK_DIR, [backend.python, "-I", "-S", "-c", with_numpy])
     try:
         proc = subprocess.run(

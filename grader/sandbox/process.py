@@ -112,7 +112,7 @@ class _Child:
             _kill_group(self.proc)
             self.proc.wait()
         if self.cgroup is not None:  # whatever left the process group, before the next child
-            self.cgroup.kill_all()
+            self.cgroup.remove()
         os.close(self.events)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
@@ -128,8 +128,9 @@ class Layout:
     root: Path  # private to the session, removed at the end
     io: Path  # the copy of the submission and the inputs: read-only for the child
     submission: Path  # the copy, inside io
-    #: Bounds the session's processes and finds every one of them; None where unavailable.
-    cgroup: PidsCgroup | None
+    #: Whether each child gets a pids cgroup of its own, which bounds its processes and finds
+    #: every one of them (False where the grader may not make one).
+    cgroups: bool
     #: The uid the submission runs as (the grader runs as root), or None: the grader's own.
     uid: int | None = None
 
@@ -270,10 +271,11 @@ class ProcessBackend:
             }
         )
         argv = [self.python, "-I", "-S", "-B", "-c", _CHILD_SOURCE, manifest]
+        group = PidsCgroup.create() if layout.cgroups else None
         try:
             command = self.command(layout, work, argv)
-            if layout.cgroup is not None:
-                command = layout.cgroup.wrap(command)
+            if group is not None:
+                command = group.wrap(command)
             proc = subprocess.Popen(
                 command,
                 stdin=subprocess.PIPE,
@@ -286,6 +288,8 @@ class ProcessBackend:
             )
         except OSError as exc:
             os.close(read_fd)
+            if group is not None:
+                group.remove()
             if host_work is not None:
                 shutil.rmtree(host_work, ignore_errors=True)
             raise SandboxError(
@@ -294,7 +298,7 @@ class ProcessBackend:
             ) from None
         finally:
             os.close(write_fd)
-        return _Child(proc, read_fd, host_work, layout.cgroup)
+        return _Child(proc, read_fd, host_work, group)
 
 
 class ProcessSession:
@@ -317,17 +321,21 @@ class ProcessSession:
             raise SandboxError(f"cannot copy {job.submission}: {exc}") from None
         for path, mode in ((root, 0o711), (io, 0o755), (submission, 0o644)):
             path.chmod(mode)
-        group = cgroup.PidsCgroup.create() if cgroup.available() else None
         uid = None
         if backend.drops_privileges:
             uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
-        self.layout = Layout(root=root, io=io, submission=submission, cgroup=group, uid=uid)
+        self.layout = Layout(
+            root=root, io=io, submission=submission, cgroups=cgroup.available(), uid=uid
+        )
         self.root = root
         self._runs = 0
         self._budget_end: float | None = None
-        self._first: _Child | None = None
+        #: Children started ahead, loading Python and numpy while the caller prepares inputs:
+        #: one for each run the job announces (job.runs).
+        self._ready: list[_Child] = []
         try:
-            self._first = backend.spawn(job, self.layout)
+            for _ in range(job.runs):
+                self._ready.append(backend.spawn(job, self.layout))
         except BaseException:
             self.close()
             raise
@@ -340,15 +348,16 @@ class ProcessSession:
 
     def close(self) -> None:
         """End every child and remove every file of the run; safe to call twice."""
-        if self._first is not None:
-            self._first.close()
-            self._first = None
-        if self.layout.cgroup is not None:
-            self.layout.cgroup.remove()
+        while self._ready:
+            self._ready.pop().close()
         self._tmp.cleanup()
 
     def run(
-        self, inputs: Inputs, seconds: Mapping[str, float] | None = None, *, quiet: bool = False
+        self,
+        inputs: Inputs,
+        seconds: Mapping[str, float] | None = None,
+        *,
+        quiet: bool = False,
     ) -> RunResult:
         """Call the submission on every input; `seconds` gives cases a wall limit of their
         own (default: the job's seconds_per_case). Every run of a session draws on one time
@@ -383,8 +392,7 @@ class ProcessSession:
         remaining = list(inputs)
         first = True
         while remaining and time.monotonic() < budget_end:
-            child = self._first or self.backend.spawn(job, self.layout)
-            self._first = None
+            child = self._ready.pop(0) if self._ready else self.backend.spawn(job, self.layout)
             try:
                 attempt = self._attempt(
                     child, remaining, inside, stdout, stderr, limit, budget_end, quiet

@@ -42,6 +42,8 @@ class Job:
     entry: str
     params: tuple[str, ...]
     limits: SandboxLimits
+    #: How many runs the caller will make at once: a child is started for each up front.
+    runs: int = 1
 
 
 #: Inputs of a run, keyed by an opaque case id: one array per parameter, in call order.

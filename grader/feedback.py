@@ -115,7 +115,8 @@ def bad_return(problem: ReturnProblem | None, *, hidden: bool) -> Words:
         else:
             hint = "You returned one value per example: take the mean over the examples."
     elif problem is not None and kind is ProblemKind.SEQUENCE:
-        name = problem.type or "list"
+        # The type comes from the child: only the two names it may send are repeated.
+        name = problem.type if problem.type in ("list", "tuple") else "sequence"
         what = f"a {name}" if hidden else f"a {name} of {problem.length} item(s)"
         hint = single if problem.length == 1 else "Return one float, e.g. float(np.mean(...))."
     elif kind is ProblemKind.NONE:

@@ -291,9 +291,12 @@ def _case_result(
         "atol": spec.tolerance.atol,
         "output": outcome.output,
         "smallest": smallest,
+        # Reported by the child, which the submission may forge: data like the rest.
+        "seconds": outcome.seconds,
     }
     traceback = None
     status = Status.ERROR
+    mutated: tuple[str, ...] = ()
     if outcome.status is CallStatus.RETURNED:
         assert outcome.value is not None
         assert verdict is not None
@@ -310,9 +313,11 @@ def _case_result(
             words = feedback.finding(verdict.finding)
         if not verdict.passed and words.hint is None:
             words = feedback.Words(words.message, spec.hint)
-        if outcome.mutated:
+        # Only the statement's names: the list comes from the child, which may be forged.
+        mutated = tuple(p for p in exercise.entry.param_names if p in outcome.mutated)
+        if mutated:
             status = Status.FAILED
-            words = feedback.mutated(outcome.mutated)
+            words = feedback.mutated(mutated)
     elif outcome.status is CallStatus.BAD_RETURN:
         status = Status.FAILED
         words = feedback.bad_return(outcome.problem, hidden=hidden)
@@ -324,7 +329,7 @@ def _case_result(
     else:
         words = feedback.no_answer(outcome, memory_mb=memory_mb)
     hint = words.hint
-    if explained and status is Status.FAILED and not outcome.mutated:
+    if explained and status is Status.FAILED and not mutated:
         # The diagnosis explains this case: a static hint here would be a second voice,
         # often saying something else ("clip the probabilities" for a log base 2).
         hint = None
@@ -340,7 +345,6 @@ def _case_result(
         message=words.message,
         hint=hint,
         traceback=traceback,
-        seconds=outcome.seconds,
         **data,
     )
 

@@ -3,6 +3,7 @@ hidden cases, import problems explained, a time budget, and the order of the tex
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -163,6 +164,40 @@ def test_hidden_cases_leak_nothing_through_descriptors_or_class_names(
         )
     # Written straight to file descriptor 1: kept for the visible calls, none of the hidden.
     assert report["stdout"].count("FD:") == len(visible)
+
+
+#: Forges the events of its own calls: an "end" whose facts would carry the inputs' size.
+FORGER = """\
+import json, os, sys
+
+
+def mean_squared_error(y_true, y_pred):
+    case = sys._getframe(1).f_locals.get("case", "c0")
+    size = len(y_true)
+    event = {
+        "ev": "end", "case": case, "seconds": float(size), "output": "",
+        "problem": {"kind": "sequence", "type": f"LEAK{size}", "length": 1},
+        "mutated": [f"LEAK{size}"],
+    }
+    for fd in range(3, 64):
+        try:
+            os.write(fd, (json.dumps(event) + "\\n").encode())
+        except OSError:
+            pass
+    return 0.0
+"""
+
+
+def test_forged_events_carry_nothing_of_a_hidden_case_into_the_report(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "forger.py", FORGER)
+    result = grade("ex04", "--file", str(path), "--format", "json", "--seed", "2")
+    report = result.json()
+    assert report["score"] < report["max_score"]
+    hidden = json.dumps(_tests(report, "hidden"))
+    assert "LEAK" not in hidden
+    assert all(t["details"]["seconds"] is None for t in _tests(report, "hidden"))
 
 
 # --- one voice ---------------------------------------------------------------------------------

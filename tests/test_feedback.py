@@ -240,7 +240,11 @@ def _course_with(tmp_path: Path, exercise: str, old: str, new: str) -> Path:
 def test_a_submission_that_hangs_in_every_call_is_done_within_its_budget(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
-    course = _course_with(tmp_path, "ex01", "seconds_total: 20", "seconds_total: 3")
+    # A limit per call of its own: one derived from the reference's time on a loaded machine
+    # could exceed this short budget (the derivation is tested on its own below).
+    course = _course_with(
+        tmp_path, "ex01", "seconds_total: 20", "seconds_total: 3, seconds_per_case: 1"
+    )
     path = write(
         tmp_path / "ex01.py",
         "def binary_cross_entropy(y_true, y_pred):\n    while True:\n        pass\n",
@@ -251,10 +255,7 @@ def test_a_submission_that_hangs_in_every_call_is_done_within_its_budget(
     report = result.json()
     assert result.returncode == 1
     messages = [t["details"]["message"] for t in _tests(report, "visible")]
-    # The first call's own limit, derived from the reference's time: about a second.
-    limit = re.fullmatch(r"ran longer than ([0-9.]+) s", messages[0])
-    assert limit is not None, messages[0]
-    assert 1.0 <= float(limit.group(1)) <= 2.0
+    assert messages[0] == "ran longer than 1 s"
     assert "not run: the submission used its time budget of 3 s" in messages
     assert all(t["score"] == 0 for t in report["tests"])
     assert elapsed < 3 + 15, "the budget, loading and start-up; not a limit per case"

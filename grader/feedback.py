@@ -57,7 +57,8 @@ class Words:
 # --- a number came back ----------------------------------------------------------------------
 
 
-def finding(found: Finding) -> Words:
+def finding(found: Finding, actual: float | None = None) -> Words:
+    """A comparison's finding in words; `actual` gives infinity its sign."""
     if found is Finding.WITHIN:
         return Words("within tolerance")
     if found is Finding.NAN:
@@ -67,8 +68,9 @@ def finding(found: Finding) -> Words:
             "predictions to [eps, 1 - eps] before taking the log.",
         )
     if found is Finding.INFINITE:
+        sign = "-" if actual is not None and actual < 0 else ""
         return Words(
-            "got infinity",
+            f"got {sign}infinity",
             "log(0) is -infinity: clip the predictions to [eps, 1 - eps] before the log.",
         )
     if found is Finding.OPPOSITE_SIGN:
@@ -79,12 +81,6 @@ def finding(found: Finding) -> Words:
     if found is Finding.OUTSIDE_RANGE:
         return Words("wrong value (outside the accepted range)")
     return Words("wrong value (not within tolerance)")
-
-
-def infinite(value: float) -> Words:
-    """Infinity with its sign, which finding() cannot know."""
-    words = finding(Finding.INFINITE)
-    return Words(f"got {'-' if value < 0 else ''}infinity", words.hint)
 
 
 def mutated(params: tuple[str, ...]) -> Words:
@@ -231,16 +227,13 @@ def no_answer(outcome: CallOutcome, *, memory_mb: int) -> Words:
     if outcome.status is CallStatus.NOT_RUN:
         return Words(f"not run: {stopped(stop, memory_mb=memory_mb)}")
     if outcome.status is CallStatus.TIMEOUT:
+        loops = "look for a loop that never ends, or use numpy operations instead of loops."
         if stop is not None and stop.kind is StopKind.BUDGET:
             return Words(
                 f"stopped: {stopped(stop, memory_mb=memory_mb)}",
-                "Your code is slow or never returns on several cases: look for a loop that "
-                "never ends, or use numpy operations instead of loops.",
+                f"Your code is slow or never returns on several cases: {loops}",
             )
-        return Words(
-            stopped(stop, memory_mb=memory_mb),
-            "Look for a loop that never ends, or use numpy operations instead of loops.",
-        )
+        return Words(stopped(stop, memory_mb=memory_mb), loops.capitalize())
     return Words(stopped(stop, memory_mb=memory_mb))
 
 

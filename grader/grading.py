@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import __version__, feedback
-from grader.compare import Finding, Verdict
+from grader.compare import Verdict
 from grader.course import Course, find_course
 from grader.errors import ReferenceSolutionError, SubmissionNotFoundError
 from grader.results import (
@@ -307,10 +307,7 @@ def _case_result(
             "rel_error": verdict.rel_error,
         }
         status = Status.PASSED if verdict.passed else Status.FAILED
-        if verdict.finding is Finding.INFINITE:
-            words = feedback.infinite(outcome.value)
-        else:
-            words = feedback.finding(verdict.finding)
+        words = feedback.finding(verdict.finding, outcome.value)
         if not verdict.passed and words.hint is None:
             words = feedback.Words(words.message, spec.hint)
         # Only the statement's names: the list comes from the child, which may be forged.

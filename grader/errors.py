@@ -6,6 +6,25 @@ result model. These are the reasons the grader itself cannot go on (exit code 2)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One fault of a file, as an editor and a person both read it."""
+
+    where: str  # file:line:col, or the file alone
+    what: str
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}" + (f"; {_lower_first(self.fix)}" if self.fix else "")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
 
 class GraderError(Exception):
     """A fault with a message for a person, never shown as a traceback."""
@@ -24,7 +43,25 @@ class GraderError(Exception):
 
 
 class SpecError(GraderError):
-    """An exercise file is malformed or inconsistent: the author must fix it."""
+    """An exercise file is malformed or inconsistent: the author must fix it.
+
+    Carries every problem found, so an author fixes a file in one pass, not one per run.
+    """
+
+    def __init__(
+        self,
+        what: str = "",
+        *,
+        where: str | None = None,
+        fix: str | None = None,
+        problems: Sequence[Problem] = (),
+    ) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems) or (Problem(where or "", what, fix),)
+        first = self.problems[0]
+        super().__init__(first.what, where=first.where or None, fix=first.fix)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) if p.where else p.what for p in self.problems)
 
 
 class CourseNotFoundError(GraderError):

@@ -100,6 +100,7 @@ def grade(
         limits=sandbox_limits(exercise),
         # Visible and hidden cases run in children of their own (see _run): start both now.
         runs=1 + any(c.visibility is HIDDEN for c in exercise.cases),
+        packages=exercise.packages,
     )
     with backend.start(job) as session:
         from grader.cases import build_cases

@@ -14,19 +14,26 @@ from enum import Enum
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
+
 import yaml
 
-from grader.errors import SpecError
+from grader.errors import Problem, SpecError
 
 #: Command names of the CLI; an exercise may not shadow them.
-RESERVED_IDS = frozenset({"list", "show", "start", "doctor", "help", "validate", "selftest", "new"})
+RESERVED_IDS = frozenset(
+    {"list", "show", "start", "doctor", "help", "validate", "selftest", "new", "release"}
+    | {"batch", "gradebook", "gradescope", "all"}
+)
 
 YAML_HELP = "See 'Exercise YAML reference' in README.md."
 
 PathKey = tuple[str | int, ...]
+#: (line, column), both from 1, of a key or value in the YAML text.
+Position = tuple[int, int]
 
 
 class CaseKind(str, Enum):
@@ -124,6 +131,8 @@ class CaseSpec:
     expect: float | None
     hint: str | None
     where: str
+    #: Why the case exists when it catches no declared mistake (checked by selftest).
+    purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,20 @@ class Mistake:
     hint: str
     implementation: str
     where: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Another correct implementation (a loop, float32, another clipping constant): selftest
+    proves the cases give it full marks, so no correct style is failed."""
+
+    id: str
+    implementation: str
+    where: str
+
+
+#: What a submission may import when an exercise does not say.
+DEFAULT_PACKAGES = ("numpy",)
 
 
 @dataclass(frozen=True)
@@ -166,16 +189,24 @@ class Exercise:
     points: float
     cases: tuple[CaseSpec, ...]
     source: Path
-    lines: Mapping[PathKey, int] = field(repr=False, compare=False)
+    lines: Mapping[PathKey, Position] = field(repr=False, compare=False)
     mistakes: tuple[Mistake, ...] = ()
     plot: Plot | None = None
+    variants: tuple[Variant, ...] = ()
+    #: Installed packages a submission may import, beside the standard library.
+    packages: tuple[str, ...] = DEFAULT_PACKAGES
 
     def where(self, *key: str | int) -> str:
-        """'file:line' of the nearest written ancestor of a key, for error messages."""
-        path: PathKey = tuple(key)
-        while path and path not in self.lines:
-            path = path[:-1]
-        return f"{self.source}:{self.lines.get(path, 1)}"
+        """'file:line:col' of the nearest written ancestor of a key, for error messages."""
+        return locate(self.source, self.lines, tuple(key))
+
+
+def locate(source: Path, lines: Mapping[PathKey, Position], path: PathKey) -> str:
+    """'file:line:col' of the nearest written ancestor of a key path."""
+    while path and path not in lines:
+        path = path[:-1]
+    line, column = lines.get(path, (1, 1))
+    return f"{source}:{line}:{column}"
 
 
 # --- YAML with line numbers ------------------------------------------------------------------
@@ -203,52 +234,123 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _node_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], source: Path) -> None:
-    lines[path] = node.start_mark.line + 1
+def _mark(mark: yaml.Mark) -> Position:
+    return (mark.line + 1, mark.column + 1)
+
+
+def _node_lines(
+    node: yaml.Node,
+    path: PathKey,
+    lines: dict[PathKey, Position],
+    source: Path,
+    dups: list[Problem],
+) -> None:
+    lines[path] = _mark(node.start_mark)
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
+        seen: dict[str, Position] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                raise SpecError(
-                    f"duplicate key {key!r}",
-                    where=f"{source}:{key_node.start_mark.line + 1}",
-                    fix="Each key may appear once in a mapping; remove or rename one of them.",
+                line, column = _mark(key_node.start_mark)
+                dups.append(
+                    Problem(
+                        f"{source}:{line}:{column}",
+                        f"duplicate key {key!r} (first at line {seen[key][0]})",
+                        "Each key may appear once in a mapping; remove or rename one of them.",
+                    )
                 )
-            seen.add(key)
-            _node_lines(value_node, (*path, key), lines, source)
+                continue
+            seen[key] = _mark(key_node.start_mark)
+            _node_lines(value_node, (*path, key), lines, source, dups)
+            # A key's own position: errors about it point at the key, not its value.
             key_path: PathKey = (*path, key)
-            lines[key_path] = key_node.start_mark.line + 1
+            lines[key_path] = _mark(key_node.start_mark)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _node_lines(item, (*path, index), lines, source)
+            _node_lines(item, (*path, index), lines, source, dups)
 
 
-def read_yaml(source: Path) -> tuple[Any, dict[PathKey, int]]:
-    """Parse one YAML file into plain data and a map from key paths to line numbers."""
+def _yaml_problem(exc: yaml.YAMLError, source: Path) -> Problem:
+    """A parser's complaint in an author's words, at the place it points to."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, column = _mark(mark) if mark is not None else (1, 1)
+    problem = str(getattr(exc, "problem", None) or exc)
+    context = str(getattr(exc, "context", None) or "")
+    opened = getattr(exc, "context_mark", None)
+    where = f"{source}:{line}:{column}"
+    if "'\\t'" in problem or "\\t" in problem:
+        return Problem(where, "a tab character", "YAML indents with spaces only: replace the tab.")
+    if "quoted scalar" in context and opened is not None:
+        return Problem(
+            f"{source}:{opened.line + 1}:{opened.column + 1}",
+            "a quoted string is never closed",
+            "Close the quote on the same line (or use a block scalar: key: |).",
+        )
+    if "flow sequence" in context or "flow mapping" in context:
+        bracket = "[" if "sequence" in context else "{"
+        start = f" opened at line {opened.line + 1}" if opened is not None else ""
+        return Problem(
+            where,
+            f"the {bracket} {start.strip()} is not closed where expected ({problem})".replace(
+                "  ", " "
+            ),
+            "Close the bracket, and separate items with commas.",
+        )
+    if "mapping values are not allowed" in problem or "block" in context + problem:
+        return Problem(
+            where,
+            f"bad indentation or a missing ':' ({problem})",
+            "Keys of one mapping line up in one column; a nested block is indented "
+            "further than its key.",
+        )
+    return Problem(where, f"invalid YAML: {problem}", "Check indentation and quoting there.")
+
+
+def _decode(source: Path) -> str:
     try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the file: {exc}", where=str(source)) from None
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror or exc}", where=str(source)) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise SpecError(
+            f"byte 0x{raw[exc.start]:02x} is not UTF-8 text",
+            where=f"{source}:{line}:{column}",
+            fix="Save the file as UTF-8 (most editors: 'Save with encoding').",
+        ) from None
+
+
+def read_yaml(source: Path) -> tuple[Any, dict[PathKey, Position]]:
+    """Parse one YAML file into plain data and a map from key paths to positions."""
+    text = _decode(source)
     loader = _Loader(text)
+    dups: list[Problem] = []
     try:
         node = loader.get_single_node()
         if node is None:
-            raise SpecError("the file is empty", where=f"{source}:1", fix=YAML_HELP)
-        lines: dict[PathKey, int] = {}
-        _node_lines(node, (), lines, source)
+            raise SpecError(
+                "the file is empty", where=f"{source}:1:1", fix="Start from 'grade new ID'."
+            )
+        lines: dict[PathKey, Position] = {}
+        _node_lines(node, (), lines, source, dups)
+        if dups:
+            raise SpecError(problems=dups)
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(
-            f"invalid YAML: {problem}",
-            where=f"{source}:{line}",
-            fix="Check indentation and quoting near that line.",
-        ) from None
+        raise SpecError(problems=[_yaml_problem(exc, source)]) from None
     finally:
         loader.dispose()
+    if not isinstance(data, dict):
+        found = "a list" if isinstance(data, list) else f"{type(data).__name__} {data!r}"[:60]
+        raise SpecError(
+            f"the top level must be a mapping of keys (id: ..., title: ...), found {found}",
+            where=f"{source}:{lines[()][0]}:{lines[()][1]}",
+            fix=YAML_HELP,
+        )
     return data, lines
 
 
@@ -286,22 +388,28 @@ def _schema_error(error: jsonschema.ValidationError) -> tuple[PathKey, str]:
                 f"{_format_path((*path, extra[0]))}: unknown key {extra[0]!r}"
                 + (f" (expected one of: {', '.join(sorted(known))})" if known else "")
             )
+    if (
+        error.validator == "required"
+        and isinstance(error.validator_value, list)
+        and isinstance(error.instance, dict)
+    ):
+        missing = [k for k in error.validator_value if k not in error.instance]
+        if missing:
+            return path, f"{_format_path(path)}: missing key {missing[0]!r}"
     if error.validator == "oneOf" and path and path[0] == "cases":
         return path, "a case needs exactly one of 'args' (literal inputs) or 'generate'"
     return path, f"{_format_path(path)}: {error.message}"
 
 
-def _validate_schema(data: Any, source: Path, lines: Mapping[PathKey, int]) -> None:
+def _schema_problems(data: Any, source: Path, lines: Mapping[PathKey, Position]) -> list[Problem]:
+    import jsonschema  # 40 ms: only a file not validated before pays for it
+
     validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if not errors:
-        return
-    path, message = _schema_error(errors[0])
-    probe = path
-    while probe and probe not in lines:
-        probe = probe[:-1]
-    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    raise SpecError(message + more, where=f"{source}:{lines.get(probe, 1)}", fix=YAML_HELP)
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        path, message = _schema_error(error)
+        problems.append(Problem(locate(source, lines, path), message, YAML_HELP))
+    return problems
 
 
 # --- building the dataclasses ----------------------------------------------------------------
@@ -311,7 +419,7 @@ def _tolerance(raw: Mapping[str, Any]) -> Tolerance:
     return Tolerance(rtol=float(raw["rtol"]), atol=float(raw["atol"]))
 
 
-def _case(raw: Mapping[str, Any], index: int, default_tol: Tolerance, where: str) -> CaseSpec:
+def _case(raw: Mapping[str, Any], default_tol: Tolerance, where: str) -> CaseSpec:
     generate = None
     if "generate" in raw:
         options = {k: v for k, v in raw["generate"].items() if k != "generator"}
@@ -331,6 +439,7 @@ def _case(raw: Mapping[str, Any], index: int, default_tol: Tolerance, where: str
         expect=float(raw["expect"]) if "expect" in raw else None,
         hint=raw.get("hint"),
         where=where,
+        purpose=raw.get("purpose"),
     )
 
 
@@ -347,95 +456,134 @@ def _plot(raw: Mapping[str, Any]) -> Plot:
     )
 
 
-def _check(ex: Exercise) -> None:
-    """Consistency rules a schema cannot state."""
+#: Tolerances outside these bounds fail good code or pass known mistakes.
+RTOL_MAX = 0.01
+
+
+def _tolerance_problems(ex: Exercise) -> list[Problem]:
+    found = []
+    tolerances = [(("tolerance",), ex.tolerance)] + [
+        (("cases", i, "tolerance"), c.tolerance) for i, c in enumerate(ex.cases)
+    ]
+    for key, tol in tolerances:
+        if tol.rtol == 0 and tol.atol == 0:
+            found.append(
+                Problem(
+                    ex.where(*key),
+                    "rtol and atol are both 0: only bit-identical results would pass",
+                    "Allow float rounding, e.g. rtol: 1.0e-6 (float32 arithmetic needs 1.0e-4).",
+                )
+            )
+        elif tol.rtol > RTOL_MAX:
+            found.append(
+                Problem(
+                    ex.where(*key),
+                    f"rtol {tol.rtol:g} accepts errors above {RTOL_MAX:.0%}, enough to pass "
+                    "known mistakes",
+                    f"Use rtol <= {RTOL_MAX:g}; 1.0e-4 accepts float32 arithmetic.",
+                )
+            )
+    return found
+
+
+def _problems(ex: Exercise) -> list[Problem]:
+    """Consistency rules a schema cannot state: every one checked, every problem kept."""
+    found: list[Problem] = []
+
+    def add(where: str, what: str, fix: str | None = None) -> None:
+        found.append(Problem(where, what, fix))
+
     if ex.id != ex.source.stem:
-        raise SpecError(
+        add(
+            ex.where("id"),
             f"id {ex.id!r} does not match the file name {ex.source.name!r}",
-            where=ex.where("id"),
-            fix=f"Rename the file to {ex.id}.yaml or set id: {ex.source.stem}.",
+            f"Rename the file to {ex.id}.yaml or set id: {ex.source.stem}.",
         )
     if ex.id in RESERVED_IDS:
-        raise SpecError(
-            f"id {ex.id!r} is a command of 'grade'",
-            where=ex.where("id"),
-            fix="Choose another id.",
-        )
+        add(ex.where("id"), f"id {ex.id!r} is a command of 'grade'", "Choose another id.")
     names = ex.entry.param_names
     if len(set(names)) != len(names):
-        raise SpecError("parameter names repeat", where=ex.where("entry", "params"))
+        add(ex.where("entry", "params"), "parameter names repeat", "Give each its own name.")
     if ex.clip is not None and ex.clip.min > ex.clip.max:
-        raise SpecError("clip.min is larger than clip.max", where=ex.where("clip"))
+        add(ex.where("clip"), "clip.min is larger than clip.max", "Swap them.")
+    found += _tolerance_problems(ex)
     seen: set[str] = set()
     for i, case in enumerate(ex.cases):
         if case.name in seen:
-            raise SpecError(
+            add(
+                ex.where("cases", i, "name"),
                 f"two cases are named {case.name!r}",
-                where=case.where,
-                fix="Give every case its own name: students see it.",
+                "Give every case its own name: students see it.",
             )
         seen.add(case.name)
         if case.args is not None and set(case.args) != set(names):
-            raise SpecError(
+            add(
+                ex.where("cases", i, "args"),
                 f"args give {sorted(case.args)} but the function takes {list(names)}",
-                where=ex.where("cases", i, "args"),
-                fix="Give one literal input per parameter.",
+                "Give one literal input per parameter.",
             )
         unknown = set(case.dtype) - set(names)
         if unknown:
-            raise SpecError(
+            add(
+                ex.where("cases", i, "dtype"),
                 f"dtype names unknown parameter(s) {sorted(unknown)}",
-                where=ex.where("cases", i, "dtype"),
+                f"Use the parameter names: {', '.join(names)}.",
             )
         if case.compare is Compare.CLIP_RANGE and ex.clip is None:
-            raise SpecError(
+            add(
+                ex.where("cases", i, "compare"),
                 "compare: clip_range needs a top-level 'clip' section",
-                where=ex.where("cases", i, "compare"),
-                fix="Declare clip: {param: eps, min: 2.220446049250313e-16, max: 1.0e-5}.",
+                "Declare clip: {param: eps, min: 2.220446049250313e-16, max: 1.0e-5}.",
             )
         if case.expect is not None and case.generate is not None:
-            raise SpecError(
+            add(
+                ex.where("cases", i, "expect"),
                 "'expect' is only meaningful with literal 'args'",
-                where=ex.where("cases", i, "expect"),
+                "Remove 'expect', or give literal args.",
             )
         if case.repeat > 1 and case.generate is None:
-            raise SpecError(
+            add(
+                ex.where("cases", i, "repeat"),
                 "'repeat' needs 'generate': literal args would repeat the same case",
-                where=ex.where("cases", i, "repeat"),
+                "Remove 'repeat'.",
             )
     if ex.plot is not None:
         for i, series in enumerate(ex.plot.series):
             if set(series.args) != set(names):
-                raise SpecError(
+                add(
+                    ex.where("plot", "series", i, "args"),
                     f"plot args give {sorted(series.args)} but the function takes {list(names)}",
-                    where=ex.where("plot", "series", i, "args"),
-                    fix='Give one literal input per parameter; "x" marks the swept value.',
+                    'Give one literal input per parameter; "x" marks the swept value.',
                 )
-    ids = [m.id for m in ex.mistakes]
-    for i, mistake_id in enumerate(ids):
-        if mistake_id in ids[:i]:
-            raise SpecError(
-                f"two mistakes have the id {mistake_id!r}",
-                where=ex.where("mistakes", i, "id"),
-                fix="Give every mistake its own id.",
-            )
+    for key, items in (("mistakes", ex.mistakes), ("variants", ex.variants)):
+        ids = [m.id for m in items]
+        for i, item_id in enumerate(ids):
+            if item_id in ids[:i]:
+                add(
+                    ex.where(key, i, "id"),
+                    f"two {key} have the id {item_id!r}",
+                    f"Give every one of the {key} its own id.",
+                )
+    if len(set(ex.packages)) != len(ex.packages):
+        add(ex.where("packages"), "a package is listed twice", "List each package once.")
     total = sum(c.points * c.repeat for c in ex.cases)
     if abs(total - ex.points) > 1e-9:
-        raise SpecError(
+        add(
+            ex.where("points"),
             f"points is {ex.points:g} but the cases add up to {total:g}",
-            where=ex.where("points"),
-            fix="Make 'points' the sum of the case points (a repeated case counts each time).",
+            "Make 'points' the sum of the case points (a repeated case counts each time).",
         )
+    return found
 
 
-def load_exercise(source: Path) -> Exercise:
-    """Read, validate and freeze one exercise file."""
-    data, lines = read_yaml(source)
-    _validate_schema(data, source, lines)
+def build_exercise(
+    data: Mapping[str, Any], source: Path, lines: Mapping[PathKey, Position]
+) -> Exercise:
+    """The dataclasses of data that passed the schema."""
     tolerance = _tolerance(data["tolerance"])
     entry = data["entry"]
     clip = data.get("clip")
-    exercise = Exercise(
+    return Exercise(
         id=data["id"],
         title=data["title"],
         statement=data["statement"],
@@ -450,22 +598,48 @@ def load_exercise(source: Path) -> Exercise:
         limits=Limits(**data.get("limits", {})),
         points=float(data["points"]),
         cases=tuple(
-            _case(raw, i, tolerance, f"{source}:{lines.get(('cases', i), 1)}")
+            _case(raw, tolerance, locate(source, lines, ("cases", i)))
             for i, raw in enumerate(data["cases"])
         ),
         source=source,
-        lines=MappingProxyType(lines),
+        lines=MappingProxyType(dict(lines)),
         mistakes=tuple(
             Mistake(
                 id=raw["id"],
                 title=raw["title"],
                 hint=raw["hint"],
                 implementation=raw["implementation"],
-                where=f"{source}:{lines.get(('mistakes', i), 1)}",
+                where=locate(source, lines, ("mistakes", i, "implementation")),
             )
             for i, raw in enumerate(data.get("mistakes", []))
         ),
         plot=_plot(data["plot"]) if "plot" in data else None,
+        variants=tuple(
+            Variant(
+                id=raw["id"],
+                implementation=raw["implementation"],
+                where=locate(source, lines, ("variants", i, "implementation")),
+            )
+            for i, raw in enumerate(data.get("variants", []))
+        ),
+        packages=tuple(data.get("packages", DEFAULT_PACKAGES)),
     )
-    _check(exercise)
-    return exercise
+
+
+def parse_exercise(source: Path) -> tuple[Exercise, dict[str, Any], dict[PathKey, Position]]:
+    """Read, validate and freeze one exercise file; the plain data and positions come too,
+    for a cache of files already validated. Raises SpecError with every problem found."""
+    data, lines = read_yaml(source)
+    problems = _schema_problems(data, source, lines)
+    if problems:  # the rules below read the keys the schema checks
+        raise SpecError(problems=problems)
+    exercise = build_exercise(data, source, lines)
+    problems = _problems(exercise)
+    if problems:
+        raise SpecError(problems=problems)
+    return exercise, data, lines
+
+
+def load_exercise(source: Path) -> Exercise:
+    """Read, validate and freeze one exercise file."""
+    return parse_exercise(source)[0]

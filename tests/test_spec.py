@@ -81,23 +81,24 @@ def test_broken_files_are_reported_with_file_and_line(
     assert text != GOOD
     with pytest.raises(SpecError) as info:
         load_text(tmp_path, text)
-    assert info.value.where == f"{tmp_path / 'demo.yaml'}:{line}"
+    assert info.value.where is not None
+    assert info.value.where.startswith(f"{tmp_path / 'demo.yaml'}:{line}:")
     assert message in info.value.what
 
 
 def test_invalid_yaml_points_at_the_line(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_text(tmp_path, GOOD.replace("points: 3", "points: [3"))
-    assert "invalid YAML" in info.value.what
+    assert "[" in info.value.what
     assert info.value.where is not None
-    assert info.value.where.endswith(":14")
+    assert ":14:" in info.value.where
 
 
 def test_duplicate_keys_are_an_error_not_silently_merged(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="duplicate key 'points'") as info:
         load_text(tmp_path, GOOD + "points: 5\n")
     assert info.value.where is not None
-    assert info.value.where.endswith(":20")
+    assert ":20:" in info.value.where
 
 
 def test_empty_and_unreadable_files_are_errors(tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ class Job:
     limits: SandboxLimits
     #: How many runs the caller will make at once: a child is started for each up front.
     runs: int = 1
+    #: Installed packages the submission may import beside the standard library, exactly
+    #: these; without numpy the inputs arrive as (nested) lists of Python numbers.
+    packages: tuple[str, ...] = ("numpy",)
 
 
 #: Inputs of a run, keyed by an opaque case id: one array per parameter, in call order.

@@ -19,7 +19,7 @@ import click
 
 from grader import __version__
 from grader.course import Course, find_course
-from grader.errors import GraderError
+from grader.errors import GraderError, SpecError
 
 if TYPE_CHECKING:
     from grader.results import Report
@@ -40,6 +40,10 @@ def _reports_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except SpecError as exc:
+            # One line per problem, as `grade validate` prints them: file:line:col: ...
+            click.echo(str(exc), err=True)
+            sys.exit(EXIT_USAGE)
         except GraderError as exc:
             raise _ConfigError(str(exc)) from None
 

@@ -10,9 +10,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from grader import cache
 from grader.errors import CourseNotFoundError, UnknownExerciseError
-from grader.spec import Exercise, load_exercise
+from grader.spec import Exercise
+
+if TYPE_CHECKING:
+    from grader.prepare import Prepared
 
 ENV_VAR = "GRADER_COURSE"
 _ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -41,7 +46,12 @@ class Course:
         return path
 
     def load(self, exercise_id: str) -> Exercise:
-        return load_exercise(self.exercise_path(exercise_id))
+        return cache.load_exercise(self.exercise_path(exercise_id))
+
+    def prepare(self, exercise_id: str) -> Prepared:
+        from grader.prepare import prepare
+
+        return prepare(self.root, self.exercise_path(exercise_id))
 
     def load_all(self) -> list[Exercise]:
         return [self.load(i) for i in self.exercise_ids()]

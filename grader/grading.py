@@ -7,7 +7,6 @@ imported only after that (hence the imports inside `grade`).
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from grader import __version__, feedback
 from grader.compare import Verdict
 from grader.course import Course, find_course
-from grader.errors import ReferenceSolutionError, SubmissionNotFoundError
+from grader.errors import SubmissionNotFoundError
+from grader.prepare import CALL_FLOOR_SECONDS, Answers, Prepared, call_seconds
 from grader.results import (
     CaseResult,
     Diagnosis,
@@ -37,27 +37,7 @@ if TYPE_CHECKING:
     from grader.cases import Case
     from grader.compare import Expected
 
-
-def new_seed() -> int:
-    """A seed for the random cases, reported so a run can be repeated with --seed."""
-    return secrets.randbelow(10**6)
-
-
-#: A call may take this much longer than the reference did on the same input, plus a floor:
-#: a plain Python loop is 100 to 300 times slower than numpy on these losses, and a loaded
-#: CI machine slower again. Bounded so that a slow reference cannot make a case wait long.
-CALL_FLOOR_SECONDS = 1.0
-CALL_FACTOR = 1000.0
-CALL_CEILING_SECONDS = 10.0
-
-
-def call_seconds(exercise: Exercise, reference_seconds: float) -> float:
-    """The wall-time limit of one call: the exercise's, else derived from the reference."""
-    declared = exercise.limits.seconds_per_case
-    if declared is not None:
-        return declared
-    derived = CALL_FLOOR_SECONDS + CALL_FACTOR * reference_seconds
-    return min(CALL_CEILING_SECONDS, round(derived, 1))
+__all__ = ["call_seconds", "grade", "judge"]
 
 
 def sandbox_limits(exercise: Exercise) -> SandboxLimits:
@@ -84,14 +64,15 @@ def grade(
     student's (unknown exercise, missing file, broken exercise or reference)."""
     started = time.monotonic()
     course = course or find_course()
-    exercise = course.load(exercise_id)
+    prepared = course.prepare(exercise_id)
+    exercise = prepared.exercise
     if not submission.is_file():
         raise SubmissionNotFoundError(
             f"{submission} does not exist",
             fix=f"Run 'grade start {exercise.id}' to create it from a template, "
             "or pass --file PATH.",
         )
-    seed = new_seed() if seed is None else seed
+    seed = prepared.seed(seed)
     backend = backend or default_backend()
     job = Job(
         submission=submission.resolve(),
@@ -103,42 +84,21 @@ def grade(
         packages=exercise.packages,
     )
     with backend.start(job) as session:
-        from grader.cases import build_cases
-        from grader.reference import expected_for, load_reference
         from grader.shrink import shrink
         from grader.sweep import plot_data
 
-        cases = build_cases(exercise, seed)
-        reference = load_reference(exercise, course.root)
-        expected: dict[str, Expected] = {}
-        seconds: dict[str, float] = {}
-        for case in cases:
-            clock = time.perf_counter()
-            expected[case.id] = expected_for(exercise, reference, case)
-            seconds[case.id] = call_seconds(exercise, time.perf_counter() - clock)
-        _check_promises(exercise, cases, expected)
-        run = _run(session, cases, seconds)
-        smallest = shrink(exercise, reference, session, cases, expected, run.outcomes)
-        picture = plot_data(exercise, reference, session) if plot and not run.fault else None
-    verdicts = _verdicts(cases, expected, run.outcomes)
-    # A submission that did not load has no values to explain: its error says it all.
-    diagnosis = (
-        None if run.fault else _diagnosis(exercise, course, cases, expected, run.outcomes, verdicts)
-    )
-    explained = set(diagnosis.explained) if diagnosis is not None else set()
-    tests = tuple(
-        _case_result(
-            exercise,
-            case,
-            expected[case.id],
-            run.outcomes[case.id],
-            verdicts.get(case.id),
-            explained=case.id in explained,
-            smallest=smallest.get(case.id),
+        cases = prepared.cases(seed)
+        answers = prepared.answers(cases, seed)
+        run = _run(session, cases, answers.seconds)
+        smallest = (
+            shrink(exercise, prepared.reference, session, cases, answers.expected, run.outcomes)
+            if prepared.reference is not None
+            else {}
         )
-        for case in cases
-    )
+        picture = plot_data(exercise, prepared.curve, session) if plot and not run.fault else None
+    tests, diagnosis = judge(prepared, seed, cases, answers, run, smallest)
     names = feedback.parameter_names(run.param_names, exercise.entry.param_names)
+    notes = tuple(n for n in (names, prepared.hidden_note) if n)
     return Report(
         exercise=exercise.id,
         title=exercise.title,
@@ -151,15 +111,49 @@ def grade(
         backend=run.backend,
         grader_version=__version__,
         sandbox_limitations=backend.limitations(),
-        diagnosis=diagnosis.found if diagnosis is not None else None,
+        diagnosis=diagnosis,
         plot=picture,
         statement=exercise.statement,
         error=_submission_error(exercise, submission, run.fault),
         import_output=run.import_output,
         stdout=run.stdout,
         stderr=run.stderr,
-        warnings=(names,) if names else (),
+        warnings=notes,
     )
+
+
+def judge(
+    prepared: Prepared,
+    seed: int,
+    cases: list[Case],
+    answers: Answers,
+    run: RunResult,
+    smallest: Mapping[str, SmallestInput] | None = None,
+) -> tuple[tuple[CaseResult, ...], Diagnosis | None]:
+    """Each case's verdict and words, and the diagnosis: the same for a sandbox run and for
+    selftest's run of a known mistake."""
+    exercise = prepared.exercise
+    verdicts = _verdicts(cases, answers.expected, run.outcomes)
+    # A submission that did not load has no values to explain: its error says it all.
+    diagnosis = (
+        None
+        if run.fault
+        else _diagnosis(prepared, seed, cases, answers.expected, run.outcomes, verdicts)
+    )
+    explained = set(diagnosis.explained) if diagnosis is not None else set()
+    tests = tuple(
+        _case_result(
+            exercise,
+            case,
+            answers.expected[case.id],
+            run.outcomes[case.id],
+            verdicts.get(case.id),
+            explained=case.id in explained,
+            smallest=(smallest or {}).get(case.id),
+        )
+        for case in cases
+    )
+    return tests, diagnosis.found if diagnosis is not None else None
 
 
 def _run(session: Session, cases: list[Case], seconds: Mapping[str, float]) -> RunResult:
@@ -204,8 +198,8 @@ class _Diagnosed:
 
 
 def _diagnosis(
-    exercise: Exercise,
-    course: Course,
+    prepared: Prepared,
+    seed: int,
     cases: list[Case],
     expected: dict[str, Expected],
     outcomes: Mapping[str, CallOutcome],
@@ -213,9 +207,8 @@ def _diagnosis(
 ) -> _Diagnosed | None:
     """Which declared mistake explains the wrong values, computed in the grader."""
     from grader.diagnose import Evidence, diagnose
-    from grader.reference import load_mistakes, mistake_answer
 
-    if not exercise.mistakes:
+    if not prepared.exercise.mistakes:
         return None
     evidence = []
     any_failed = False
@@ -232,11 +225,8 @@ def _diagnosis(
         )
     if not any_failed:
         return None
-    by_id = {case.id: case for case in cases}
-    answers = [
-        (mistake, {e.case_id: mistake_answer(exercise, fn, by_id[e.case_id]) for e in evidence})
-        for mistake, fn in load_mistakes(exercise, course.root)
-    ]
+    judged = {e.case_id for e in evidence}
+    answers = prepared.mistake_answers((c for c in cases if c.id in judged), seed)
     found = diagnose(evidence, answers)
     return _Diagnosed(
         Diagnosis(
@@ -248,23 +238,6 @@ def _diagnosis(
         ),
         found.explained,
     )
-
-
-def _check_promises(exercise: Exercise, cases: list[Case], expected: dict[str, Expected]) -> None:
-    """A fixed case's 'expect' is a number the statement prints: the reference must agree."""
-    from grader.compare import within
-
-    for case in cases:
-        promised = case.spec.expect
-        if promised is None:
-            continue
-        got = expected[case.id]
-        if not (within(promised, got.low, case.spec.tolerance) and got.is_exact):
-            raise ReferenceSolutionError(
-                f"case {case.name!r} promises {promised!r} but the reference gives {got.low!r}",
-                where=case.spec.where,
-                fix="Fix 'expect' (and the statement, if it prints this number) or the reference.",
-            )
 
 
 def _case_result(

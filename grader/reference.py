@@ -20,7 +20,7 @@ import numpy as np
 from grader.cases import Case
 from grader.compare import Expected
 from grader.errors import ReferenceSolutionError
-from grader.spec import Compare, Exercise, Mistake
+from grader.spec import Compare, Exercise, Mistake, Variant
 
 Reference = Callable[..., Any]
 
@@ -58,11 +58,21 @@ def load_function(course_root: Path, dotted: str, where: str) -> Reference:
 
 def load_reference(exercise: Exercise, course_root: Path) -> Reference:
     """The reference function named by the exercise's 'reference'."""
+    if exercise.reference is None:
+        raise ReferenceSolutionError("the exercise names no reference", where=exercise.where())
     return load_function(course_root, exercise.reference, exercise.where("reference"))
 
 
 def load_mistakes(exercise: Exercise, course_root: Path) -> list[tuple[Mistake, Reference]]:
-    return [(m, load_function(course_root, m.implementation, m.where)) for m in exercise.mistakes]
+    return [
+        (m, load_function(course_root, m.implementation, m.where))
+        for m in exercise.mistakes
+        if m.implementation is not None
+    ]
+
+
+def load_variants(exercise: Exercise, course_root: Path) -> list[tuple[Variant, Reference]]:
+    return [(v, load_function(course_root, v.implementation, v.where)) for v in exercise.variants]
 
 
 def _call(fn: Reference, case: Case, **kwargs: float) -> float:

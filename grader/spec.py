@@ -142,7 +142,8 @@ class Mistake:
     id: str
     title: str
     hint: str
-    implementation: str
+    #: None in a release bundle, whose answers were stored at release time.
+    implementation: str | None
     where: str
 
 
@@ -182,7 +183,8 @@ class Exercise:
     title: str
     statement: str
     entry: Entry
-    reference: str
+    #: None in a release bundle (see `release`).
+    reference: str | None
     tolerance: Tolerance
     clip: Clip | None
     limits: Limits
@@ -195,6 +197,8 @@ class Exercise:
     variants: tuple[Variant, ...] = ()
     #: Installed packages a submission may import, beside the standard library.
     packages: tuple[str, ...] = DEFAULT_PACKAGES
+    #: In a student bundle: the JSON file, relative to the bundle's root, of stored answers.
+    release: str | None = None
 
     def where(self, *key: str | int) -> str:
         """'file:line:col' of the nearest written ancestor of a key, for error messages."""
@@ -486,6 +490,42 @@ def _tolerance_problems(ex: Exercise) -> list[Problem]:
     return found
 
 
+def _source_problems(ex: Exercise) -> list[Problem]:
+    """A course's exercise names its solutions; a bundle's names its stored answers."""
+    found = []
+    if ex.release is None:
+        if ex.reference is None:
+            found.append(
+                Problem(
+                    ex.where(),
+                    "(top level): missing key 'reference'",
+                    "Name the reference: reference: solutions.<module>.<function>.",
+                )
+            )
+        for i, mistake in enumerate(ex.mistakes):
+            if mistake.implementation is None:
+                found.append(
+                    Problem(
+                        ex.where("mistakes", i),
+                        f"mistakes[{i}]: missing key 'implementation'",
+                        "Name the wrong function: solutions.<module>.<function>.",
+                    )
+                )
+        return found
+    held = [("reference", ex.reference is not None), ("variants", bool(ex.variants))]
+    held += [("hidden cases", any(c.visibility is Visibility.HIDDEN for c in ex.cases))]
+    for what, present in held:
+        if present:
+            found.append(
+                Problem(
+                    ex.where("release"),
+                    f"a released exercise may not have {what}",
+                    "Release files are written by 'grade release'; edit the course's own file.",
+                )
+            )
+    return found
+
+
 def _problems(ex: Exercise) -> list[Problem]:
     """Consistency rules a schema cannot state: every one checked, every problem kept."""
     found: list[Problem] = []
@@ -499,6 +539,7 @@ def _problems(ex: Exercise) -> list[Problem]:
             f"id {ex.id!r} does not match the file name {ex.source.name!r}",
             f"Rename the file to {ex.id}.yaml or set id: {ex.source.stem}.",
         )
+    found += _source_problems(ex)
     if ex.id in RESERVED_IDS:
         add(ex.where("id"), f"id {ex.id!r} is a command of 'grade'", "Choose another id.")
     names = ex.entry.param_names
@@ -592,7 +633,7 @@ def build_exercise(
             params=tuple(Param(p["name"], p["description"]) for p in entry["params"]),
             returns=entry["returns"],
         ),
-        reference=data["reference"],
+        reference=data.get("reference"),
         tolerance=tolerance,
         clip=Clip(clip["param"], float(clip["min"]), float(clip["max"])) if clip else None,
         limits=Limits(**data.get("limits", {})),
@@ -608,8 +649,8 @@ def build_exercise(
                 id=raw["id"],
                 title=raw["title"],
                 hint=raw["hint"],
-                implementation=raw["implementation"],
-                where=locate(source, lines, ("mistakes", i, "implementation")),
+                implementation=raw.get("implementation"),
+                where=locate(source, lines, ("mistakes", i)),
             )
             for i, raw in enumerate(data.get("mistakes", []))
         ),
@@ -623,6 +664,7 @@ def build_exercise(
             for i, raw in enumerate(data.get("variants", []))
         ),
         packages=tuple(data.get("packages", DEFAULT_PACKAGES)),
+        release=data.get("release"),
     )
 
 
@@ -633,11 +675,18 @@ def parse_exercise(source: Path) -> tuple[Exercise, dict[str, Any], dict[PathKey
     problems = _schema_problems(data, source, lines)
     if problems:  # the rules below read the keys the schema checks
         raise SpecError(problems=problems)
+    return exercise_from(data, source, lines), data, lines
+
+
+def exercise_from(
+    data: Mapping[str, Any], source: Path, lines: Mapping[PathKey, Position]
+) -> Exercise:
+    """The exercise of data that passed the schema, its own rules checked."""
     exercise = build_exercise(data, source, lines)
     problems = _problems(exercise)
     if problems:
         raise SpecError(problems=problems)
-    return exercise, data, lines
+    return exercise
 
 
 def load_exercise(source: Path) -> Exercise:

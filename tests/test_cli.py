@@ -239,7 +239,7 @@ def test_a_broken_exercise_file_is_a_configuration_error_with_file_and_line(
     sub = write(tmp_path / "ex01.py", GOOD_BCE)
     result = grade("--course", str(course), "ex01", "--file", str(sub))
     assert result.returncode == 2
-    pattern = rf"ex01\.yaml:\d+: points is {total + 1} but the cases add up to {total}"
+    pattern = rf"ex01\.yaml:\d+:\d+: points is {total + 1} but the cases add up to {total}"
     assert re.search(pattern, result.stderr), result.stderr
     assert "Traceback" not in result.stderr
 

@@ -1,0 +1,292 @@
+"""Between the spec and grading: an exercise made ready to grade, each check written once.
+
+`grade exNN`, `grade validate`, `grade selftest` and `grade release` all start here. An
+exercise's answers come from one of two places: the course's reference and mistakes in
+solutions/ (a full course), or the values a release bundle stored for its seeds (what
+students get: no solution source, no hidden case). Grading reads them the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grader import cache
+from grader.errors import GraderError, ReferenceSolutionError, SpecError
+from grader.spec import Exercise, Mistake, Visibility
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from grader.cases import Case
+    from grader.compare import Expected
+    from grader.reference import Reference
+
+#: Answers of every declared mistake to some cases, by mistake then case id (None: the
+#: mistake cannot run on that input).
+MistakeAnswers = list[tuple[Mistake, dict[str, "Expected | None"]]]
+
+#: A call may take this much longer than the reference did on the same input, plus a floor:
+#: a plain Python loop is 100 to 300 times slower than numpy on these losses, and a loaded
+#: CI machine slower again. Bounded so that a slow reference cannot make a case wait long.
+CALL_FLOOR_SECONDS = 1.0
+CALL_FACTOR = 1000.0
+CALL_CEILING_SECONDS = 10.0
+
+#: The file, beside exercises/, that marks a release bundle and lists what it holds.
+RELEASE_MANIFEST = "release.json"
+RELEASE_FORMAT = 1
+
+
+def call_seconds(exercise: Exercise, reference_seconds: float) -> float:
+    """The wall-time limit of one call: the exercise's, else derived from the reference."""
+    declared = exercise.limits.seconds_per_case
+    if declared is not None:
+        return declared
+    derived = CALL_FLOOR_SECONDS + CALL_FACTOR * reference_seconds
+    return min(CALL_CEILING_SECONDS, round(derived, 1))
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What each case should give, and how long a call of it may take."""
+
+    expected: dict[str, Expected]
+    seconds: dict[str, float]
+
+
+def input_digest(case: Case) -> str:
+    """A case's inputs, summarised: a bundle checks it draws what its release drew."""
+    digest = hashlib.sha256()
+    for name, array in case.args.items():
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Released:
+    """A bundle's stored answers, by seed and case name (visible cases only)."""
+
+    source: Path
+    seeds: tuple[int, ...]
+    cases: Mapping[str, Mapping[str, Any]]
+    hidden_cases: int
+    hidden_points: float
+    curve: list[list[float]] | None
+
+    @classmethod
+    def read(cls, path: Path) -> Released:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(
+                source=path,
+                seeds=tuple(int(s) for s in data["seeds"]),
+                cases=data["cases"],
+                hidden_cases=int(data["hidden"]["cases"]),
+                hidden_points=float(data["hidden"]["points"]),
+                curve=data.get("curve"),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise GraderError(
+                f"the bundle's answers cannot be read: {exc}",
+                where=str(path),
+                fix="Download the bundle again, or ask your instructor for a new release.",
+            ) from None
+
+    def entry(self, seed: int, case: Case) -> Mapping[str, Any]:
+        stored = self.cases.get(str(seed), {}).get(case.name)
+        if stored is None:
+            raise GraderError(
+                f"the bundle holds no answer for case {case.name!r} with seed {seed}",
+                where=str(self.source),
+                fix="Ask your instructor for a new release.",
+            )
+        if stored["digest"] != input_digest(case):
+            raise GraderError(
+                f"case {case.name!r} draws other inputs here than when the bundle was made "
+                "(another numpy version?)",
+                where=str(self.source),
+                fix="Install the numpy version the course names, or ask for a new release.",
+            )
+        entry: Mapping[str, Any] = stored
+        return entry
+
+
+def _expected(raw: list[float] | None) -> Expected | None:
+    from grader.compare import Expected
+
+    return None if raw is None else Expected(float(raw[0]), float(raw[1]))
+
+
+@dataclass
+class Prepared:
+    """One exercise, ready to grade: its spec and where its answers come from."""
+
+    exercise: Exercise
+    course_root: Path
+    #: Set in a release bundle: answers stored at release time, no solutions/.
+    released: Released | None = None
+    #: Case ids whose promised value was checked (a bundle's promises were checked at release).
+    _seeds_checked: set[int] = field(default_factory=set)
+
+    @property
+    def hidden_note(self) -> str | None:
+        """What a bundle's report says of the cases it cannot run."""
+        if self.released is None or not self.released.hidden_cases:
+            return None
+        n, points = self.released.hidden_cases, self.released.hidden_points
+        return (
+            f"This is the student bundle: it grades the visible cases. {n} hidden "
+            f"case{'s' if n != 1 else ''} ({points:g} points) run only in the course's CI."
+        )
+
+    def seed(self, seed: int | None) -> int:
+        """The seed of a run: any seed in a course, one the bundle stored in a bundle."""
+        if self.released is None:
+            return random.SystemRandom().randrange(10**6) if seed is None else seed
+        seeds = self.released.seeds
+        if seed is None:
+            return random.SystemRandom().choice(seeds)
+        if seed not in seeds:
+            raise GraderError(
+                f"this bundle holds answers for seeds {', '.join(map(str, seeds))} only",
+                fix="Leave out --seed, or pass one of those.",
+            )
+        return seed
+
+    def cases(self, seed: int) -> list[Case]:
+        from grader.cases import build_cases
+
+        return build_cases(self.exercise, seed)
+
+    @cached_property
+    def reference(self) -> Reference | None:
+        """The trusted function; None in a bundle, which has none."""
+        if self.released is not None:
+            return None
+        from grader.reference import load_reference
+
+        return load_reference(self.exercise, self.course_root)
+
+    def answers(self, cases: list[Case], seed: int) -> Answers:
+        """Expected values and call limits; a promised value the reference misses is an
+        error of the exercise, raised before any student code is judged."""
+        expected: dict[str, Expected] = {}
+        seconds: dict[str, float] = {}
+        if self.released is not None:
+            for case in cases:
+                stored = self.released.entry(seed, case)
+                answer = _expected(stored["expected"])
+                assert answer is not None
+                expected[case.id] = answer
+                seconds[case.id] = float(stored["seconds"])
+            return Answers(expected, seconds)
+        from grader.reference import expected_for
+
+        reference = self.reference
+        assert reference is not None
+        for case in cases:
+            clock = time.perf_counter()
+            expected[case.id] = expected_for(self.exercise, reference, case)
+            seconds[case.id] = call_seconds(self.exercise, time.perf_counter() - clock)
+        check_promises(cases, expected)
+        return Answers(expected, seconds)
+
+    @cached_property
+    def mistake_functions(self) -> list[tuple[Mistake, Reference]]:
+        from grader.reference import load_mistakes
+
+        return load_mistakes(self.exercise, self.course_root)
+
+    def mistake_answers(self, cases: Iterable[Case], seed: int) -> MistakeAnswers:
+        cases = list(cases)
+        if self.released is not None:
+            released = self.released
+            stored = {c.id: released.entry(seed, c)["mistakes"] for c in cases}
+            return [
+                (m, {c.id: _expected(stored[c.id].get(m.id)) for c in cases})
+                for m in self.exercise.mistakes
+            ]
+        from grader.reference import mistake_answer
+
+        return [
+            (mistake, {c.id: mistake_answer(self.exercise, fn, c) for c in cases})
+            for mistake, fn in self.mistake_functions
+        ]
+
+    def curve(self, points: list[dict[str, np.ndarray]]) -> list[float] | None:
+        """The reference over the plot's sweep (stored in a bundle)."""
+        if self.released is not None:
+            flat = [y for line in self.released.curve or [] for y in line]
+            return flat if len(flat) == len(points) else None
+        from grader.reference import reference_value
+
+        reference = self.reference
+        assert reference is not None
+        return [reference_value(reference, arrays) for arrays in points]
+
+
+def check_promises(cases: list[Case], expected: Mapping[str, Expected]) -> None:
+    """A fixed case's 'expect' is a number the statement prints: the reference must agree."""
+    from grader.compare import within
+
+    for case in cases:
+        promised = case.spec.expect
+        if promised is None:
+            continue
+        got = expected[case.id]
+        if not (within(promised, got.low, case.spec.tolerance) and got.is_exact):
+            raise ReferenceSolutionError(
+                f"case {case.name!r} promises {promised!r} but the reference gives {got.low!r}",
+                where=case.spec.where,
+                fix="Fix 'expect' (and the statement, if it prints this number) or the reference.",
+            )
+
+
+def prepare(course_root: Path, exercise_path: Path) -> Prepared:
+    """An exercise of a course or a bundle, ready to grade. Only the file's own rules are
+    checked here (cached by its content); `validate` checks the rest."""
+    exercise = cache.load_exercise(exercise_path)
+    released = None
+    if exercise.release is not None:
+        released = Released.read(course_root / exercise.release)
+    return Prepared(exercise, course_root, released)
+
+
+def is_release(course_root: Path) -> bool:
+    return (course_root / RELEASE_MANIFEST).is_file()
+
+
+def visible(cases: list[Case]) -> list[Case]:
+    return [c for c in cases if c.spec.visibility is Visibility.VISIBLE]
+
+
+def finite(answer: Expected | None) -> bool:
+    return answer is not None and math.isfinite(answer.low) and math.isfinite(answer.high)
+
+
+def callable_with(fn: Callable[..., Any], count: int) -> str | None:
+    """Why fn cannot be called with `count` positional arguments, or None."""
+    import inspect
+
+    try:
+        inspect.signature(fn).bind(*range(count))
+    except TypeError as exc:
+        return str(exc)
+    except ValueError:
+        return None  # no signature to read (a builtin): the first call will tell
+    return None
+
+
+def raise_all(problems: list[Any]) -> None:
+    if problems:
+        raise SpecError(problems=problems)

@@ -50,9 +50,35 @@ def _reports_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_COURSE_HELP = (
+    "Directory holding exercises/ and solutions/ [default: found from here upward, "
+    "then the installed checkout]."
+)
+
+
+def _remember_course(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta["grader.course"] = value
+
+
+def _course_option(fn: F) -> F:
+    """--course after the command name too (`grade validate --course DIR`)."""
+    return click.option(
+        "--course",
+        type=click.Path(file_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_course,
+        help=_COURSE_HELP,
+    )(fn)
+
+
+def _course_dir(ctx: click.Context) -> Path | None:
+    given: Path | None = ctx.meta.get("grader.course") or ctx.find_root().params.get("course")
+    return given
+
+
 def _course(ctx: click.Context) -> Course:
-    course_dir: Path | None = ctx.find_root().params.get("course")
-    return find_course(course_dir)
+    return find_course(_course_dir(ctx))
 
 
 def _use_color() -> bool:
@@ -107,6 +133,7 @@ def _grade_command(exercise_id: str) -> click.Command:
         help="Where the code runs [default: $GRADER_SANDBOX, else auto: bwrap where it "
         "works, else process]. 'grade doctor' tells which.",
     )
+    @_course_option
     @click.pass_context
     @_reports_errors
     def command(
@@ -196,8 +223,7 @@ class _Grade(click.Group):
     "--course",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="GRADER_COURSE",
-    help="Directory holding exercises/ and solutions/ [default: found from here upward, "
-    "then the installed checkout].",
+    help=_COURSE_HELP,
 )
 def cli(course: Path | None) -> None:
     """Auto-graded exercises on the loss functions of neural networks.
@@ -211,6 +237,7 @@ def cli(course: Path | None) -> None:
 
 
 @cli.command(name="list")
+@_course_option
 @click.pass_context
 @_reports_errors
 def list_exercises(ctx: click.Context) -> None:
@@ -221,6 +248,7 @@ def list_exercises(ctx: click.Context) -> None:
 
 @cli.command()
 @click.argument("exercise_id", metavar="EXERCISE")
+@_course_option
 @click.pass_context
 @_reports_errors
 def show(ctx: click.Context, exercise_id: str) -> None:
@@ -241,6 +269,7 @@ def show(ctx: click.Context, exercise_id: str) -> None:
     help="Where to write it [default: ./EXERCISE.py].",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file (its code is lost).")
+@_course_option
 @click.pass_context
 @_reports_errors
 def start(ctx: click.Context, exercise_id: str, file: Path | None, force: bool) -> None:
@@ -250,6 +279,108 @@ def start(ctx: click.Context, exercise_id: str, file: Path | None, force: bool) 
     exercise = _course(ctx).load(exercise_id)
     path = write_starter(exercise, file or Path(f"{exercise.id}.py"), force=force)
     click.echo(f"Wrote {path}. Implement {exercise.entry.function}, then run: grade {exercise.id}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_course_option
+@click.pass_context
+@_reports_errors
+def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Check exercise files [default: every file of the course].
+
+    Prints every problem of every file, one per line as file:line:col: what; what to do.
+    Exit code 2 on any problem, 0 otherwise.
+    """
+    from grader.validate import validate as check
+
+    course = None if paths else _course(ctx)
+    root = _course_root(ctx, paths)
+    result = check(root, list(paths) or [course.exercises_dir if course else root])
+    for problem in result.problems:
+        click.echo(str(problem))
+    click.echo(result.summary(), err=not result.ok)
+    ctx.exit(EXIT_PASSED if result.ok else EXIT_USAGE)
+
+
+def _course_root(ctx: click.Context, paths: tuple[Path, ...]) -> Path:
+    """The course of named files: the one they sit in, else the one found from here."""
+    for path in paths:
+        parent = path.resolve().parent
+        if path.suffix in (".yaml", ".yml") and parent.name == "exercises":
+            return parent.parent
+    return _course(ctx).root
+
+
+@cli.command()
+@click.argument("exercise_ids", nargs=-1, metavar="[EXERCISE]...")
+@click.option(
+    "--seeds",
+    type=click.IntRange(1, 50),
+    default=3,
+    show_default=True,
+    help="How many seeds (0, 1, ...) the random cases are drawn with.",
+)
+@_course_option
+@click.pass_context
+@_reports_errors
+def selftest(ctx: click.Context, exercise_ids: tuple[str, ...], seeds: int) -> None:
+    """Prove exercises' cases [default: all]: the reference and the correct variants get
+    full marks, every mistake loses points and is diagnosed as itself, every case has a
+    reason to exist. Exit code 1 when a proof fails."""
+    from grader.selftest import selftest as prove
+    from grader.selftest import table
+
+    course = _course(ctx)
+    ids = list(exercise_ids) or course.exercise_ids()
+    proven = True
+    for n, exercise_id in enumerate(ids):
+        proof = prove(course.prepare(exercise_id), seeds=range(seeds))
+        click.echo(("\n" if n else "") + "\n".join(table(proof)))
+        proven = proven and proof.ok
+    ctx.exit(EXIT_PASSED if proven else EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("exercise_id", metavar="ID")
+@click.option("--title", default=None, help="The exercise's title [default: ID].")
+@_course_option
+@click.pass_context
+@_reports_errors
+def new(ctx: click.Context, exercise_id: str, title: str | None) -> None:
+    """Scaffold an exercise: exercises/ID.yaml and its reference and mistakes in
+    solutions/, in the course given by --course or the current directory."""
+    from grader.scaffold import scaffold
+
+    root = _course_dir(ctx) or Path.cwd()
+    for path in scaffold(root, exercise_id, title=title or exercise_id):
+        click.echo(f"wrote {path}")
+    click.echo(f"Next: edit them, then 'grade validate' and 'grade selftest {exercise_id}'.")
+
+
+@cli.command()
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--seeds",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="How many seeds of the visible random cases the bundle holds answers for.",
+)
+@click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
+@_course_option
+@click.pass_context
+@_reports_errors
+def release(ctx: click.Context, outdir: Path, seeds: int, force: bool) -> None:
+    """Build the student bundle: exercises without hidden cases, starter files, a README,
+    and the answers of the visible cases; no solutions."""
+    from grader.release import release as build
+
+    bundle = build(_course(ctx).root, outdir, seeds=seeds, force=force)
+    click.echo(
+        f"wrote {outdir}: {len(bundle.exercises)} exercises, answers for "
+        f"{len(bundle.seeds)} seeds; students run 'grade <id>' inside it."
+    )
 
 
 @cli.command()

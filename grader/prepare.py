@@ -135,8 +135,10 @@ class Prepared:
     course_root: Path
     #: Set in a release bundle: answers stored at release time, no solutions/.
     released: Released | None = None
-    #: Case ids whose promised value was checked (a bundle's promises were checked at release).
-    _seeds_checked: set[int] = field(default_factory=set)
+    #: Mistake answers by (seed, case id): selftest asks for them once per mistake graded.
+    _mistake_memo: dict[tuple[int, str], dict[str, Expected | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def hidden_note(self) -> str | None:
@@ -218,9 +220,15 @@ class Prepared:
             ]
         from grader.reference import mistake_answer
 
+        for case in cases:
+            if (seed, case.id) not in self._mistake_memo:
+                self._mistake_memo[seed, case.id] = {
+                    m.id: mistake_answer(self.exercise, fn, case)
+                    for m, fn in self.mistake_functions
+                }
         return [
-            (mistake, {c.id: mistake_answer(self.exercise, fn, c) for c in cases})
-            for mistake, fn in self.mistake_functions
+            (m, {c.id: self._mistake_memo[seed, c.id][m.id] for c in cases})
+            for m, _ in self.mistake_functions
         ]
 
     def curve(self, points: list[dict[str, np.ndarray]]) -> list[float] | None:

@@ -282,7 +282,7 @@ def _yaml_problem(exc: yaml.YAMLError, source: Path) -> Problem:
     context = str(getattr(exc, "context", None) or "")
     opened = getattr(exc, "context_mark", None)
     where = f"{source}:{line}:{column}"
-    if "'\\t'" in problem or "\\t" in problem:
+    if "'\\t'" in problem or "tab character" in problem:
         return Problem(where, "a tab character", "YAML indents with spaces only: replace the tab.")
     if "quoted scalar" in context and opened is not None:
         return Problem(

@@ -1,0 +1,183 @@
+"""`grade release OUTDIR`: what students get, to self-check without the answers' sources.
+
+The bundle holds each exercise without its hidden cases, solutions or variants; a starter
+file per exercise; a README for students; and, per exercise, the answers of the visible
+cases for a few seeds drawn now (the reference's values, each declared mistake's values so
+the diagnosis works offline, the call limits, and a digest of the inputs so a bundle never
+grades against answers for other inputs). No source of solutions/, no hidden case's name,
+inputs or answers. Random inputs are drawn from streams keyed by case name, so the bundle
+draws the same visible inputs as the course for the same seed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader import __version__
+from grader.errors import GraderError, SpecError
+from grader.prepare import RELEASE_FORMAT, RELEASE_MANIFEST, Prepared, input_digest, prepare
+from grader.spec import Visibility, read_yaml
+
+ANSWERS_DIR = "answers"
+#: Keys of an exercise file a bundle drops: they name solutions or only matter to authors.
+_COURSE_ONLY = ("reference", "variants")
+_CASE_COURSE_ONLY = ("purpose",)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    root: Path
+    exercises: tuple[str, ...]
+    seeds: tuple[int, ...]
+
+
+def release(course_root: Path, outdir: Path, *, seeds: int = 5, force: bool = False) -> Bundle:
+    """Build the bundle in outdir; the course must validate first."""
+    from grader.validate import validate
+
+    if (course_root / RELEASE_MANIFEST).is_file():
+        raise GraderError(
+            f"{course_root} is itself a release bundle",
+            fix="Run grade release in the course that holds solutions/.",
+        )
+    checked = validate(course_root, [course_root / "exercises"])
+    if not checked.ok:
+        raise SpecError(problems=checked.problems)
+    _make_empty(outdir, course_root, force=force)
+    drawn = tuple(sorted(random.SystemRandom().sample(range(10**6), seeds)))
+    ids = []
+    for path in sorted((course_root / "exercises").glob("*.yaml")):
+        prepared = prepare(course_root, path)
+        ids.append(prepared.exercise.id)
+        _write_exercise(prepared, path, outdir, drawn)
+    _write_text(outdir / "README.md", _readme(course_root, ids, drawn))
+    manifest = {
+        "format": RELEASE_FORMAT,
+        "grader_version": __version__,
+        "released": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "seeds": list(drawn),
+        "exercises": ids,
+    }
+    _write_text(outdir / RELEASE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    return Bundle(outdir, tuple(ids), drawn)
+
+
+def _make_empty(outdir: Path, course_root: Path, *, force: bool) -> None:
+    out, course = outdir.resolve(), course_root.resolve()
+    if out == course or course in out.parents or out in course.parents:
+        raise GraderError(
+            f"{outdir} overlaps the course directory {course_root}",
+            fix="Write the bundle somewhere outside the course.",
+        )
+    if outdir.exists() and any(outdir.iterdir()):
+        if not force:
+            raise GraderError(
+                f"{outdir} exists and is not empty; nothing was written",
+                fix="Choose a new directory, or pass --force to replace it.",
+            )
+        if not (outdir / RELEASE_MANIFEST).is_file():
+            raise GraderError(
+                f"{outdir} is not a bundle made by grade release; --force replaces only those",
+                fix="Choose a new directory.",
+            )
+        shutil.rmtree(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _write_exercise(prepared: Prepared, path: Path, outdir: Path, seeds: tuple[int, ...]) -> None:
+    import yaml
+
+    from grader.starter import render_starter
+
+    exercise = prepared.exercise
+    data, _ = read_yaml(path)
+    cases = [c for c in data["cases"] if c.get("visibility", "visible") == "visible"]
+    for case in cases:
+        for key in _CASE_COURSE_ONLY:
+            case.pop(key, None)
+    hidden = [c for c in exercise.cases if c.visibility is Visibility.HIDDEN]
+    for key in _COURSE_ONLY:
+        data.pop(key, None)
+    for mistake in data.get("mistakes", []):
+        mistake.pop("implementation", None)
+    data["cases"] = cases
+    data["points"] = sum(float(c.get("points", 1)) * int(c.get("repeat", 1)) for c in cases)
+    answers_file = f"{ANSWERS_DIR}/{exercise.id}.json"
+    data["release"] = answers_file
+    header = (
+        f"# {exercise.id}: the student release, written by grade release {__version__}.\n"
+        "# Hidden cases, solutions and the mistakes' code stay with the course.\n"
+    )
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    _write_text(outdir / "exercises" / f"{exercise.id}.yaml", header + body)
+    answers = _answers(prepared, seeds)
+    answers["hidden"] = {"cases": len(hidden), "points": sum(c.points * c.repeat for c in hidden)}
+    _write_text(outdir / answers_file, json.dumps(answers, indent=1) + "\n")
+    _write_text(outdir / f"{exercise.id}.py", render_starter(exercise))
+
+
+def _interval(answer: Any) -> list[float] | None:
+    return None if answer is None else [answer.low, answer.high]
+
+
+def _answers(prepared: Prepared, seeds: tuple[int, ...]) -> dict[str, Any]:
+    """The visible cases' answers for each seed, and the reference's plot curve."""
+    from grader.prepare import visible
+    from grader.sweep import sweep
+
+    by_seed: dict[str, dict[str, Any]] = {}
+    for seed in seeds:
+        cases = visible(prepared.cases(seed))
+        answers = prepared.answers(cases, seed)
+        mistakes = prepared.mistake_answers(cases, seed)
+        by_seed[str(seed)] = {
+            case.name: {
+                "digest": input_digest(case),
+                "expected": _interval(answers.expected[case.id]),
+                "seconds": answers.seconds[case.id],
+                "mistakes": {m.id: _interval(found[case.id]) for m, found in mistakes},
+            }
+            for case in cases
+        }
+    plot = prepared.exercise.plot
+    curve = None
+    if plot is not None:
+        points = sweep(plot, prepared.exercise.entry.param_names)
+        ys = prepared.curve([arrays for _, _, arrays in points]) or []
+        curve = [
+            [y for (i, _, _), y in zip(points, ys, strict=True) if i == s]
+            for s in range(len(plot.series))
+        ]
+    return {"format": RELEASE_FORMAT, "seeds": list(seeds), "cases": by_seed, "curve": curve}
+
+
+def _readme(course_root: Path, ids: list[str], seeds: tuple[int, ...]) -> str:
+    import jinja2
+
+    from grader.course import Course
+
+    course = Course(course_root)
+    exercises = [course.load(i) for i in ids]
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("grader", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # Markdown
+    )
+    return env.get_template("bundle_readme.md.j2").render(
+        exercises=exercises, seeds=seeds, version=__version__
+    )

@@ -1,0 +1,231 @@
+"""`grade selftest`: proof that an exercise's cases do their job, over several seeds.
+
+The reference and the declared correct variants must score full marks; every declared
+mistake must lose points on a visible case (so a student can see why) and be diagnosed as
+itself; every case must catch some mistake or say in `purpose` why it exists; and no two
+mistakes may give the same answers on every case (the diagnosis could not tell them apart).
+
+The functions are the course's own trusted code, so they run here, in the grader, called
+as a student's function is (by position, with their defaults), and judged by the same
+`grading.judge` that judges a submission.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.compare import Expected, within
+from grader.prepare import Answers, Prepared
+from grader.results import Status
+from grader.sandbox.protocol import CallOutcome, CallStatus, RunResult, Stop, StopKind
+from grader.spec import Tolerance, Visibility
+
+SEEDS = (0, 1, 2)
+
+
+@dataclass
+class ExerciseProof:
+    """What selftest found for one exercise; `failures` empty means proven."""
+
+    exercise: str
+    title: str
+    seeds: tuple[int, ...]
+    cases: int = 0
+    hidden: int = 0
+    mistakes: int = 0
+    caught: set[str] = field(default_factory=set)
+    variants: int = 0
+    variants_passed: int = 0
+    #: Case name -> ids of the mistakes it catches (on any seed).
+    catches: dict[str, set[str]] = field(default_factory=dict)
+    alike: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _call(fn: Callable[..., Any], args: Sequence[Any]) -> tuple[float | None, bool]:
+    """A function's number on fresh copies of the inputs, and whether it ran at all."""
+    import numpy as np
+
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return float(fn(*[np.array(a) for a in args])), True
+    except Exception:
+        return None, False
+
+
+def _run_in_process(fn: Callable[..., Any], cases: list[Any]) -> RunResult:
+    outcomes = {}
+    for case in cases:
+        value, ran = _call(fn, list(case.args.values()))
+        outcomes[case.id] = (
+            CallOutcome(case.id, CallStatus.RETURNED, value=value, value_type="float")
+            if ran
+            else CallOutcome(case.id, CallStatus.CRASHED, stop=Stop(StopKind.EXIT))
+        )
+    return RunResult(
+        outcomes=outcomes,
+        fault=None,
+        import_output="",
+        stdout="",
+        stderr="",
+        backend="in-process",
+        seconds=0.0,
+    )
+
+
+def _score(
+    prepared: Prepared, seed: int, cases: list[Any], answers: Answers, fn: Callable[..., Any]
+) -> tuple[Any, Any]:
+    """A function's case results and diagnosis, judged as a submission's are."""
+    from grader.grading import judge
+
+    return judge(prepared, seed, cases, answers, _run_in_process(fn, cases))
+
+
+def _apart(a: Expected | None, b: Expected | None, tol: Tolerance) -> bool:
+    """Whether two answers to one case differ beyond the tolerance (None: cannot tell)."""
+    if a is None or b is None:
+        return False
+    finite_a = math.isfinite(a.low) and math.isfinite(a.high)
+    finite_b = math.isfinite(b.low) and math.isfinite(b.high)
+    if not (finite_a and finite_b):
+        return finite_a != finite_b
+    if a.high < b.low:
+        return not (within(a.high, b.low, tol) or within(b.low, a.high, tol))
+    if b.high < a.low:
+        return not (within(b.high, a.low, tol) or within(a.low, b.high, tol))
+    return False
+
+
+def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
+    from grader.reference import load_variants
+
+    exercise = prepared.exercise
+    proof = ExerciseProof(exercise.id, exercise.title, tuple(seeds))
+    reference = prepared.reference
+    assert reference is not None, "selftest needs the course's solutions/"
+    mistakes = prepared.mistake_functions
+    variants = load_variants(exercise, prepared.course_root)
+    proof.mistakes, proof.variants = len(mistakes), len(variants)
+    variant_failed: set[str] = set()
+    never_caught = {m.id for m, _ in mistakes}
+    apart: set[tuple[str, str]] = set()
+    for seed in seeds:
+        cases = prepared.cases(seed)
+        answers = prepared.answers(cases, seed)
+        proof.cases = len(cases)
+        proof.hidden = sum(c.spec.visibility is Visibility.HIDDEN for c in cases)
+        for case in cases:
+            proof.catches.setdefault(case.spec.name, set())
+
+        score = functools.partial(_score, prepared, seed, cases, answers)
+        tests, _ = score(reference)
+        wrong = [t.name for t in tests if t.status is not Status.PASSED]
+        if wrong:
+            proof.failures.append(
+                f"the reference itself fails {len(wrong)} case(s) with seed {seed}, "
+                f"first {wrong[0]!r}: its default clipping constant or the case is wrong"
+            )
+        for variant, fn in variants:
+            tests, _ = score(fn)
+            wrong = [t.name for t in tests if t.status is not Status.PASSED]
+            if wrong and variant.id not in variant_failed:
+                variant_failed.add(variant.id)
+                proof.failures.append(
+                    f"correct variant {variant.id!r} fails case {wrong[0]!r} with seed "
+                    f"{seed}: the case rejects a correct style (or the variant is wrong)"
+                )
+        _mistakes(proof, prepared, seed, cases, answers, never_caught, score)
+        _pairs(prepared, seed, cases, apart)
+    proof.caught = {m.id for m, _ in mistakes} - never_caught
+    proof.variants_passed = proof.variants - len(variant_failed)
+    ids = [m.id for m, _ in mistakes]
+    proof.alike = [(a, b) for a, b in itertools.combinations(ids, 2) if (a, b) not in apart]
+    for a, b in proof.alike:
+        proof.failures.append(
+            f"mistakes {a!r} and {b!r} give the same answers on every case: no case tells "
+            "them apart, so the diagnosis cannot; add a case where they differ"
+        )
+    for spec in exercise.cases:
+        if not proof.catches.get(spec.name) and spec.purpose is None:
+            proof.failures.append(
+                f"case {spec.name!r} ({spec.where}) catches no declared mistake: declare the "
+                "mistake it is for, or say why it exists in 'purpose:'"
+            )
+    return proof
+
+
+def _mistakes(
+    proof: ExerciseProof,
+    prepared: Prepared,
+    seed: int,
+    cases: list[Any],
+    answers: Answers,
+    never_caught: set[str],
+    score: Callable[..., tuple[Any, Any]],
+) -> None:
+    """Each mistake, graded as a submission: it must lose visible points and be named."""
+    for mistake, fn in prepared.mistake_functions:
+        tests, diagnosis = score(fn)
+        failing = [
+            (case, t) for case, t in zip(cases, tests, strict=True) if t.status is not Status.PASSED
+        ]
+        for case, _ in failing:
+            proof.catches.setdefault(case.spec.name, set()).add(mistake.id)
+        seen = [c for c, _ in failing if c.spec.visibility is Visibility.VISIBLE]
+        if not seen:
+            proof.failures.append(
+                f"mistake {mistake.id!r} slips through with seed {seed}: "
+                + (
+                    "it fails hidden cases only, so a student cannot see why"
+                    if failing
+                    else "it scores full marks"
+                )
+            )
+            continue
+        named = [m.id for m in diagnosis.mistakes] if diagnosis is not None else []
+        if mistake.id not in named:
+            proof.failures.append(
+                f"mistake {mistake.id!r} is diagnosed as {named or 'nothing'} with seed {seed}"
+            )
+            continue
+        never_caught.discard(mistake.id)
+
+
+def _pairs(prepared: Prepared, seed: int, cases: list[Any], apart: set[tuple[str, str]]) -> None:
+    """Pairs of mistakes some case of this seed tells apart."""
+    answers = prepared.mistake_answers(cases, seed)
+    for (a, a_answers), (b, b_answers) in itertools.combinations(answers, 2):
+        if any(_apart(a_answers[c.id], b_answers[c.id], c.spec.tolerance) for c in cases):
+            apart.add((a.id, b.id))
+
+
+def table(proof: ExerciseProof) -> list[str]:
+    """The report of one exercise, for a terminal."""
+    caught = f"{len(proof.caught)} / {proof.mistakes}"
+    alike = ", ".join(f"{a} = {b}" for a, b in proof.alike) or "none"
+    silent = sum(1 for names in proof.catches.values() if not names)
+    rows = [
+        ("cases", f"{proof.cases} ({proof.cases - proof.hidden} visible, {proof.hidden} hidden)"),
+        ("mistakes caught / declared", caught),
+        ("correct variants passed / kept", f"{proof.variants_passed} / {proof.variants}"),
+        ("cases that catch no mistake", str(silent)),
+        ("mistakes no case tells apart", alike),
+    ]
+    seeds = ", ".join(map(str, proof.seeds))
+    lines = [f"{proof.exercise}: {proof.title}  (seeds {seeds})"]
+    lines += [f"  {name:<32} {value}" for name, value in rows]
+    lines += [f"  FAIL: {failure}" for failure in proof.failures]
+    lines.append(f"  {'proven' if proof.ok else 'NOT proven'}")
+    return lines

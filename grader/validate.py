@@ -1,0 +1,177 @@
+"""`grade validate`: every problem of every exercise file at once, before a class sees it.
+
+Beyond the file's own rules (spec.py), the checks that need the course: each case's inputs
+can be drawn, the reference, every mistake and every variant import and take the declared
+parameters, the allowed packages are installed, and the reference gives every promised
+value, finite, on every case for a few seeds. Each problem is a `Problem` with file:line:col.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from grader.errors import GraderError, Problem, SpecError
+from grader.prepare import Prepared, callable_with, prepare
+from grader.spec import Exercise
+
+#: Seeds whose random inputs validate draws: enough to meet a generator's rare options.
+SEEDS = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class Validation:
+    files: tuple[Path, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        n = len(self.files)
+        files = f"{n} exercise file{'s' if n != 1 else ''}"
+        if self.ok:
+            return f"{files} checked: no problems."
+        bad = len({p.where.split(":")[0] for p in self.problems})
+        count = len(self.problems)
+        return f"{count} problem{'s' if count != 1 else ''} in {bad} of {files}."
+
+
+def exercise_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and the *.yaml files of directories named (exercises/ of a course)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inner = path / "exercises" if (path / "exercises").is_dir() else path
+            found += sorted(inner.glob("*.yaml"))
+        else:
+            found.append(path)
+    return found
+
+
+def validate(course_root: Path, paths: Sequence[Path]) -> Validation:
+    """Check every file; a broken file never stops the others from being checked."""
+    files = exercise_files(paths)
+    problems: list[Problem] = []
+    ids: dict[str, Path] = {}
+    for path in files:
+        if not path.is_file():
+            problems.append(Problem(str(path), "no such file", "Check the path."))
+            continue
+        try:
+            prepared = prepare(course_root, path)
+        except SpecError as exc:
+            problems += exc.problems
+            continue
+        except GraderError as exc:  # a bundle whose stored answers are unreadable
+            problems.append(Problem(exc.where or str(path), exc.what, exc.fix))
+            continue
+        exercise = prepared.exercise
+        if exercise.id in ids:
+            problems.append(
+                Problem(
+                    exercise.where("id"),
+                    f"id {exercise.id!r} is also the id of {ids[exercise.id]}",
+                    "Give every exercise its own id.",
+                )
+            )
+        ids.setdefault(exercise.id, path)
+        problems += course_problems(prepared)
+    return Validation(tuple(files), tuple(problems))
+
+
+def course_problems(prepared: Prepared) -> list[Problem]:
+    """What only the course can tell: inputs, solutions, packages, promised values."""
+    exercise = prepared.exercise
+    found = _input_problems(exercise)
+    found += _package_problems(exercise)
+    if prepared.released is not None:
+        return found
+    found += _function_problems(prepared)
+    if not found:
+        found += _answer_problems(prepared)
+    return found
+
+
+def _input_problems(exercise: Exercise) -> list[Problem]:
+    from grader.cases import build_cases
+
+    found: list[Problem] = []
+    for case in exercise.cases:
+        alone = replace(exercise, cases=(case,))
+        for seed in SEEDS if case.generate is not None else SEEDS[:1]:
+            try:
+                build_cases(alone, seed)
+            except SpecError as exc:
+                found += exc.problems
+                break
+    return found
+
+
+def _package_problems(exercise: Exercise) -> list[Problem]:
+    from grader.packages import package_problems
+
+    return [
+        Problem(exercise.where("packages"), what, "Fix 'packages' or the environment.")
+        for what in package_problems(exercise.packages)
+    ]
+
+
+def _function_problems(prepared: Prepared) -> list[Problem]:
+    """The reference, each mistake and each variant: importable, callable as declared."""
+    from grader.reference import load_function
+
+    exercise = prepared.exercise
+    count = len(exercise.entry.params)
+    named = [("the reference", exercise.reference, exercise.where("reference"))]
+    named += [(f"mistake {m.id!r}", m.implementation, m.where) for m in exercise.mistakes]
+    named += [(f"variant {v.id!r}", v.implementation, v.where) for v in exercise.variants]
+    found = []
+    for what, dotted, where in named:
+        if dotted is None:
+            continue
+        try:
+            fn = load_function(prepared.course_root, dotted, where)
+        except GraderError as exc:
+            found.append(Problem(where, f"{what}: {exc.what}", exc.fix))
+            continue
+        why = callable_with(fn, count)
+        if why is not None:
+            found.append(
+                Problem(
+                    where,
+                    f"{what} cannot be called with the {count} declared parameters: {why}",
+                    f"Make it take ({', '.join(exercise.entry.param_names)}) in that order; "
+                    "extra parameters need defaults.",
+                )
+            )
+    return found
+
+
+def _answer_problems(prepared: Prepared) -> list[Problem]:
+    """The reference on every case of a few seeds: finite, and as promised."""
+    from grader.prepare import check_promises
+    from grader.reference import expected_for
+
+    exercise = prepared.exercise
+    reference = prepared.reference
+    assert reference is not None
+    found: dict[str, Problem] = {}
+    for seed in SEEDS:
+        for case in prepared.cases(seed):
+            if case.spec.where in found:
+                continue
+            try:
+                expected = {case.id: expected_for(exercise, reference, case)}
+                check_promises([case], expected)
+            except GraderError as exc:
+                found[case.spec.where] = Problem(case.spec.where, exc.what, exc.fix)
+            except Exception as exc:  # the reference itself fails: the author's to fix
+                found[case.spec.where] = Problem(
+                    case.spec.where,
+                    f"the reference raised {type(exc).__name__}: {exc} on case {case.name!r}",
+                    "Fix the reference, or the case's inputs.",
+                )
+    return list(found.values())

@@ -98,7 +98,6 @@ def grade(
         picture = plot_data(exercise, prepared.curve, session) if plot and not run.fault else None
     tests, diagnosis = judge(prepared, seed, cases, answers, run, smallest)
     names = feedback.parameter_names(run.param_names, exercise.entry.param_names)
-    notes = tuple(n for n in (names, prepared.hidden_note) if n)
     return Report(
         exercise=exercise.id,
         title=exercise.title,
@@ -118,7 +117,8 @@ def grade(
         import_output=run.import_output,
         stdout=run.stdout,
         stderr=run.stderr,
-        warnings=notes,
+        warnings=(names,) if names else (),
+        notes=(prepared.hidden_note,) if prepared.hidden_note else (),
     )
 
 
@@ -330,6 +330,7 @@ def _submission_error(
         signature=exercise.entry.signature,
         exercise_id=exercise.id,
         memory_mb=exercise.limits.memory_mb,
+        packages=exercise.packages,
     )
     return SubmissionError(
         kind=fault.kind,

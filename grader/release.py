@@ -103,6 +103,8 @@ def _write_exercise(prepared: Prepared, path: Path, outdir: Path, seeds: tuple[i
 
     from grader.starter import render_starter
 
+    dumper = _dumper()
+
     exercise = prepared.exercise
     data, _ = read_yaml(path)
     cases = [c for c in data["cases"] if c.get("visibility", "visible") == "visible"]
@@ -122,12 +124,29 @@ def _write_exercise(prepared: Prepared, path: Path, outdir: Path, seeds: tuple[i
         f"# {exercise.id}: the student release, written by grade release {__version__}.\n"
         "# Hidden cases, solutions and the mistakes' code stay with the course.\n"
     )
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
     _write_text(outdir / "exercises" / f"{exercise.id}.yaml", header + body)
     answers = _answers(prepared, seeds)
-    answers["hidden"] = {"cases": len(hidden), "points": sum(c.points * c.repeat for c in hidden)}
+    answers["hidden"] = {
+        "cases": sum(c.repeat for c in hidden),
+        "points": sum(c.points * c.repeat for c in hidden),
+    }
     _write_text(outdir / answers_file, json.dumps(answers, indent=1) + "\n")
     _write_text(outdir / f"{exercise.id}.py", render_starter(exercise))
+
+
+def _dumper() -> type:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        """Multi-line text (the statement) as a block, as its author wrote it."""
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return Dumper
 
 
 def _interval(answer: Any) -> list[float] | None:

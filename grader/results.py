@@ -147,6 +147,9 @@ class Report:
     #: Sentences the student should read although they cost no points (parameter names
     #: that differ from the statement's, for instance).
     warnings: tuple[str, ...] = ()
+    #: What the student should know about the run itself (a release bundle grades only the
+    #: visible cases).
+    notes: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     def count(self, status: Status) -> int:

@@ -68,6 +68,7 @@ def _test(case: CaseResult) -> dict[str, Any]:
 def _overall(report: Report) -> str:
     """Gradescope's top-level `output`, shown above the tests: warnings and diagnosis."""
     lines = [f"warning: {w}" for w in report.warnings]
+    lines += [f"note: {n}" for n in report.notes]
     lines += diagnosis_lines(report) or []
     return "\n".join(lines)
 
@@ -89,6 +90,7 @@ def render_json(report: Report) -> str:
         "sandbox_limitations": list(report.sandbox_limitations),
         "grader_version": report.grader_version,
         "warnings": list(report.warnings),
+        "notes": list(report.notes),
         "error": asdict(report.error) if report.error else None,
         "diagnosis": asdict(report.diagnosis) if report.diagnosis else None,
         "import_output": report.import_output,

@@ -200,6 +200,9 @@ def render_text(
     for warning in report.warnings:
         out.text(f"warning: {warning}", fg="yellow")
         out.blank()
+    for note in report.notes:
+        out.text(f"note: {note}")
+        out.blank()
     if report.error is not None:
         _submission_error(report.error, out)
         out.blank()

@@ -204,7 +204,11 @@ def _mistakes(
 
 
 def _pairs(prepared: Prepared, seed: int, cases: list[Any], apart: set[tuple[str, str]]) -> None:
-    """Pairs of mistakes some case of this seed tells apart."""
+    """Pairs of mistakes some visible case of this seed tells apart: a student's report,
+    and a bundle's, must be able to name either."""
+    from grader.prepare import visible
+
+    cases = visible(cases)
     answers = prepared.mistake_answers(cases, seed)
     for (a, a_answers), (b, b_answers) in itertools.combinations(answers, 2):
         if any(_apart(a_answers[c.id], b_answers[c.id], c.spec.tolerance) for c in cases):

@@ -6,6 +6,7 @@ from, so an author never has to guess which of forty cases is wrong.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -18,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import jsonschema
-
-import yaml
+    import yaml
 
 from grader.errors import Problem, SpecError
 
@@ -216,26 +216,30 @@ def locate(source: Path, lines: Mapping[PathKey, Position], path: PathKey) -> st
 # --- YAML with line numbers ------------------------------------------------------------------
 
 
-#: libyaml's parser where PyYAML was built with it: five times faster on our files.
-_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
-    """Safe loader that reads 1e-7 as a number (YAML 1.1 would read it as text)."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
 )
+
+
+@functools.cache
+def _loader() -> Any:
+    """Safe loader that reads 1e-7 as a number (YAML 1.1 would read it as text); libyaml's
+    parser where PyYAML was built with it (five times faster on our files). Built on first
+    use: a run whose exercise comes from the cache never imports yaml."""
+    import yaml
+
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+    return Loader
 
 
 def _mark(mark: yaml.Mark) -> Position:
@@ -249,6 +253,8 @@ def _node_lines(
     source: Path,
     dups: list[Problem],
 ) -> None:
+    import yaml
+
     lines[path] = _mark(node.start_mark)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, Position] = {}
@@ -330,8 +336,10 @@ def _decode(source: Path) -> str:
 
 def read_yaml(source: Path) -> tuple[Any, dict[PathKey, Position]]:
     """Parse one YAML file into plain data and a map from key paths to positions."""
+    import yaml
+
     text = _decode(source)
-    loader = _Loader(text)
+    loader = _loader()(text)
     dups: list[Problem] = []
     try:
         node = loader.get_single_node()

@@ -24,9 +24,6 @@ from grader.sandbox.protocol import (
     StudentError,
 )
 
-#: What a submission may import besides the standard library (the sandbox exposes these).
-AVAILABLE_PACKAGES = ("numpy",)
-
 #: Friendly names of packages students reach for instead of writing the loss.
 _PACKAGE_NAMES = {
     "sklearn": "scikit-learn",
@@ -140,19 +137,33 @@ def _builtin_exception(name: str) -> bool:
     return isinstance(found, type) and issubclass(found, BaseException)
 
 
-def missing_module(module: str | None) -> str:
-    """Why an import fails in the sandbox although the package may be on the machine."""
-    allowed = " and ".join(AVAILABLE_PACKAGES)
+def missing_module(module: str | None, packages: tuple[str, ...] = ("numpy",)) -> str:
+    """Why an import fails in the sandbox although the package may be on the machine:
+    `packages` are what this exercise lets a submission import."""
     what = _package(module) if module is not None else "That package"
+    if not packages:
+        return (
+            f"{what} is not available here: only the standard library is available in this "
+            "exercise, whatever is installed on your machine. The exercise asks for the loss "
+            "written by hand in plain Python: your function receives lists of numbers; "
+            "remove the import and use loops, sum() and the math module."
+        )
+    allowed = ", ".join(packages)
     return (
-        f"{what} is not available here: submissions may import only Python's "
-        f"standard library and {allowed}, whatever is installed on your machine. "
+        f"{what} is not available here: only Python's standard library and {allowed} "
+        "are available in this exercise, whatever is installed on your machine. "
         "The exercise asks for the loss written by hand: remove the import and compute "
         f"it with {allowed}."
     )
 
 
-def raised(error: StudentError, *, hidden: bool, memory_mb: int) -> Words:
+def raised(
+    error: StudentError,
+    *,
+    hidden: bool,
+    memory_mb: int,
+    packages: tuple[str, ...] = ("numpy",),
+) -> Words:
     if error.type == "MemoryError":
         return Words(
             f"used more than {_memory(memory_mb)} of memory (MemoryError)",
@@ -164,13 +175,15 @@ def raised(error: StudentError, *, hidden: bool, memory_mb: int) -> Words:
         # module an ImportError names: a hidden case shows a built-in exception's type only.
         kind = error.type if _builtin_exception(error.type) else "an exception of its own class"
         hint = (
-            missing_module(None) if error.type in ("ModuleNotFoundError", "ImportError") else None
+            missing_module(None, packages)
+            if error.type in ("ModuleNotFoundError", "ImportError")
+            else None
         )
         return Words(f"raised {kind} (the message of a hidden case is not shown)", hint)
     if error.module is not None and error.type in ("ModuleNotFoundError", "ImportError"):
         return Words(
             f"raised {error.type}: {_package(error.module)} cannot be imported here",
-            missing_module(error.module),
+            missing_module(error.module, packages),
         )
     return Words(f"raised {error.type}: {error.message}".rstrip(": "))
 
@@ -250,8 +263,16 @@ _FAULT_HINTS = {
 }
 
 
-def fault(found: Fault, *, signature: str, exercise_id: str, memory_mb: int) -> Words:
-    """Why the submission could not be loaded at all, and what to do."""
+def fault(
+    found: Fault,
+    *,
+    signature: str,
+    exercise_id: str,
+    memory_mb: int,
+    packages: tuple[str, ...] = ("numpy",),
+) -> Words:
+    """Why the submission could not be loaded at all, and what to do; `packages` are what
+    the exercise lets a submission import."""
     if found.kind in ("missing", "signature"):
         return Words(
             found.message,
@@ -275,7 +296,7 @@ def fault(found: Fault, *, signature: str, exercise_id: str, memory_mb: int) -> 
             "ImportError",
         )
     ):
-        return Words(found.message, missing_module(found.module))
+        return Words(found.message, missing_module(found.module, packages))
     return Words(found.message, _FAULT_HINTS.get(found.kind))
 
 

@@ -295,7 +295,9 @@ def _case_result(
         data["actual_type"] = outcome.value_type
     elif outcome.status is CallStatus.RAISED:
         assert outcome.error is not None
-        words = feedback.raised(outcome.error, hidden=hidden, memory_mb=memory_mb)
+        words = feedback.raised(
+            outcome.error, hidden=hidden, memory_mb=memory_mb, packages=exercise.packages
+        )
         traceback = outcome.error.traceback
     else:
         words = feedback.no_answer(outcome, memory_mb=memory_mb)

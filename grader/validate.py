@@ -114,8 +114,7 @@ def _package_problems(exercise: Exercise) -> list[Problem]:
     from grader.packages import package_problems
 
     return [
-        Problem(exercise.where("packages"), what, "Fix 'packages' or the environment.")
-        for what in package_problems(exercise.packages)
+        Problem(exercise.where("packages"), what) for what in package_problems(exercise.packages)
     ]
 
 

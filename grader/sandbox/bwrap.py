@@ -1,10 +1,12 @@
 """The 'bwrap' sandbox backend: the process backend inside bubblewrap namespaces.
 
 The child gets new user, PID, network, IPC, UTS and cgroup namespaces; it sees a read-only
-Python installation (without its site-packages), numpy, its own copy of the submission and
-inputs, and a size-limited tmpfs as working directory: nothing of the project tree, the
-grader, the references or the machine's files. Every process it starts dies with the PID
-namespace when the run ends (--die-with-parent, and the grader kills bwrap itself).
+Python installation (without its site-packages), the packages the job allows (and numpy,
+which the child itself needs, apart from them when the job does not allow it), its own copy
+of the submission and inputs, and a size-limited tmpfs as working directory: nothing of the
+project tree, the grader, the references or the machine's files. Every process it starts
+dies with the PID namespace when the run ends (--die-with-parent, and the grader kills bwrap
+itself).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from grader.sandbox.process import Layout, ProcessBackend
 
 #: Where things are inside the sandbox.
 IO_DIR = "/sandbox/io"
+#: The packages the submission may import.
 SITE_DIR = "/sandbox/site"
+#: numpy for the child's own use, when the submission may not import it (Layout.own).
+OWN_DIR = "/sandbox/own"
 WORK_DIR = "/sandbox/work"
 #: The working directory is a tmpfs of this size: a submission cannot fill the disk.
 WORK_BYTES = 64 * 1024 * 1024
@@ -81,7 +86,7 @@ class BwrapBackend(ProcessBackend):
         return str(Path(IO_DIR) / host.relative_to(layout.io))
 
     def sys_path(self, layout: Layout) -> list[str]:
-        return [SITE_DIR]
+        return [SITE_DIR, OWN_DIR] if layout.own else [SITE_DIR]
 
     def make_work(self, layout: Layout) -> tuple[Path | None, str]:
         return None, WORK_DIR  # a tmpfs of the sandbox: nothing to remove on the host
@@ -93,7 +98,6 @@ class BwrapBackend(ProcessBackend):
         return returncode
 
     def command(self, layout: Layout, work: str, argv: list[str]) -> list[str]:
-        site = Path(self.numpy_site)
         stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
         args = [
             self.bwrap,
@@ -117,12 +121,13 @@ class BwrapBackend(ProcessBackend):
             # The installation's own site-packages may hold grader itself: hide it.
             "--tmpfs",
             str(stdlib / "site-packages"),
-            "--ro-bind",
-            str(site / "numpy"),
-            f"{SITE_DIR}/numpy",
+            # Created even when empty: the path the child is given exists.
+            "--dir",
+            SITE_DIR,
         ]
-        if (site / "numpy.libs").is_dir():
-            args += ["--ro-bind", str(site / "numpy.libs"), f"{SITE_DIR}/numpy.libs"]
+        for directory, entries in ((SITE_DIR, layout.site), (OWN_DIR, layout.own)):
+            for name, host in entries:
+                args += ["--ro-bind", str(host), f"{directory}/{name}"]
         args += [
             "--ro-bind",
             str(layout.io),
@@ -153,7 +158,7 @@ def probe() -> str | None:
     backend = BwrapBackend()
     with_numpy = f"import sys; sys.path.append({SITE_DIR!r}); import numpy"
     io = Path(os.environ.get("TMPDIR", "/tmp"))
-    layout = Layout(root=io, io=io, submission=io, cgroups=False)
+    layout = Layout(root=io, io=io, submission=io, cgroups=False, site=backend.numpy)
     command = backend.command(layout, WORK_DIR, [backend.python, "-I", "-S", "-c", with_numpy])
     try:
         proc = subprocess.run(

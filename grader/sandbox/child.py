@@ -9,6 +9,15 @@ expected value: it only reports what the student's function returned, as plain J
 
 Everything before the submission is imported is trusted; everything after may be forged
 by the student, which is why the grader checks values itself and parses events strictly.
+
+The manifest names the packages the submission may import. The child needs numpy itself (to
+read the inputs and to check what comes back); when numpy is not among those packages, it
+imports numpy first and then, before loading the submission, drops it from ``sys.modules``
+(with every ``numpy.*`` module) and its directory from ``sys.path``, keeping its own
+reference, so that ``import numpy`` in the submission raises ModuleNotFoundError. The inputs
+then arrive as (nested) lists of Python floats and ints. This is a teaching restriction, not
+a security boundary: a determined submission could still reach the module (through gc, for
+instance), as it could the files of the process backend.
 """
 
 from __future__ import annotations
@@ -140,6 +149,31 @@ def _same(before: Any, after: Any, np: Any) -> bool:
     )
 
 
+def _same_plain(before: Any, after: Any) -> bool:
+    """Whether an input given as a list is unchanged (NaN equal to NaN). Types are checked
+    exactly before comparing, so no method of the student's runs."""
+    if type(before) is list:
+        return (
+            type(after) is list
+            and len(after) == len(before)
+            and all(_same_plain(b, a) for b, a in zip(before, after, strict=True))
+        )
+    return type(after) is type(before) and (
+        after == before or (after != after and before != before)
+    )
+
+
+def _hide_numpy(np: Any) -> None:
+    """Make numpy unimportable for the submission; the caller keeps `np` for its own use.
+    The backend puts numpy in a directory of its own in this case, so dropping that
+    directory from the path drops nothing the submission may import."""
+    home = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p) != home]
+    sys.path_importer_cache.pop(home, None)
+    for name in [n for n in sys.modules if n == "numpy" or n.startswith("numpy.")]:
+        del sys.modules[name]
+
+
 def _load_submission(
     path: str, display: str, entry: str, params: list[str]
 ) -> tuple[Any, dict[str, Any]]:
@@ -217,6 +251,9 @@ def main() -> None:
     sys.path[:] = [p for p in sys.path if p] + manifest["sys_path"]
     import numpy as np
 
+    # Without numpy the submission gets its inputs as lists of Python numbers.
+    plain = "numpy" not in manifest["packages"]
+
     # Wait for the work (the grader sends it once the cases are built), then read the inputs
     # before any student code runs, and leave the student an empty stdin.
     work = json.loads(sys.stdin.buffer.readline() or b"{}")
@@ -248,6 +285,8 @@ def main() -> None:
     path, display = manifest["submission"], manifest["display_name"]
     cap = limits["output_chars"]
 
+    if plain:
+        _hide_numpy(np)
     out_buf, err_buf = _CappedText(cap), _CappedText(cap)
     sys.stdout, sys.stderr = out_buf, err_buf
     fn, loaded = _load_submission(path, display, manifest["entry"], params)
@@ -260,7 +299,7 @@ def main() -> None:
 
     for case in work["cases"]:
         pristine = [inputs[f"{case}/{p}"] for p in params]
-        args = [a.copy() for a in pristine]
+        args = [a.tolist() if plain else a.copy() for a in pristine]
         _emit(out, {"ev": "start", "case": case})
         buf = _CappedText(cap)
         sys.stdout = sys.stderr = buf
@@ -286,7 +325,9 @@ def main() -> None:
         else:
             event["error"] = error
         event["mutated"] = [
-            p for p, a, b in zip(params, pristine, args, strict=True) if not _same(a, b, np)
+            p
+            for p, a, b in zip(params, pristine, args, strict=True)
+            if not (_same_plain(a.tolist(), b) if plain else _same(a, b, np))
         ]
         _emit(out, event)
     _emit(out, {"ev": "done"})

@@ -5,6 +5,11 @@ temporary directory, with a scrubbed environment, isolated interpreter flags (-I
 rlimits on memory, CPU time, file size and core dumps, and a wall clock per call kept by
 the grader. A call that hangs or kills the process fails that case; the child is started
 again for the cases after it.
+
+The child's import path holds exactly the packages the job allows (each a link in the
+session's directory), and numpy, which the child needs itself, apart from them when the job
+does not allow it: the child drops that directory from its path before loading the
+submission (see child.py).
 """
 
 from __future__ import annotations
@@ -83,12 +88,64 @@ class _Attempt:
     param_names: tuple[str, ...] | None = None
 
 
-def _numpy_site() -> str:
-    """The directory holding numpy, found without importing it (that takes a while)."""
-    spec = importlib.util.find_spec("numpy")
-    if spec is None or not spec.submodule_search_locations:
-        raise SandboxError("numpy is not installed", fix="pip install numpy")
-    return str(Path(next(iter(spec.submodule_search_locations))).resolve().parent)
+#: One thing to expose to the child: its name in the child's site directory, and where it
+#: is on the host.
+Entry = tuple[str, Path]
+
+
+@functools.cache
+def _distribution_names() -> dict[str, tuple[str, ...]]:
+    """Import name -> the installed distributions providing it (scans every installed
+    distribution: asked only when a package's shared libraries are not under its own name)."""
+    import importlib.metadata
+
+    found = importlib.metadata.packages_distributions()
+    return {name: tuple(dict.fromkeys(dists)) for name, dists in found.items()}
+
+
+@functools.cache
+def _package_entries(name: str) -> tuple[Entry, ...]:
+    if not name.isidentifier():
+        raise SandboxError(f"{name!r} is not the name of a top-level package")
+    try:
+        # A top-level name: found without importing anything (numpy takes a while).
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise SandboxError(
+            f"{name} is not installed, but the exercise lets submissions import it",
+            fix=f"pip install {name}, or remove it from the exercise's packages.",
+        )
+    if spec.submodule_search_locations:
+        where = Path(next(iter(spec.submodule_search_locations)))
+    elif spec.has_location and spec.origin:
+        where = Path(spec.origin)  # a module of one file
+    else:
+        return ()  # built into the interpreter: nothing to expose
+    entries = [(where.name, where.resolve())]
+    # Wheels keep the shared libraries of their extensions beside the package, named after
+    # the package (numpy.libs) or after its distribution (scikit_learn.libs for sklearn).
+    site = where.parent
+    libs = [f"{name}.libs"]
+    if not (site / libs[0]).is_dir() and any(site.glob("*.libs")):
+        for dist in _distribution_names().get(name, ()):
+            wheel = dist.replace("-", "_").replace(".", "_")
+            libs += [f"{wheel}.libs", f"{wheel.lower()}.libs"]
+    for lib in dict.fromkeys(libs):
+        if (site / lib).is_dir():
+            entries.append((lib, (site / lib).resolve()))
+    return tuple(entries)
+
+
+def package_entries(names: tuple[str, ...]) -> tuple[Entry, ...]:
+    """What exposing these installed packages takes, and nothing else of site-packages: each
+    one's top-level directory (or single-file module) and the shared-library directory its
+    wheel keeps beside it. Raises SandboxError for a package that is not installed."""
+    found: dict[str, Path] = {}
+    for name in names:
+        found.update(_package_entries(name))
+    return tuple(found.items())
 
 
 def _death(returncode: int) -> Stop:
@@ -133,6 +190,12 @@ class Layout:
     cgroups: bool
     #: The uid the submission runs as (the grader runs as root), or None: the grader's own.
     uid: int | None = None
+    #: What the submission may import beside the standard library (see package_entries).
+    site: tuple[Entry, ...] = ()
+    #: numpy for the child's own use (reading inputs, checking what came back) when the
+    #: submission may not import it: kept in a directory of its own, which the child drops
+    #: from its path before loading the submission. Empty when numpy is in `site`.
+    own: tuple[Entry, ...] = ()
 
 
 #: When the grader runs as root, the process backend runs each session's submission as a
@@ -160,7 +223,8 @@ class ProcessBackend:
 
     def __init__(self, python: str | None = None) -> None:
         self.python = python or sys.executable
-        self.numpy_site = _numpy_site()
+        #: The child always needs numpy itself, whatever the submission may import.
+        self.numpy = package_entries(("numpy",))
 
     def limitations(self) -> tuple[str, ...]:
         """What this backend cannot guarantee: reports show it."""
@@ -198,16 +262,20 @@ class ProcessBackend:
         return str(host)
 
     def sys_path(self, layout: Layout) -> list[str]:
-        """The child runs with -S, so it sees no site-packages: hand it numpy alone, through
-        a directory of the session's holding links to numpy, so that scikit-learn, torch or
-        grader beside numpy in site-packages are not importable (as under bwrap)."""
-        site = layout.root / "site"
-        if not site.is_dir():
-            site.mkdir(mode=0o755)
-            for name in ("numpy", "numpy.libs"):
-                if (Path(self.numpy_site) / name).is_dir():
-                    (site / name).symlink_to(Path(self.numpy_site) / name)
-        return [str(site)]
+        """The child runs with -S, so it sees no site-packages: hand it the job's packages
+        alone, through a directory of the session's holding links to them, so that
+        scikit-learn, torch or grader beside them in site-packages are not importable (as
+        under bwrap); and numpy for the child's own use, when not among them, in another."""
+        path = []
+        for name, entries in (("site", layout.site), ("own", layout.own)):
+            directory = layout.root / name
+            if not directory.is_dir():
+                directory.mkdir(mode=0o755)
+                for link, target in entries:
+                    (directory / link).symlink_to(target)
+            if name == "site" or entries:
+                path.append(str(directory))
+        return path
 
     def make_work(self, layout: Layout) -> tuple[Path | None, str]:
         """A fresh working directory: (host path to remove afterwards, path in the child)."""
@@ -224,7 +292,7 @@ class ProcessBackend:
         if os.geteuid() != 0:
             return False
         stdlib = Path(sysconfig.get_paths()["stdlib"])
-        return all(_open_to_others(p) for p in (stdlib, Path(self.numpy_site) / "numpy"))
+        return all(_open_to_others(p) for p in (stdlib, *(path for _, path in self.numpy)))
 
     def command(self, layout: Layout, work: str, argv: list[str]) -> list[str]:
         return argv
@@ -259,6 +327,7 @@ class ProcessBackend:
                 "display_name": job.submission.name,
                 "entry": job.entry,
                 "params": list(job.params),
+                "packages": list(job.packages),
                 "sys_path": self.sys_path(layout),
                 "uid": layout.uid,
                 "limits": {
@@ -308,6 +377,8 @@ class ProcessSession:
         self.backend = backend
         self.job = job
         self.started = time.monotonic()
+        site = package_entries(job.packages)
+        own = () if "numpy" in job.packages else backend.numpy
         self._tmp = tempfile.TemporaryDirectory(prefix="grader-")
         root = Path(self._tmp.name)
         io = root / "io"
@@ -325,7 +396,13 @@ class ProcessSession:
         if backend.drops_privileges:
             uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
         self.layout = Layout(
-            root=root, io=io, submission=submission, cgroups=cgroup.available(), uid=uid
+            root=root,
+            io=io,
+            submission=submission,
+            cgroups=cgroup.available(),
+            uid=uid,
+            site=site,
+            own=own,
         )
         self.root = root
         self._runs = 0

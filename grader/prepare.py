@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import cache
-from grader.errors import GraderError, ReferenceSolutionError, SpecError
+from grader.errors import GraderError, ReferenceSolutionError
 from grader.spec import Exercise, Mistake, Visibility
 
 if TYPE_CHECKING:
@@ -278,10 +277,6 @@ def visible(cases: list[Case]) -> list[Case]:
     return [c for c in cases if c.spec.visibility is Visibility.VISIBLE]
 
 
-def finite(answer: Expected | None) -> bool:
-    return answer is not None and math.isfinite(answer.low) and math.isfinite(answer.high)
-
-
 def callable_with(fn: Callable[..., Any], count: int) -> str | None:
     """Why fn cannot be called with `count` positional arguments, or None."""
     import inspect
@@ -293,8 +288,3 @@ def callable_with(fn: Callable[..., Any], count: int) -> str | None:
     except ValueError:
         return None  # no signature to read (a builtin): the first call will tell
     return None
-
-
-def raise_all(problems: list[Any]) -> None:
-    if problems:
-        raise SpecError(problems=problems)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.compare import Expected, within
+from grader.errors import GraderError
 from grader.prepare import Answers, Prepared
 from grader.results import Status
 from grader.sandbox.protocol import CallOutcome, CallStatus, RunResult, Stop, StopKind
@@ -113,8 +114,14 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
 
     exercise = prepared.exercise
     proof = ExerciseProof(exercise.id, exercise.title, tuple(seeds))
+    if prepared.released is not None:
+        raise GraderError(
+            f"{exercise.id} is a released exercise: selftest needs the course's solutions/",
+            where=str(exercise.source),
+            fix="Run grade selftest in the course the bundle was released from.",
+        )
     reference = prepared.reference
-    assert reference is not None, "selftest needs the course's solutions/"
+    assert reference is not None
     mistakes = prepared.mistake_functions
     variants = load_variants(exercise, prepared.course_root)
     proof.mistakes, proof.variants = len(mistakes), len(variants)

@@ -252,3 +252,14 @@ def test_a_cached_file_still_reports_an_id_that_does_not_match_its_new_name(
     result = run_grade("show", "ex09", "--course", str(course), env=env)
     assert result.returncode == 2
     assert "does not match the file name" in result.stderr
+
+
+def test_the_bundle_validates_and_refuses_to_selftest_without_solutions(bundle: Path) -> None:
+    checked = run_grade("validate", cwd=bundle)
+    assert checked.returncode == 0, checked.stdout
+    refused = run_grade("selftest", "ex01", cwd=bundle)
+    assert refused.returncode == 2
+    assert "needs the course's solutions/" in refused.stderr
+    again = run_grade("release", str(bundle.parent / "again"), cwd=bundle)
+    assert again.returncode == 2
+    assert "is itself a release bundle" in again.stderr

@@ -199,6 +199,83 @@ def regression(
     return {"y_true": y_true.astype(target_dt), "y_pred": y_pred.astype(dt)}
 
 
+#: Where `extreme` puts a logit: beyond 709.78, where exp overflows in float64 (88.7 in
+#: float32) and exp(-|z|) underflows to exactly 0 (below -745.1), up to the 1000 the
+#: statements promise to handle. Whole numbers, so a report shows them as typed.
+_EXTREME_LOGITS = (750, 1000)
+
+
+def _logits(
+    rng: np.random.Generator, shape: tuple[int, ...], scale: list[float], extreme: float
+) -> np.ndarray:
+    """Magnitudes log-uniform in [scale[0], scale[1]] with a random sign; then a share
+    `extreme` of the entries (at least one when it is above 0) set to +-750..1000."""
+    if len(scale) != 2 or not 0 < scale[0] <= scale[1]:
+        raise ValueError(f"scale must be [low, high] with 0 < low <= high, got {scale}")
+    if not 0 <= extreme <= 1:
+        raise ValueError(f"extreme must be a fraction in [0, 1], got {extreme}")
+    size = int(np.prod(shape))
+    magnitude = np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]), size=size))
+    z = np.where(rng.random(size) < 0.5, -magnitude, magnitude)
+    if extreme:
+        picks = rng.choice(size, size=int(np.ceil(extreme * size)), replace=False)
+        low, high = _EXTREME_LOGITS
+        signs = rng.choice([-1.0, 1.0], size=picks.size)
+        z[picks] = signs * rng.integers(low, high + 1, size=picks.size)
+    return z.reshape(shape)
+
+
+@_register
+def logits_binary(
+    rng: np.random.Generator,
+    *,
+    n: int | list[int] = [1, 10_000],  # noqa: B006
+    scale: list[float] = [0.1, 20.0],  # noqa: B006
+    extreme: float = 0.0,
+    dtype: str = "float64",
+    label_dtype: str | None = None,
+) -> Arrays:
+    """Labels 0/1 (N,) and logits (N,): magnitudes log-uniform in `scale`, random signs.
+
+    The labels are drawn apart from the logits, so about half the examples are confidently
+    wrong at large magnitudes (a loss near |z|) and half confidently right (near 0).
+    `extreme`: the share of logits set to +-750..1000 (at least one when above 0), where
+    exp(|z|) overflows. The labels have the logits' dtype unless label_dtype says otherwise.
+    """
+    size = _draw_size(rng, n, "n")
+    dt = _float_dtype(dtype)
+    label_dt = _label_dtype(label_dtype, dt, "label_dtype")
+    labels = rng.integers(0, 2, size=size)
+    z = _logits(rng, (size,), scale, extreme)
+    return {"y_true": labels.astype(label_dt), "logits": z.astype(dt)}
+
+
+@_register
+def logits_categorical(
+    rng: np.random.Generator,
+    *,
+    n: int | list[int] = [1, 10_000],  # noqa: B006
+    classes: int | list[int] = [2, 20],  # noqa: B006
+    scale: list[float] = [0.1, 20.0],  # noqa: B006
+    extreme: float = 0.0,
+    dtype: str = "float64",
+    label_dtype: str | None = None,
+) -> Arrays:
+    """One-hot labels (N, C) and logits (N, C), drawn as for `logits_binary`: `extreme` is
+    the share of all N * C logits set to +-750..1000, the true class's or another's."""
+    size = _draw_size(rng, n, "n")
+    c = _draw_size(rng, classes, "classes")
+    if c < 2:
+        raise ValueError("classes must be at least 2")
+    dt = _float_dtype(dtype)
+    label_dt = _label_dtype(label_dtype, dt, "label_dtype")
+    labels = rng.integers(0, c, size=size)
+    z = _logits(rng, (size, c), scale, extreme)
+    onehot = np.zeros((size, c), dtype=label_dt)
+    onehot[np.arange(size), labels] = 1
+    return {"y_true": onehot, "logits": z.astype(dt)}
+
+
 # --- concrete cases ---------------------------------------------------------------------------
 
 
@@ -266,7 +343,7 @@ def build_cases(exercise: Exercise, seed: int) -> list[Case]:
     params = exercise.entry.param_names
     cases: list[Case] = []
     for spec in exercise.cases:
-        stream = int.from_bytes(hashlib.blake2b(spec.name.encode(), digest_size=8).digest())
+        stream = int.from_bytes(hashlib.blake2b(spec.name.encode(), digest_size=8).digest(), "big")
         for draw in range(spec.repeat):
             if spec.args is not None:
                 arrays = {

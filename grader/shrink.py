@@ -104,7 +104,17 @@ def _shrink_regression(arrays: Arrays) -> list[Arrays]:
     return out
 
 
+def _shrink_logits(arrays: Arrays) -> list[Arrays]:
+    """Fewer rows, and logits with one decimal (the extremes, whole numbers, stay)."""
+    out = _rows(arrays)
+    z = arrays["logits"]
+    out.append({"y_true": arrays["y_true"].copy(), "logits": np.round(z, 1).astype(z.dtype)})
+    return out
+
+
 SHRINKERS.update(
+    logits_binary=_shrink_logits,
+    logits_categorical=_shrink_logits,
     binary=_shrink_binary,
     categorical=_shrink_categorical,
     sparse=_shrink_sparse,

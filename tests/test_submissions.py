@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO, SUBMISSIONS, run_grade
 from grader.spec import load_exercise
 
+EXERCISES = sorted(p.stem for p in (REPO / "exercises").glob("*.yaml"))
 GOOD = sorted(SUBMISSIONS.glob("ex*/good_*.py"))
 BAD = sorted(SUBMISSIONS.glob("ex*/bad_*.py"))
 SEEDS = (0, 20261124)
@@ -41,7 +42,7 @@ def _id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
 
 
-@pytest.mark.parametrize("exercise", ["ex01", "ex02", "ex03", "ex04"])
+@pytest.mark.parametrize("exercise", EXERCISES)
 def test_every_declared_mistake_has_a_submission_that_makes_it(exercise: str) -> None:
     declared = {m.id for m in load_exercise(REPO / "exercises" / f"{exercise}.yaml").mistakes}
     assert len(declared) >= 8
@@ -50,7 +51,7 @@ def test_every_declared_mistake_has_a_submission_that_makes_it(exercise: str) ->
 
 
 def test_there_are_fixtures_for_every_exercise() -> None:
-    for exercise in ("ex01", "ex02", "ex03", "ex04"):
+    for exercise in EXERCISES:
         assert len([p for p in GOOD if p.parent.name == exercise]) >= 5
         assert len([p for p in BAD if p.parent.name == exercise]) >= 6
 

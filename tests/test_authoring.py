@@ -119,6 +119,14 @@ def test_an_instructors_course_outside_the_repository_from_grade_new(tmp_path: P
     # From elsewhere, with --course after the command.
     elsewhere = run_grade("ex05", "--course", str(course), "--file", str(course / "ex05.py"))
     assert elsewhere.returncode == 1
+    # The author turns the scaffold into ex05 of this repository (from logits).
+    shutil.copy(REPO / "exercises" / "ex05.yaml", course / "exercises" / "ex05.yaml")
+    for module in ("bce_logits", "mistakes_bce_logits", "variants_bce_logits"):
+        shutil.copy(REPO / "solutions" / f"{module}.py", course / "solutions")
+    assert run_grade("validate", cwd=course).returncode == 0
+    assert run_grade("selftest", "ex05", cwd=course).returncode == 0
+    good = SUBMISSIONS / "ex05" / "good_logaddexp.py"
+    assert run_grade("ex05", "--file", str(good), cwd=course).returncode == 0
 
 
 def test_grade_new_never_overwrites_and_rejects_bad_ids(tmp_path: Path) -> None:

@@ -290,6 +290,12 @@ def _yaml_problem(exc: yaml.YAMLError, source: Path) -> Problem:
     where = f"{source}:{line}:{column}"
     if "'\\t'" in problem or "tab character" in problem:
         return Problem(where, "a tab character", "YAML indents with spaces only: replace the tab.")
+    if "another document" in problem:
+        return Problem(
+            where,
+            "a second YAML document (a '---' line): an exercise file holds one",
+            "Remove the '---' line, or move the second document to a file of its own.",
+        )
     if "quoted scalar" in context and opened is not None:
         return Problem(
             f"{source}:{opened.line + 1}:{opened.column + 1}",

@@ -17,9 +17,9 @@ from grader.sandbox.protocol import CallStatus
 from grader.spec import Exercise, Plot
 
 
-def _substitute(value: Any, x: float) -> Any:
+def substitute(value: Any, x: float) -> Any:
     if isinstance(value, list):
-        return [_substitute(v, x) for v in value]
+        return [substitute(v, x) for v in value]
     if value == "x":
         return x
     if value == "1-x":
@@ -33,7 +33,7 @@ def sweep(plot: Plot, params: tuple[str, ...]) -> list[tuple[int, float, dict[st
     for index, series in enumerate(plot.series):
         for x in np.linspace(plot.start, plot.stop, plot.points):
             arrays = {
-                p: literal(_substitute(series.args[p], float(x)), None, "plot", p) for p in params
+                p: literal(substitute(series.args[p], float(x)), None, "plot", p) for p in params
             }
             points.append((index, float(x), arrays))
     return points

@@ -40,12 +40,13 @@ class Validation:
 
 
 def exercise_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named, and the *.yaml files of directories named (exercises/ of a course)."""
+    """Files named, and the *.yaml files of directories named (exercises/ of a course);
+    a directory's *.yml files too, so that validate can say they are not found."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             inner = path / "exercises" if (path / "exercises").is_dir() else path
-            found += sorted(inner.glob("*.yaml"))
+            found += sorted([*inner.glob("*.yaml"), *inner.glob("*.yml")])
         else:
             found.append(path)
     return found
@@ -59,6 +60,15 @@ def validate(course_root: Path, paths: Sequence[Path]) -> Validation:
     for path in files:
         if not path.is_file():
             problems.append(Problem(str(path), "no such file", "Check the path."))
+            continue
+        if path.suffix != ".yaml":
+            problems.append(
+                Problem(
+                    f"{path}:1:1",
+                    f"{path.name} is not found by grade: exercise files end in .yaml",
+                    f"Rename it to {path.stem}.yaml.",
+                )
+            )
             continue
         try:
             prepared = prepare(course_root, path)
@@ -87,10 +97,11 @@ def course_problems(prepared: Prepared) -> list[Problem]:
     exercise = prepared.exercise
     found = _input_problems(exercise)
     found += _package_problems(exercise)
-    if prepared.released is not None:
-        return found
-    found += _function_problems(prepared)
-    if not found:
+    if prepared.released is None:
+        found += _function_problems(prepared)
+    # The reference runs on the cases and the plot only once it loads and inputs build.
+    found += _plot_problems(prepared, run_reference=not found)
+    if not found and prepared.released is None:
         found += _answer_problems(prepared)
     return found
 
@@ -108,6 +119,48 @@ def _input_problems(exercise: Exercise) -> list[Problem]:
                 found += exc.problems
                 break
     return found
+
+
+def _plot_problems(prepared: Prepared, *, run_reference: bool) -> list[Problem]:
+    """The plot's inputs, built as the HTML report builds them, and the reference on them."""
+    import math
+
+    from grader.sweep import sweep
+
+    exercise = prepared.exercise
+    plot = exercise.plot
+    if plot is None:
+        return []
+    where = exercise.where("plot", "series")
+    try:
+        points = sweep(plot, exercise.entry.param_names)
+    except SpecError as exc:
+        fix = 'Write numbers; "x" and "1-x" stand for the swept value.'
+        return [replace(p, where=where, fix=fix) for p in exc.problems]
+    except KeyError:
+        return []  # reported by spec: the args do not match the parameters
+    if prepared.released is not None or not run_reference:
+        return []
+    try:
+        ys = prepared.curve([arrays for _, _, arrays in points]) or []
+    except Exception as exc:  # the author's reference, on the author's sweep
+        return [
+            Problem(
+                where,
+                f"the reference raised {type(exc).__name__}: {exc} on the plot's inputs",
+                "Fix the plot's args or its x range.",
+            )
+        ]
+    bad = [x for (_, x, _), y in zip(points, ys, strict=False) if not math.isfinite(y)]
+    if bad:
+        return [
+            Problem(
+                where,
+                f"the reference is not finite on the plot's inputs at x = {bad[0]:g}",
+                "Narrow the plot's x range (start, stop).",
+            )
+        ]
+    return []
 
 
 def _package_problems(exercise: Exercise) -> list[Problem]:

@@ -47,6 +47,7 @@ SYNTAX: dict[str, tuple[str | bytes, str, int]] = {
     "empty": ("", "empty", 1),
     "toplist": ("- id: toplist\n", "top level must be a mapping", 1),
     "latin1": (b"id: latin1\ntitle: caf\xe9\n", "not UTF-8", 2),
+    "twodocs": ("id: twodocs\n---\nid: other\n", "second YAML document", 2),
 }
 
 
@@ -84,6 +85,13 @@ def _semantic(course: Path) -> dict[str, tuple[str, str]]:
             "nosuchpkg",
         ),
         "list": (_as("list"), "is a command of 'grade'"),
+        "plotargs": (
+            _as("plotargs").replace(
+                '{y_true: [1.0], y_pred: ["x"]}', '{y_true: [one], y_pred: ["x"]}'
+            ),
+            "not a rectangular array of numbers",
+        ),
+        "casemap": (_as("casemap").replace("\ncases:\n", "\ncases: {}\nold_cases:\n"), "cases"),
     }
     for name, (text, _) in cases.items():
         _broken(course, name, text)
@@ -114,6 +122,14 @@ def test_every_problem_of_every_file_is_reported_with_file_line_and_column(
     # What to do, after the semicolon, for every problem.
     assert all("; " in m["what"] for m in problems)
     assert f"in {len(SYNTAX) + len(semantic)} of" in result.stderr
+
+
+def test_a_yml_file_is_named_not_silently_ignored(tmp_path: Path) -> None:
+    course = _course(tmp_path)
+    write(course / "exercises" / "ex01.yml", GOOD)
+    result = run_grade("validate", "--course", str(course))
+    assert result.returncode == 2
+    assert "ex01.yml is not found by grade: exercise files end in .yaml" in result.stdout
 
 
 def test_several_problems_in_one_file_are_all_reported(tmp_path: Path) -> None:

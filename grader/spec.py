@@ -326,7 +326,9 @@ def _decode(source: Path) -> str:
     try:
         raw = source.read_bytes()
     except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror or exc}", where=str(source)) from None
+        raise SpecError(
+            f"cannot read the file: {exc.strerror or exc}", where=f"{source}:1:1"
+        ) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -389,6 +391,18 @@ def _format_path(path: PathKey) -> str:
     return out or "(top level)"
 
 
+def _pattern_words(path: PathKey) -> str:
+    """What a key's pattern asks for, in words rather than a regular expression."""
+    last = next((str(k) for k in reversed(path) if isinstance(k, str)), "")
+    if last in ("reference", "implementation"):
+        return "a dotted path into solutions/: solutions.<module>.<function>"
+    if last == "id":
+        return "an id: lower case letters, digits and '_' (and '-' for an exercise), from a letter"
+    if last == "release":
+        return "a relative path to a .json file"
+    return "a Python identifier (letters, digits and '_', not starting with a digit)"
+
+
 def _schema_error(error: jsonschema.ValidationError) -> tuple[PathKey, str]:
     """The most useful path and sentence for a schema violation."""
     # oneOf failures hide the real cause in their context; pick the deepest.
@@ -414,6 +428,8 @@ def _schema_error(error: jsonschema.ValidationError) -> tuple[PathKey, str]:
         missing = [k for k in error.validator_value if k not in error.instance]
         if missing:
             return path, f"{_format_path(path)}: missing key {missing[0]!r}"
+    if error.validator == "pattern":
+        return path, f"{_format_path(path)}: {error.instance!r} is not {_pattern_words(path)}"
     if error.validator == "oneOf" and path and path[0] == "cases":
         return path, "a case needs exactly one of 'args' (literal inputs) or 'generate'"
     return path, f"{_format_path(path)}: {error.message}"

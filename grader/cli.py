@@ -378,7 +378,8 @@ def release(ctx: click.Context, outdir: Path, seeds: int, force: bool) -> None:
 
     bundle = build(_course(ctx).root, outdir, seeds=seeds, force=force)
     click.echo(
-        f"wrote {outdir}: {len(bundle.exercises)} exercises, answers for "
+        f"wrote {outdir}: {len(bundle.exercises)} exercise"
+        f"{'s' if len(bundle.exercises) != 1 else ''}, answers for "
         f"{len(bundle.seeds)} seeds; students run 'grade <id>' inside it."
     )
 

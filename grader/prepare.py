@@ -145,9 +145,12 @@ class Prepared:
         if self.released is None or not self.released.hidden_cases:
             return None
         n, points = self.released.hidden_cases, self.released.hidden_points
+        cases = f"{n} hidden case ({points:g} point{'s' if points != 1 else ''}) runs"
+        if n != 1:
+            cases = f"{n} hidden cases ({points:g} point{'s' if points != 1 else ''}) run"
         return (
-            f"This is the student bundle: it grades the visible cases. {n} hidden "
-            f"case{'s' if n != 1 else ''} ({points:g} points) run only in the course's CI."
+            f"This is the student bundle: it grades the visible cases. {cases} only in the "
+            "course's CI."
         )
 
     def seed(self, seed: int | None) -> int:

@@ -109,6 +109,12 @@ class Released:
                 where=str(self.source),
                 fix="Ask your instructor for a new release.",
             )
+        if not _well_formed(stored):
+            raise GraderError(
+                f"the bundle's answer for case {case.name!r} is malformed",
+                where=str(self.source),
+                fix="Download the bundle again, or ask your instructor for a new release.",
+            )
         if stored["digest"] != input_digest(case):
             raise GraderError(
                 f"case {case.name!r} draws other inputs here than when the bundle was made "
@@ -118,6 +124,26 @@ class Released:
             )
         entry: Mapping[str, Any] = stored
         return entry
+
+
+def _interval(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) for v in value)
+    )
+
+
+def _well_formed(stored: Any) -> bool:
+    """A stored answer as release writes it: the grader reads it without surprises."""
+    return (
+        isinstance(stored, dict)
+        and isinstance(stored.get("digest"), str)
+        and _interval(stored.get("expected"))
+        and isinstance(stored.get("seconds"), (int, float))
+        and isinstance(stored.get("mistakes"), dict)
+        and all(v is None or _interval(v) for v in stored["mistakes"].values())
+    )
 
 
 def _expected(raw: list[float] | None) -> Expected | None:

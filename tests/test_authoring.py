@@ -218,6 +218,26 @@ def test_the_bundle_grades_only_the_seeds_it_holds_answers_for(bundle: Path) -> 
     assert ok.returncode == 0, ok.stdout
 
 
+def test_a_tampered_bundle_is_a_clear_error_not_a_traceback(bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    answers = copy / "answers" / "ex04.json"
+    document = json.loads(answers.read_text())
+    for by_case in document["cases"].values():
+        for stored in by_case.values():
+            stored["expected"] = "zero"
+    answers.write_text(json.dumps(document))
+    sub = SUBMISSIONS / "ex04" / "good_vectorised.py"
+    result = run_grade("ex04", "--file", str(sub), cwd=copy)
+    assert result.returncode == 2
+    assert "malformed" in result.stderr
+    assert "Traceback" not in result.stderr
+    answers.write_text("{")
+    broken = run_grade("ex04", "--file", str(sub), cwd=copy)
+    assert broken.returncode == 2
+    assert "cannot be read" in broken.stderr
+
+
 def test_release_refuses_to_overwrite_what_it_did_not_make(tmp_path: Path) -> None:
     write(tmp_path / "notes.txt", "mine")
     result = run_grade("release", str(tmp_path))
@@ -239,11 +259,17 @@ def test_a_tampered_cache_entry_is_rebuilt_not_trusted(tmp_path: Path) -> None:
     entries = list((cache / "grader").glob("exercise-*.json"))
     assert len(entries) == 1
     document = json.loads(entries[0].read_text())
+    key = document["key"]
     document["data"]["points"] = 1000  # a forged entry: same name, other content
     document["key"] = "0" * 64
     entries[0].write_text(json.dumps(document))
     second = run_grade("ex01", "--file", str(sub), "--format", "json", "--seed", "1", env=env)
     assert second.json()["max_score"] == first.json()["max_score"] != 1000
+    # The right key over data that does not build: the file is read again.
+    entries[0].write_text(json.dumps({"key": key, "data": {"id": "x"}, "lines": []}))
+    forged = run_grade("ex01", "--file", str(sub), "--format", "json", "--seed", "1", env=env)
+    assert forged.returncode == 0, forged.stderr
+    assert forged.json()["max_score"] == first.json()["max_score"]
     entries[0].write_text("not json")
     third = run_grade("ex01", "--file", str(sub), "--format", "json", "--seed", "1", env=env)
     assert third.json()["max_score"] == first.json()["max_score"]

@@ -126,7 +126,7 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
     variants = load_variants(exercise, prepared.course_root)
     proof.mistakes, proof.variants = len(mistakes), len(variants)
     variant_failed: set[str] = set()
-    never_caught = {m.id for m, _ in mistakes}
+    slipped: set[str] = set()
     apart: set[tuple[str, str]] = set()
     for seed in seeds:
         cases = prepared.cases(seed)
@@ -153,16 +153,16 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
                     f"correct variant {variant.id!r} fails case {wrong[0]!r} with seed "
                     f"{seed}: the case rejects a correct style (or the variant is wrong)"
                 )
-        _mistakes(proof, prepared, seed, cases, answers, never_caught, score)
+        _mistakes(proof, prepared, seed, cases, slipped, score)
         _pairs(prepared, seed, cases, apart)
-    proof.caught = {m.id for m, _ in mistakes} - never_caught
+    proof.caught = {m.id for m, _ in mistakes} - slipped
     proof.variants_passed = proof.variants - len(variant_failed)
     ids = [m.id for m, _ in mistakes]
     proof.alike = [(a, b) for a, b in itertools.combinations(ids, 2) if (a, b) not in apart]
     for a, b in proof.alike:
         proof.failures.append(
-            f"mistakes {a!r} and {b!r} give the same answers on every case: no case tells "
-            "them apart, so the diagnosis cannot; add a case where they differ"
+            f"mistakes {a!r} and {b!r} give the same answers on every visible case: no case "
+            "tells them apart, so the diagnosis cannot; add a case where they differ"
         )
     for spec in exercise.cases:
         if not proof.catches.get(spec.name) and spec.purpose is None:
@@ -178,8 +178,7 @@ def _mistakes(
     prepared: Prepared,
     seed: int,
     cases: list[Any],
-    answers: Answers,
-    never_caught: set[str],
+    slipped: set[str],
     score: Callable[..., tuple[Any, Any]],
 ) -> None:
     """Each mistake, graded as a submission: it must lose visible points and be named."""
@@ -192,6 +191,7 @@ def _mistakes(
             proof.catches.setdefault(case.spec.name, set()).add(mistake.id)
         seen = [c for c, _ in failing if c.spec.visibility is Visibility.VISIBLE]
         if not seen:
+            slipped.add(mistake.id)
             proof.failures.append(
                 f"mistake {mistake.id!r} slips through with seed {seed}: "
                 + (
@@ -203,11 +203,10 @@ def _mistakes(
             continue
         named = [m.id for m in diagnosis.mistakes] if diagnosis is not None else []
         if mistake.id not in named:
+            slipped.add(mistake.id)
             proof.failures.append(
                 f"mistake {mistake.id!r} is diagnosed as {named or 'nothing'} with seed {seed}"
             )
-            continue
-        never_caught.discard(mistake.id)
 
 
 def _pairs(prepared: Prepared, seed: int, cases: list[Any], apart: set[tuple[str, str]]) -> None:

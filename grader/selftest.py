@@ -159,10 +159,13 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
     proof.variants_passed = proof.variants - len(variant_failed)
     ids = [m.id for m, _ in mistakes]
     proof.alike = [(a, b) for a, b in itertools.combinations(ids, 2) if (a, b) not in apart]
-    for a, b in proof.alike:
+    if proof.alike:
+        pairs = ", ".join(f"{a} = {b}" for a, b in proof.alike[:6])
+        more = f" and {len(proof.alike) - 6} more" if len(proof.alike) > 6 else ""
         proof.failures.append(
-            f"mistakes {a!r} and {b!r} give the same answers on every visible case: no case "
-            "tells them apart, so the diagnosis cannot; add a case where they differ"
+            f"{len(proof.alike)} pair(s) of mistakes give the same answers on every visible "
+            f"case ({pairs}{more}): the diagnosis cannot tell them apart; add a case where "
+            "they differ"
         )
     for spec in exercise.cases:
         if not proof.catches.get(spec.name) and spec.purpose is None:
@@ -184,6 +187,7 @@ def _mistakes(
     """Each mistake, graded as a submission: it must lose visible points and be named."""
     for mistake, fn in prepared.mistake_functions:
         tests, diagnosis = score(fn)
+        reported = mistake.id in slipped  # one line per mistake, at the first seed it slips
         failing = [
             (case, t) for case, t in zip(cases, tests, strict=True) if t.status is not Status.PASSED
         ]
@@ -192,6 +196,8 @@ def _mistakes(
         seen = [c for c, _ in failing if c.spec.visibility is Visibility.VISIBLE]
         if not seen:
             slipped.add(mistake.id)
+            if reported:
+                continue
             proof.failures.append(
                 f"mistake {mistake.id!r} slips through with seed {seed}: "
                 + (
@@ -202,7 +208,7 @@ def _mistakes(
             )
             continue
         named = [m.id for m in diagnosis.mistakes] if diagnosis is not None else []
-        if mistake.id not in named:
+        if mistake.id not in named and not reported:
             slipped.add(mistake.id)
             proof.failures.append(
                 f"mistake {mistake.id!r} is diagnosed as {named or 'nothing'} with seed {seed}"
@@ -224,7 +230,9 @@ def _pairs(prepared: Prepared, seed: int, cases: list[Any], apart: set[tuple[str
 def table(proof: ExerciseProof) -> list[str]:
     """The report of one exercise, for a terminal."""
     caught = f"{len(proof.caught)} / {proof.mistakes}"
-    alike = ", ".join(f"{a} = {b}" for a, b in proof.alike) or "none"
+    alike = ", ".join(f"{a} = {b}" for a, b in proof.alike[:3]) or "none"
+    if len(proof.alike) > 3:
+        alike += f" and {len(proof.alike) - 3} more"
     silent = sum(1 for names in proof.catches.values() if not names)
     rows = [
         ("cases", f"{proof.cases} ({proof.cases - proof.hidden} visible, {proof.hidden} hidden)"),

@@ -36,14 +36,26 @@ def _register(fn: GeneratorFn) -> GeneratorFn:
     return fn
 
 
+#: Larger inputs would take the grader's memory and a student's patience, not test more.
+MAX_SIZE = 1_000_000
+
+
 def _draw_size(rng: np.random.Generator, n: int | list[int], what: str) -> int:
     """An int, or log-uniform in [lo, hi] so that small and large sizes are both common."""
-    if isinstance(n, int):
-        if n < 1:
-            raise ValueError(f"{what} must be at least 1, got {n}")
+    if isinstance(n, int) and not isinstance(n, bool):
+        if not 1 <= n <= MAX_SIZE:
+            raise ValueError(f"{what} must be from 1 to {MAX_SIZE:,}, got {n}")
         return n
-    if len(n) != 2 or not all(isinstance(x, int) for x in n) or not 1 <= n[0] <= n[1]:
-        raise ValueError(f"{what} must be an int or [low, high] with 1 <= low <= high, got {n}")
+    if (
+        not isinstance(n, list)
+        or len(n) != 2
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in n)
+        or not 1 <= n[0] <= n[1] <= MAX_SIZE
+    ):
+        raise ValueError(
+            f"{what} must be an int or [low, high] with 1 <= low <= high <= {MAX_SIZE:,}, "
+            f"got {n!r}"
+        )
     lo, hi = np.log(n[0]), np.log(n[1] + 1)
     return int(min(n[1], max(n[0], np.floor(np.exp(rng.uniform(lo, hi))))))
 
@@ -324,7 +336,7 @@ def _generate(spec: CaseSpec, rng: np.random.Generator, params: tuple[str, ...])
         )
     try:
         arrays = fn(rng, **spec.generate.options)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, MemoryError) as exc:
         raise SpecError(
             f"generator {fn.__name__!r}: {exc}", where=spec.where, fix="Fix its options."
         ) from None

@@ -91,6 +91,10 @@ def _semantic(course: Path) -> dict[str, tuple[str, str]]:
             ),
             "not a rectangular array of numbers",
         ),
+        "huge": (
+            _as("huge").replace("n: [2, 10000]}", "n: 1000000000}", 1),
+            "must be from 1 to 1,000,000",
+        ),
         "casemap": (_as("casemap").replace("\ncases:\n", "\ncases: {}\nold_cases:\n"), "cases"),
     }
     for name, (text, _) in cases.items():

@@ -52,10 +52,8 @@ def _draw_size(rng: np.random.Generator, n: int | list[int], what: str) -> int:
         or not all(isinstance(x, int) and not isinstance(x, bool) for x in n)
         or not 1 <= n[0] <= n[1] <= MAX_SIZE
     ):
-        raise ValueError(
-            f"{what} must be an int or [low, high] with 1 <= low <= high <= {MAX_SIZE:,}, "
-            f"got {n!r}"
-        )
+        bounds = f"1 <= low <= high <= {MAX_SIZE:,}"
+        raise ValueError(f"{what} must be an int or [low, high] with {bounds}, got {n!r}")
     lo, hi = np.log(n[0]), np.log(n[1] + 1)
     return int(min(n[1], max(n[0], np.floor(np.exp(rng.uniform(lo, hi))))))
 

@@ -349,10 +349,13 @@ def selftest(ctx: click.Context, exercise_ids: tuple[str, ...], seeds: int) -> N
 @_reports_errors
 def new(ctx: click.Context, exercise_id: str, title: str | None) -> None:
     """Scaffold an exercise: exercises/ID.yaml and its reference and mistakes in
-    solutions/, in the course given by --course or the current directory."""
+    solutions/, in the course given by --course, else the one around the current
+    directory, else a new course in the current directory."""
     from grader.scaffold import scaffold
 
-    root = _course_dir(ctx) or Path.cwd()
+    here = Path.cwd()
+    enclosing = next((d for d in (here, *here.parents) if (d / "exercises").is_dir()), here)
+    root = _course_dir(ctx) or enclosing
     for path in scaffold(root, exercise_id, title=title or exercise_id):
         click.echo(f"wrote {path}")
     click.echo(f"Next: edit them, then 'grade validate' and 'grade selftest {exercise_id}'.")

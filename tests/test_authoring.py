@@ -136,6 +136,11 @@ def test_grade_new_never_overwrites_and_rejects_bad_ids(tmp_path: Path) -> None:
     assert again.returncode == 2
     assert "already exist" in again.stderr
     assert (tmp_path / "solutions" / "ex05.py").read_text() == before
+    # From inside the course, the exercise joins that course.
+    inside = run_grade("new", "ex06", cwd=tmp_path / "exercises")
+    assert inside.returncode == 0
+    assert (tmp_path / "exercises" / "ex06.yaml").is_file()
+    assert not (tmp_path / "exercises" / "exercises").exists()
     for bad in ("Ex-5", "list", "5ex"):
         result = run_grade("new", bad, cwd=tmp_path)
         assert result.returncode == 2

@@ -146,7 +146,7 @@ def _grade_command(exercise_id: str) -> click.Command:
         sandbox: str | None,
     ) -> None:
         from grader.grading import grade
-        from grader.render import REPORT_SUFFIXES, render_json, render_text
+        from grader.render import REPORT_SUFFIXES
         from grader.sandbox import get_backend
 
         kind = None
@@ -167,22 +167,120 @@ def _grade_command(exercise_id: str) -> click.Command:
             backend=backend,
             plot=kind == "html",
         )
-        if report_path is not None:
-            _write_report(report, report_path, kind == "html")
-        if fmt == "json":
-            click.echo(render_json(report), nl=False)
-        else:
-            text = render_text(
-                report,
-                color=_use_color(),
-                unicode=_use_unicode(),
-                width=shutil.get_terminal_size((100, 24)).columns,
-                verbose=verbose,
-            )
-            click.echo(text, nl=False, color=_use_color())
-        ctx.exit(EXIT_PASSED if report.passed else EXIT_FAILED)
+        _emit(ctx, report, fmt, report_path, verbose=verbose)
 
     return command
+
+
+def _quiz_command(quiz_id: str) -> click.Command:
+    @click.command(
+        name=quiz_id,
+        help=f"Take quiz {quiz_id} in this terminal, or grade an answers file (--answers).",
+    )
+    @click.option(
+        "--student",
+        envvar="GRADER_STUDENT",
+        help="Whose numbers: each student gets their own, from their id [default: "
+        "$GRADER_STUDENT, else the answers file's, else your login name].",
+    )
+    @click.option(
+        "--answers",
+        "answers",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Grade this answers file instead of asking in the terminal.",
+    )
+    @click.option(
+        "--template",
+        is_flag=True,
+        help=f"Write a blank answers file with the student's numbers [to ./{quiz_id}-answers.yaml"
+        " or --out].",
+    )
+    @click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Where --template writes, and where a quiz taken in the terminal saves its answers.",
+    )
+    @click.option("--force", is_flag=True, help="Let --template write over an existing file.")
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text for people, json for programs.",
+    )
+    @click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also write the report to feedback.html or feedback.md.",
+    )
+    @_course_option
+    @click.pass_context
+    @_reports_errors
+    def command(
+        ctx: click.Context,
+        student: str | None,
+        answers: Path | None,
+        template: bool,
+        out: Path | None,
+        force: bool,
+        fmt: str,
+        report_path: Path | None,
+    ) -> None:
+        from grader.quiz import run
+
+        opened = run.open_quiz(_course(ctx), quiz_id)
+        if template:
+            who = run.default_student(student)
+            path = run.write_template(
+                opened, who, out or Path(f"{quiz_id}-answers.yaml"), force=force
+            )
+            click.echo(
+                f"Wrote {path} for student {who}. Fill it in, then: "
+                f"grade {quiz_id} --answers {path}"
+            )
+            return
+        if answers is not None:
+            report = run.grade_answers(opened, answers, student)
+        else:
+            from grader.quiz.interactive import take
+
+            who = run.default_student(student)
+            taken = take(opened, who, save=out or Path(f"{quiz_id}-answers.yaml"))
+            if taken is None:
+                ctx.exit(EXIT_FAILED)
+            report = run.grade_taken(opened, taken, who)
+        _emit(ctx, report, fmt, report_path, verbose=True)
+
+    return command
+
+
+def _emit(
+    ctx: click.Context, report: Report, fmt: str, report_path: Path | None, *, verbose: bool
+) -> None:
+    """Render a report where asked, and exit with its code."""
+    from grader.render import REPORT_SUFFIXES, render_json, render_text
+
+    if report_path is not None:
+        kind = REPORT_SUFFIXES.get(report_path.suffix.lower())
+        if kind is None:
+            raise click.BadParameter(
+                f"{report_path.name}: the name must end in .html or .md", param_hint="--report"
+            )
+        _write_report(report, report_path, kind == "html")
+    if fmt == "json":
+        click.echo(render_json(report), nl=False)
+    else:
+        text = render_text(
+            report,
+            color=_use_color(),
+            unicode=_use_unicode(),
+            width=shutil.get_terminal_size((100, 24)).columns,
+            verbose=verbose,
+        )
+        click.echo(text, nl=False, color=_use_color())
+    ctx.exit(EXIT_PASSED if report.passed else EXIT_FAILED)
 
 
 def _write_report(report: Report, path: Path, html: bool) -> None:
@@ -204,6 +302,11 @@ class _Grade(click.Group):
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             return command
+        try:
+            if _course(ctx).is_quiz(cmd_name):
+                return _quiz_command(cmd_name)
+        except GraderError:
+            pass  # no course: the exercise command says so
         return _grade_command(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -215,6 +318,15 @@ class _Grade(click.Group):
             return
         with formatter.section("Exercises (grade <id> grades ./<id>.py)"):
             formatter.write_dl(rows)
+        quizzes = []
+        for quiz_id in course.quiz_ids():
+            try:
+                quizzes.append((quiz_id, course.load_quiz(quiz_id).title))
+            except GraderError:
+                quizzes.append((quiz_id, "(broken: grade validate says why)"))
+        if quizzes:
+            with formatter.section("Quizzes (grade <id> asks the questions)"):
+                formatter.write_dl(quizzes)
 
 
 @click.group(cls=_Grade, context_settings={"help_option_names": ["-h", "--help"]})
@@ -242,8 +354,12 @@ def cli(course: Path | None) -> None:
 @_reports_errors
 def list_exercises(ctx: click.Context) -> None:
     """List the exercises of the course."""
-    for exercise in _course(ctx).load_all():
+    course = _course(ctx)
+    for exercise in course.load_all():
         click.echo(f"{exercise.id:<8} {exercise.title}  ({exercise.points:g} points)")
+    for quiz_id in course.quiz_ids():
+        quiz = course.load_quiz(quiz_id)
+        click.echo(f"{quiz.id:<8} {quiz.title}  ({quiz.points:g} points, quiz)")
 
 
 @cli.command()
@@ -332,12 +448,21 @@ def selftest(ctx: click.Context, exercise_ids: tuple[str, ...], seeds: int) -> N
     from grader.selftest import table
 
     course = _course(ctx)
-    ids = list(exercise_ids) or course.exercise_ids()
+    ids = list(exercise_ids) or course.exercise_ids() + course.quiz_ids()
     proven = True
     for n, exercise_id in enumerate(ids):
-        proof = prove(course.prepare(exercise_id), seeds=range(seeds))
-        click.echo(("\n" if n else "") + "\n".join(table(proof)))
-        proven = proven and proof.ok
+        if course.is_quiz(exercise_id):
+            from grader.quiz.check import prove_quiz, quiz_table
+
+            quiz = course.load_quiz(exercise_id)
+            proofs = prove_quiz(quiz, course.root)
+            lines = quiz_table(quiz, proofs)
+            ok = all(not p.failures for p in proofs)
+        else:
+            proof = prove(course.prepare(exercise_id), seeds=range(seeds))
+            lines, ok = table(proof), proof.ok
+        click.echo(("\n" if n else "") + "\n".join(lines))
+        proven = proven and ok
     ctx.exit(EXIT_PASSED if proven else EXIT_FAILED)
 
 
@@ -385,6 +510,53 @@ def release(ctx: click.Context, outdir: Path, seeds: int, force: bool) -> None:
         f"{'s' if len(bundle.exercises) != 1 else ''}, answers for "
         f"{len(bundle.seeds)} seeds; students run 'grade <id>' inside it."
     )
+
+
+@cli.command()
+@click.argument("quiz_id", metavar="QUIZ")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["moodle-xml"]),
+    default="moodle-xml",
+    show_default=True,
+    help="What the LMS imports.",
+)
+@click.option(
+    "--variants",
+    type=click.IntRange(1, 500),
+    default=20,
+    show_default=True,
+    help="How many variants of each question with parameters (Moodle picks one per student).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it [default: ./QUIZ.xml].",
+)
+@_course_option
+@click.pass_context
+@_reports_errors
+def export(ctx: click.Context, quiz_id: str, fmt: str, variants: int, out: Path | None) -> None:
+    """Export a quiz for an LMS: each numeric question with its tolerance and, per variant,
+    its misconceptions as wrong answers carrying their feedback."""
+    from grader.quiz.moodle import export_moodle
+    from grader.quiz.variants import solution_loader
+
+    course = _course(ctx)
+    if not course.is_quiz(quiz_id):
+        raise GraderError(
+            f"there is no quiz {quiz_id!r}",
+            fix=f"Quizzes of this course: {', '.join(course.quiz_ids()) or '(none)'}.",
+        )
+    quiz = course.load_quiz(quiz_id)
+    path = out or Path(f"{quiz_id}.xml")
+    text = export_moodle(quiz, solution_loader(course.root), variants=variants)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write {path}: {exc.strerror}") from None
+    click.echo(f"wrote {path} ({fmt}): import it in Moodle's question bank (Import, Moodle XML).")
 
 
 @cli.command()

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader import cache
-from grader.errors import CourseNotFoundError, UnknownExerciseError
+from grader.errors import CourseNotFoundError, GraderError, UnknownExerciseError
+from grader.quiz.spec import Quiz, is_quiz
 from grader.spec import Exercise
 
 if TYPE_CHECKING:
@@ -32,18 +33,43 @@ class Course:
         return self.root / "exercises"
 
     def exercise_ids(self) -> list[str]:
-        return sorted(p.stem for p in self.exercises_dir.glob("*.yaml"))
+        return sorted(p.stem for p in self.exercises_dir.glob("*.yaml") if not is_quiz(p))
+
+    def quiz_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.exercises_dir.glob("*.yaml") if is_quiz(p))
 
     def exercise_path(self, exercise_id: str) -> Path:
         path = self.exercises_dir / f"{exercise_id}.yaml"
-        if not _ID.fullmatch(exercise_id) or not path.is_file():
-            known = ", ".join(self.exercise_ids()) or "(none)"
+        if not _ID.fullmatch(exercise_id) or not path.is_file() or is_quiz(path):
+            known = ", ".join(self.exercise_ids() + self.quiz_ids()) or "(none)"
             raise UnknownExerciseError(
                 f"there is no exercise {exercise_id!r}",
                 where=str(self.exercises_dir),
-                fix=f"Exercises of this course: {known}. 'grade list' shows their titles.",
+                fix=f"Exercises and quizzes of this course: {known}. 'grade list' shows "
+                "their titles.",
             )
         return path
+
+    def is_quiz(self, item_id: str) -> bool:
+        path = self.exercises_dir / f"{item_id}.yaml"
+        return bool(_ID.fullmatch(item_id)) and path.is_file() and is_quiz(path)
+
+    def shared_mistakes(self) -> dict[str, tuple[str, str]]:
+        """'<exercise>.<mistake>' -> (title, hint): the wording quizzes share."""
+        shared = {}
+        for exercise_id in self.exercise_ids():
+            try:
+                exercise = self.load(exercise_id)
+            except GraderError:
+                continue  # a broken exercise is its own error, not the quiz's
+            for m in exercise.mistakes:
+                shared[f"{exercise.id}.{m.id}"] = (m.title, m.hint)
+        return shared
+
+    def load_quiz(self, quiz_id: str) -> Quiz:
+        from grader.quiz.spec import load_quiz
+
+        return load_quiz(self.exercises_dir / f"{quiz_id}.yaml", self.shared_mistakes())
 
     def load(self, exercise_id: str) -> Exercise:
         return cache.load_exercise(self.exercise_path(exercise_id))

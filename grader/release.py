@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
+from grader.course import Course
 from grader.errors import GraderError, SpecError
 from grader.prepare import RELEASE_FORMAT, RELEASE_MANIFEST, Prepared, input_digest, prepare
+from grader.quiz.spec import Quiz, is_quiz
 from grader.spec import Visibility, read_yaml
 
 ANSWERS_DIR = "answers"
@@ -52,11 +54,18 @@ def release(course_root: Path, outdir: Path, *, seeds: int = 5, force: bool = Fa
     _make_empty(outdir, course_root, force=force)
     drawn = tuple(sorted(random.SystemRandom().sample(range(10**6), seeds)))
     ids = []
+    practice: list[Quiz] = []
+    graded: list[Quiz] = []
     for path in sorted((course_root / "exercises").glob("*.yaml")):
+        if is_quiz(path):
+            quiz = Course(course_root).load_quiz(path.stem)
+            (practice if quiz.practice else graded).append(quiz)
+            continue
         prepared = prepare(course_root, path)
         ids.append(prepared.exercise.id)
         _write_exercise(prepared, path, outdir, drawn)
-    _write_text(outdir / "README.md", _readme(course_root, ids, drawn))
+    _write_quizzes(course_root, outdir, practice, ids)
+    _write_text(outdir / "README.md", _readme(course_root, ids, drawn, practice, graded))
     manifest = {
         "format": RELEASE_FORMAT,
         "grader_version": __version__,
@@ -66,6 +75,39 @@ def release(course_root: Path, outdir: Path, *, seeds: int = 5, force: bool = Fa
     }
     _write_text(outdir / RELEASE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return Bundle(outdir, tuple(ids), drawn)
+
+
+def _write_quizzes(course_root: Path, outdir: Path, quizzes: list[Quiz], ids: list[str]) -> None:
+    """Practice quizzes ship with their key (the functions their answers call), by design:
+    their point is feedback at once. A module that an exercise also uses stays home, or
+    the bundle would hand out a reference solution."""
+    course = Course(course_root)
+    exercise_modules = set()
+    for exercise_id in ids:
+        exercise = course.load(exercise_id)
+        dotted = [exercise.reference, *(m.implementation for m in exercise.mistakes)]
+        exercise_modules |= {d.rsplit(".", 1)[0] for d in dotted if d}
+    for quiz in quizzes:
+        modules = {
+            d.rsplit(".", 1)[0]
+            for q in quiz.questions
+            for d in (q.answer, *(m.formula for m in q.misconceptions))
+            if d
+        }
+        shared = sorted(modules & exercise_modules)
+        if shared:
+            raise GraderError(
+                f"practice quiz {quiz.id} calls {', '.join(shared)}, which an exercise uses "
+                "too: releasing its key would release that exercise's solution",
+                where=str(quiz.source),
+                fix="Give the quiz functions of its own (solutions/quiz_*.py).",
+            )
+        for module in sorted(modules):
+            source = course_root.joinpath(*module.split(".")).with_suffix(".py")
+            target = outdir.joinpath(*module.split(".")).with_suffix(".py")
+            _write_text(target, source.read_text(encoding="utf-8"))
+        shutil.copy(quiz.source, outdir / "exercises" / quiz.source.name)
+        ids.append(quiz.id)
 
 
 def _make_empty(outdir: Path, course_root: Path, *, force: bool) -> None:
@@ -184,13 +226,17 @@ def _answers(prepared: Prepared, seeds: tuple[int, ...]) -> dict[str, Any]:
     return {"format": RELEASE_FORMAT, "seeds": list(seeds), "cases": by_seed, "curve": curve}
 
 
-def _readme(course_root: Path, ids: list[str], seeds: tuple[int, ...]) -> str:
+def _readme(
+    course_root: Path,
+    ids: list[str],
+    seeds: tuple[int, ...],
+    practice: list[Quiz],
+    graded: list[Quiz],
+) -> str:
     import jinja2
 
-    from grader.course import Course
-
     course = Course(course_root)
-    exercises = [course.load(i) for i in ids]
+    exercises = [course.load(i) for i in ids if not course.is_quiz(i)]
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("grader", "templates"),
         undefined=jinja2.StrictUndefined,
@@ -198,5 +244,5 @@ def _readme(course_root: Path, ids: list[str], seeds: tuple[int, ...]) -> str:
         autoescape=False,  # Markdown
     )
     return env.get_template("bundle_readme.md.j2").render(
-        exercises=exercises, seeds=seeds, version=__version__
+        exercises=exercises, seeds=seeds, version=__version__, practice=practice, graded=graded
     )

@@ -62,6 +62,8 @@ class CaseResult:
     seconds: float | None = None
     #: For a failing random case: the smallest input found that still fails.
     smallest: SmallestInput | None = None
+    #: A quiz question's variant seed: with the student id, it regenerates their numbers.
+    seed: int | None = None
 
     @property
     def expected_is_range(self) -> bool:
@@ -150,6 +152,8 @@ class Report:
     #: What the student should know about the run itself (a release bundle grades only the
     #: visible cases).
     notes: tuple[str, ...] = ()
+    #: A quiz's student id, from which each question's numbers are drawn (None: exercises).
+    student: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def count(self, status: Status) -> int:

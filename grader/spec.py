@@ -26,7 +26,7 @@ from grader.errors import Problem, SpecError
 #: Command names of the CLI; an exercise may not shadow them.
 RESERVED_IDS = frozenset(
     {"list", "show", "start", "doctor", "help", "validate", "selftest", "new", "release"}
-    | {"batch", "gradebook", "gradescope", "all"}
+    | {"batch", "gradebook", "gradescope", "all", "export"}
 )
 
 YAML_HELP = "See 'Exercise YAML reference' in README.md."
@@ -377,9 +377,9 @@ def read_yaml(source: Path) -> tuple[Any, dict[PathKey, Position]]:
 # --- schema ----------------------------------------------------------------------------------
 
 
-def schema() -> dict[str, Any]:
-    """The published JSON Schema of an exercise file."""
-    text = resources.files("grader").joinpath("schema/exercise.schema.json").read_text("utf-8")
+def schema(kind: str = "exercise") -> dict[str, Any]:
+    """The published JSON Schema of an exercise (or quiz) file."""
+    text = resources.files("grader").joinpath(f"schema/{kind}.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
@@ -435,14 +435,17 @@ def _schema_error(error: jsonschema.ValidationError) -> tuple[PathKey, str]:
     return path, f"{_format_path(path)}: {error.message}"
 
 
-def _schema_problems(data: Any, source: Path, lines: Mapping[PathKey, Position]) -> list[Problem]:
+def schema_problems(
+    data: Any, source: Path, lines: Mapping[PathKey, Position], kind: str = "exercise"
+) -> list[Problem]:
     import jsonschema  # 40 ms: only a file not validated before pays for it
 
-    validator = jsonschema.Draft202012Validator(schema())
+    validator = jsonschema.Draft202012Validator(schema(kind))
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         path, message = _schema_error(error)
-        problems.append(Problem(locate(source, lines, path), message, YAML_HELP))
+        help_text = YAML_HELP if kind == "exercise" else "See 'Quizzes' in README.md."
+        problems.append(Problem(locate(source, lines, path), message, help_text))
     return problems
 
 
@@ -702,7 +705,7 @@ def parse_exercise(source: Path) -> tuple[Exercise, dict[str, Any], dict[PathKey
     """Read, validate and freeze one exercise file; the plain data and positions come too,
     for a cache of files already validated. Raises SpecError with every problem found."""
     data, lines = read_yaml(source)
-    problems = _schema_problems(data, source, lines)
+    problems = schema_problems(data, source, lines)
     if problems:  # the rules below read the keys the schema checks
         raise SpecError(problems=problems)
     return exercise_from(data, source, lines), data, lines

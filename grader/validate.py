@@ -14,6 +14,7 @@ from pathlib import Path
 
 from grader.errors import GraderError, Problem, SpecError
 from grader.prepare import Prepared, callable_with, prepare
+from grader.quiz.spec import is_quiz
 from grader.spec import Exercise
 
 #: Seeds whose random inputs validate draws: enough to meet a generator's rare options.
@@ -31,7 +32,7 @@ class Validation:
 
     def summary(self) -> str:
         n = len(self.files)
-        files = f"{n} exercise file{'s' if n != 1 else ''}"
+        files = f"{n} file{'s' if n != 1 else ''}"
         if self.ok:
             return f"{files} checked: no problems."
         bad = len({p.where.split(":")[0] for p in self.problems})
@@ -70,6 +71,9 @@ def validate(course_root: Path, paths: Sequence[Path]) -> Validation:
                 )
             )
             continue
+        if is_quiz(path):
+            problems += _quiz(course_root, path, ids)
+            continue
         try:
             prepared = prepare(course_root, path)
         except SpecError as exc:
@@ -90,6 +94,25 @@ def validate(course_root: Path, paths: Sequence[Path]) -> Validation:
         ids.setdefault(exercise.id, path)
         problems += course_problems(prepared)
     return Validation(tuple(files), tuple(problems))
+
+
+def _quiz(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
+    """A quiz file: its rules, its functions, and a variant for each of many students."""
+    from grader.course import Course
+    from grader.quiz.check import quiz_problems
+    from grader.quiz.spec import load_quiz
+
+    try:
+        quiz = load_quiz(path, Course(course_root).shared_mistakes())
+    except SpecError as exc:
+        return list(exc.problems)
+    found = []
+    if quiz.id in ids:
+        found.append(
+            Problem(quiz.where("id"), f"id {quiz.id!r} is also the id of {ids[quiz.id]}", None)
+        )
+    ids.setdefault(quiz.id, path)
+    return found + quiz_problems(quiz, course_root)
 
 
 def course_problems(prepared: Prepared) -> list[Problem]:

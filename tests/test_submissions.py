@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SUBMISSIONS, run_grade
+from grader.course import Course
 from grader.spec import load_exercise
 
-EXERCISES = sorted(p.stem for p in (REPO / "exercises").glob("*.yaml"))
+EXERCISES = Course(REPO).exercise_ids()
 GOOD = sorted(SUBMISSIONS.glob("ex*/good_*.py"))
 BAD = sorted(SUBMISSIONS.glob("ex*/bad_*.py"))
 SEEDS = (0, 20261124)

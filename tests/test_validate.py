@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_grade, write
+from grader.quiz.spec import is_quiz
 
 GOOD = (REPO / "exercises" / "ex01.yaml").read_text(encoding="utf-8")
 LINE = re.compile(r"^(?P<file>[^:\n]+\.yaml):(?P<line>\d+):(?P<col>\d+): (?P<what>.+)$")
@@ -155,7 +156,7 @@ def test_the_shipped_course_validates(tmp_path: Path) -> None:
     result = run_grade("validate")
     assert result.returncode == 0, result.stdout
     count = len(list((REPO / "exercises").glob("*.yaml")))
-    assert result.stdout.strip() == f"{count} exercise files checked: no problems."
+    assert result.stdout.strip() == f"{count} files checked: no problems."
 
 
 def test_a_broken_file_is_reported_the_same_way_by_every_command(tmp_path: Path) -> None:
@@ -188,8 +189,9 @@ def test_a_reference_that_cannot_take_the_parameters_is_named(
 
 
 def test_every_shipped_exercise_names_the_published_schema_for_editors() -> None:
-    schema = REPO / "grader" / "schema" / "exercise.schema.json"
     for path in (REPO / "exercises").glob("*.yaml"):
+        kind = "quiz" if is_quiz(path) else "exercise"
+        schema = REPO / "grader" / "schema" / f"{kind}.schema.json"
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("$schema=", 1)[1]).resolve()

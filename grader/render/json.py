@@ -61,6 +61,7 @@ def _test(case: CaseResult) -> dict[str, Any]:
             "traceback": case.traceback,
             "seconds": case.seconds,
             "smallest": _smallest(case),
+            "seed": case.seed,
         },
     }
 
@@ -86,6 +87,7 @@ def render_json(report: Report) -> str:
         "errors": report.count(Status.ERROR),
         "execution_time": round(report.execution_time, 4),
         "seed": report.seed,
+        "student": report.student,
         "backend": report.backend,
         "sandbox_limitations": list(report.sandbox_limitations),
         "grader_version": report.grader_version,

@@ -262,6 +262,8 @@ def _score_lines(report: Report, paint: _Painter, width: int) -> list[str]:
     fg = "green" if report.passed else "red"
     score = f"Score {points(report.score)}/{points(report.max_score)}"
     run = f"(seed {report.seed}; {report.execution_time:.2f} s; sandbox: {report.backend})"
+    if report.student is not None:
+        run = f"(student {report.student})"
     head = f"{paint(score, fg=fg, bold=True)}: {verdict}"
     if len(f"{score}: {verdict}   {run}") <= width:
         return [f"{head}   {run}"]

@@ -1,0 +1,130 @@
+"""Answers files: the blank one a student fills in, and reading a filled one back.
+
+A template shows the student's own numbers and option letters, so the file can be filled
+in anywhere (an editor, an LMS export) and graded in CI. A malformed file is an error
+with file:line:col, like an exercise file; an answer that is merely wrong is a score.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from grader.errors import Problem, SpecError
+from grader.quiz.grading import Posed
+from grader.quiz.spec import QuestionType, Quiz
+from grader.spec import locate, read_yaml
+
+HOW = {
+    QuestionType.NUMERIC: "a number",
+    QuestionType.SINGLE: "one letter",
+    QuestionType.MULTIPLE: "every letter that applies, e.g. a, c",
+    QuestionType.TRUEFALSE: "true or false",
+}
+
+
+def _comment(text: str, indent: str) -> list[str]:
+    lines = []
+    for paragraph in text.strip().splitlines():
+        wrapped = textwrap.wrap(paragraph, 84) or [""]
+        lines += [f"{indent}# {line}".rstrip() for line in wrapped]
+    return lines
+
+
+def template(quiz: Quiz, posed: list[Posed], student: str) -> str:
+    """A blank answers file for `student`: their numbers, their option order."""
+    head = [
+        f"# {quiz.id}: {quiz.title}. Answers of student {student}.",
+        "# Write each answer after its colon and save; a blank answer scores 0. Grade with:",
+        f"#   grade {quiz.id} --answers THIS_FILE",
+        "quiz: " + quiz.id,
+        "student: " + _yaml_text(student),
+        "answers:",
+    ]
+    body: list[str] = []
+    for n, p in enumerate(posed, 1):
+        q = p.question
+        points = f"{q.points:g} point{'s' if q.points != 1 else ''}"
+        body.append(f"  # {n}. ({points}; answer with {HOW[q.type]})")
+        body += _comment(p.text, "  ")
+        for letter, index in zip(p.letters, p.order, strict=True):
+            body.append(f"  #   {letter}) {q.options[index].text}")
+        body.append(f"  {q.id}:")
+    return "\n".join(head + body) + "\n"
+
+
+def _yaml_text(value: str) -> str:
+    import json
+
+    return json.dumps(value)  # a JSON string is a YAML string
+
+
+def read_answers(path: Path, quiz: Quiz) -> tuple[dict[str, Any], str | None]:
+    """The answers by question id (numbers as written, for counting their digits), and the
+    student the file names. Raises SpecError, with file:line:col, for a malformed file."""
+    data, lines = read_yaml(path)
+    problems: list[Problem] = []
+
+    def where(*key: str | int) -> str:
+        return locate(path, lines, tuple(key))
+
+    unknown = sorted(set(data) - {"quiz", "student", "answers"})
+    for key in unknown:
+        problems.append(Problem(where(key), f"unknown key {key!r}", "Keep quiz, student, answers."))
+    if data.get("quiz", quiz.id) != quiz.id:
+        problems.append(
+            Problem(
+                where("quiz"),
+                f"this file answers {data['quiz']!r}, not {quiz.id!r}",
+                f"Grade it with 'grade {data['quiz']} --answers {path}'.",
+            )
+        )
+    student = data.get("student")
+    if student is not None and not isinstance(student, (str, int)):
+        problems.append(Problem(where("student"), "student must be a text", None))
+    answers = data.get("answers")
+    if not isinstance(answers, dict):
+        problems.append(
+            Problem(
+                where("answers"),
+                "'answers' must be a mapping of question id to answer",
+                f"Start from 'grade {quiz.id} --template'.",
+            )
+        )
+        raise SpecError(problems=problems)
+    ids = {q.id for q in quiz.questions}
+    source = path.read_text(encoding="utf-8").splitlines()
+    out: dict[str, Any] = {}
+    for key, value in answers.items():
+        if key not in ids:
+            problems.append(
+                Problem(
+                    where("answers", key),
+                    f"{quiz.id} has no question {key!r}",
+                    f"Its questions: {', '.join(q.id for q in quiz.questions)}.",
+                )
+            )
+            continue
+        if isinstance(value, dict):
+            problems.append(Problem(where("answers", key), "an answer is one value or a list"))
+            continue
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            value = _as_written(source, lines.get(("answers", key)), value)
+        out[str(key)] = value
+    if problems:
+        raise SpecError(problems=problems)
+    return out, None if student is None else str(student)
+
+
+def _as_written(source: list[str], position: tuple[int, int] | None, value: Any) -> Any:
+    """A number's text as the student typed it (0.2230, not 0.223): its digits count."""
+    if position is None:
+        return value
+    line = source[position[0] - 1][position[1] - 1 :]
+    text = line.split(":", 1)[1].split("#", 1)[0].strip() if ":" in line else ""
+    try:
+        float(text)
+    except ValueError:
+        return value
+    return text

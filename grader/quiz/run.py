@@ -1,0 +1,93 @@
+"""The library behind `grade qNN`: a quiz with its answer functions, for one student.
+
+The CLI only parses options and renders; everything a script or a CI job would need
+(template, grading an answers file) is here.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.course import Course
+from grader.errors import GraderError
+from grader.quiz.answers import read_answers, template
+from grader.quiz.grading import Posed, grade_quiz, pose_all
+from grader.quiz.spec import Quiz
+from grader.quiz.variants import Loader, solution_loader
+from grader.results import Report
+
+#: CI jobs name the student here instead of passing --student.
+STUDENT_ENV = "GRADER_STUDENT"
+
+
+@dataclass(frozen=True)
+class OpenQuiz:
+    quiz: Quiz
+    load: Loader
+
+    def posed(self, student: str) -> list[Posed]:
+        return pose_all(self.quiz, student, self.load)
+
+
+def open_quiz(course: Course, quiz_id: str) -> OpenQuiz:
+    return OpenQuiz(course.load_quiz(quiz_id), solution_loader(course.root))
+
+
+def default_student(given: str | None) -> str:
+    """--student, else $GRADER_STUDENT, else the login name: the same numbers every time."""
+    if given:
+        return given
+    if os.environ.get(STUDENT_ENV):
+        return os.environ[STUDENT_ENV]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "student"
+
+
+def write_template(opened: OpenQuiz, student: str, path: Path, *, force: bool) -> Path:
+    if path.exists() and not force:
+        raise GraderError(
+            f"{path} already exists; it was left as it is",
+            fix="Grade it with --answers, or pass --force to write a blank one over it.",
+        )
+    text = template(opened.quiz, opened.posed(student), student)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write {path}: {exc.strerror}") from None
+    return path
+
+
+def grade_answers(opened: OpenQuiz, path: Path, student: str | None) -> Report:
+    """Grade an answers file; the student is the file's, unless --student says otherwise
+    and the file names none (a file for one student never grades as another's)."""
+    if not path.is_file():
+        raise GraderError(
+            f"{path} does not exist",
+            fix=f"Write a blank one with 'grade {opened.quiz.id} --template'.",
+        )
+    answers, named = read_answers(path, opened.quiz)
+    if named is not None and student is not None and named != student:
+        raise GraderError(
+            f"{path} holds the answers of student {named!r}, not {student!r}",
+            where=str(path),
+            fix="Leave out --student, or grade that student's own file.",
+        )
+    who = named or student or os.environ.get(STUDENT_ENV)
+    if not who:
+        raise GraderError(
+            f"{path} names no student, and no --student was given",
+            fix=f"Add 'student: <id>' to the file, pass --student, or set {STUDENT_ENV}: "
+            "each student's numbers come from their id.",
+        )
+    return grade_quiz(opened.quiz, answers, student=who, load=opened.load, submission=str(path))
+
+
+def grade_taken(opened: OpenQuiz, answers: dict[str, object], student: str) -> Report:
+    return grade_quiz(
+        opened.quiz, answers, student=student, load=opened.load, submission="(terminal)"
+    )

@@ -1,0 +1,309 @@
+"""Quiz YAML -> frozen dataclasses, with every problem at file:line:col.
+
+The quiz kind shares the exercise's YAML reader, positions and schema step (grader.spec);
+its own schema is grader/schema/quiz.schema.json.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from grader.errors import Problem, SpecError
+from grader.spec import (
+    RESERVED_IDS,
+    PathKey,
+    Position,
+    Tolerance,
+    locate,
+    read_yaml,
+    schema_problems,
+)
+
+KIND = "quiz"
+_KIND_LINE = re.compile(r"^kind:\s*['\"]?quiz['\"]?\s*(#.*)?$", re.MULTILINE)
+#: The seed's course part when a quiz names none.
+DEFAULT_COURSE = "grader"
+#: Numeric answers with neither tolerance nor sigfigs: three significant figures' worth.
+DEFAULT_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-9)
+
+
+def is_quiz(path: Path) -> bool:
+    """Whether a file of exercises/ is a quiz: a top-level 'kind: quiz' line. Read as text,
+    not parsed, so that listing a course never fails on a broken file of the other kind."""
+    try:
+        return bool(_KIND_LINE.search(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
+
+
+class QuestionType(str, Enum):
+    NUMERIC = "numeric"
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    TRUEFALSE = "truefalse"
+
+
+class Partial(str, Enum):
+    """How a multiple-choice question gives partial credit (formulas in README.md)."""
+
+    OFF = "off"
+    NET_CORRECT = "net-correct"
+    COVERAGE = "coverage"
+    EACH_ANSWER = "each-answer"
+
+
+@dataclass(frozen=True)
+class Option:
+    text: str
+    correct: bool
+    feedback: str | None
+
+
+@dataclass(frozen=True)
+class Misconception:
+    id: str
+    title: str
+    hint: str
+    formula: str
+    credit: float
+    where: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: QuestionType
+    points: float
+    text: str
+    where: str
+    #: Parameter name -> its generator spec, as written (numeric questions).
+    params: Mapping[str, Mapping[str, Any]]
+    #: numeric: dotted path of the answer function; None with a fixed `value`.
+    answer: str | None
+    value: float | None
+    tolerance: Tolerance
+    sigfigs: int | None
+    misconceptions: tuple[Misconception, ...]
+    options: tuple[Option, ...]
+    shuffle: bool
+    partial: Partial
+    truth: bool | None
+    feedback: Mapping[str, str]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names the text refers to as {name}."""
+        return tuple(
+            field for _, field, _, _ in string.Formatter().parse(self.text) if field is not None
+        )
+
+
+@dataclass(frozen=True)
+class Quiz:
+    id: str
+    title: str
+    course: str
+    practice: bool
+    intro: str
+    questions: tuple[Question, ...]
+    source: Path
+    lines: Mapping[PathKey, Position]
+
+    @property
+    def points(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    def where(self, *key: str | int) -> str:
+        return locate(self.source, self.lines, tuple(key))
+
+
+def _misconception(
+    raw: Mapping[str, Any], where: str, shared: Mapping[str, tuple[str, str]]
+) -> tuple[Misconception | None, list[Problem]]:
+    title, hint = raw.get("title"), raw.get("hint")
+    mistake = raw.get("mistake")
+    if mistake is not None:
+        if mistake not in shared:
+            return None, [
+                Problem(
+                    where,
+                    f"no exercise declares the mistake {mistake!r}",
+                    "Write <exercise id>.<mistake id>, e.g. ex01.log2, or give title and hint.",
+                )
+            ]
+        title, hint = title or shared[mistake][0], hint or shared[mistake][1]
+    if title is None or hint is None:
+        return None, [
+            Problem(where, "a misconception needs a title and a hint, or a 'mistake'", None)
+        ]
+    ident = raw.get("id") or (mistake.split(".")[1] if mistake else None)
+    if ident is None:
+        return None, [Problem(where, "a misconception needs an 'id' (or a 'mistake')", None)]
+    misconception = Misconception(
+        ident, title, hint, raw["formula"], float(raw.get("credit", 0)), where
+    )
+    return misconception, []
+
+
+def _question(
+    raw: Mapping[str, Any], i: int, quiz_where: Any, shared: Mapping[str, tuple[str, str]]
+) -> tuple[Question | None, list[Problem]]:
+    where = quiz_where("questions", i)
+    kind = QuestionType(raw["type"])
+    problems: list[Problem] = []
+
+    def add(key: str, what: str, fix: str | None = None) -> None:
+        problems.append(Problem(quiz_where("questions", i, key), what, fix))
+
+    misconceptions = []
+    for j, m in enumerate(raw.get("misconceptions", [])):
+        found, issues = _misconception(m, quiz_where("questions", i, "misconceptions", j), shared)
+        problems += issues
+        if found is not None:
+            misconceptions.append(found)
+    options = tuple(
+        Option(o["text"], bool(o.get("correct", False)), o.get("feedback"))
+        for o in raw.get("options", [])
+    )
+    numeric = {"params", "answer", "value", "tolerance", "sigfigs", "misconceptions"}
+    allowed: dict[QuestionType, set[str]] = {
+        QuestionType.NUMERIC: numeric,
+        QuestionType.SINGLE: {"options", "shuffle"},
+        QuestionType.MULTIPLE: {"options", "shuffle", "partial"},
+        QuestionType.TRUEFALSE: {"answer"},
+    }
+    specific = {"params", "answer", "value", "tolerance", "sigfigs", "misconceptions"}
+    specific |= {"options", "shuffle", "partial"}
+    for key in sorted((set(raw) & specific) - allowed[kind]):
+        add(key, f"'{key}' does not apply to a {kind.value} question", "Remove it.")
+    answer = raw.get("answer")
+    if kind is QuestionType.NUMERIC:
+        if (answer is None) == ("value" not in raw):
+            add("type", "a numeric question needs exactly one of 'answer' and 'value'")
+        if answer is not None and not isinstance(answer, str):
+            add("answer", "a numeric answer is a dotted path: solutions.<module>.<function>")
+        if "params" in raw and answer is None:
+            add("params", "params need an 'answer' function to compute the answer from")
+        if "tolerance" in raw and "sigfigs" in raw:
+            add("sigfigs", "give 'tolerance' or 'sigfigs', not both")
+        names = set(raw.get("params", {}))
+        text_names = {f for _, f, _, _ in string.Formatter().parse(raw["text"]) if f}
+        for name in sorted(text_names - names):
+            add("text", f"the text shows {{{name}}}, which is not a parameter", "Declare it.")
+    if kind is QuestionType.TRUEFALSE and not isinstance(answer, bool):
+        add("answer", "a true/false question needs answer: true or answer: false")
+    if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        right = sum(o.correct for o in options)
+        if not options:
+            add("type", f"a {kind.value} question needs 'options'")
+        elif kind is QuestionType.SINGLE and right != 1:
+            add("options", f"a single-choice question has exactly 1 correct option, not {right}")
+        elif kind is QuestionType.MULTIPLE and right == 0:
+            add("options", "a multiple-choice question needs at least 1 correct option")
+        texts = [o.text for o in options]
+        if len(set(texts)) != len(texts):
+            add("options", "two options have the same text")
+    ids = [m.id for m in misconceptions]
+    if len(set(ids)) != len(ids):
+        add("misconceptions", "two misconceptions have the same id")
+    tolerance = DEFAULT_TOLERANCE
+    if "tolerance" in raw:
+        tolerance = Tolerance(float(raw["tolerance"]["rtol"]), float(raw["tolerance"]["atol"]))
+        if tolerance.rtol == 0 and tolerance.atol == 0:
+            add("tolerance", "rtol and atol are both 0", "Allow rounding: rtol: 1.0e-3.")
+    if problems:
+        return None, problems
+    return (
+        Question(
+            id=raw["id"],
+            type=kind,
+            points=float(raw.get("points", 1)),
+            text=raw["text"],
+            where=where,
+            params=MappingProxyType({k: dict(v) for k, v in raw.get("params", {}).items()}),
+            answer=answer if isinstance(answer, str) else None,
+            value=float(raw["value"]) if "value" in raw else None,
+            tolerance=tolerance,
+            sigfigs=raw.get("sigfigs"),
+            misconceptions=tuple(misconceptions),
+            options=options,
+            shuffle=bool(raw.get("shuffle", True)),
+            partial=Partial(raw.get("partial", "net-correct")),
+            truth=answer if isinstance(answer, bool) else None,
+            feedback=MappingProxyType(dict(raw.get("feedback", {}))),
+        ),
+        [],
+    )
+
+
+def _yaml11_words(data: Any) -> None:
+    """`partial: off` and `feedback: {true: ..., false: ...}` read as the words they are:
+    YAML 1.1 turns off, true and false into booleans, which no author means here."""
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+        return
+    for question in data["questions"]:
+        if not isinstance(question, dict):
+            continue
+        if question.get("partial") is False:
+            question["partial"] = "off"
+        feedback = question.get("feedback")
+        if isinstance(feedback, dict):
+            question["feedback"] = {
+                (str(k).lower() if isinstance(k, bool) else k): v for k, v in feedback.items()
+            }
+
+
+def load_quiz(source: Path, shared: Mapping[str, tuple[str, str]] | None = None) -> Quiz:
+    """Read, validate and freeze one quiz file. `shared`: the course's exercise mistakes,
+    '<exercise>.<mistake>' -> (title, hint). Raises SpecError with every problem found."""
+    data, lines = read_yaml(source)
+    _yaml11_words(data)
+    problems = schema_problems(data, source, lines, kind=KIND)
+    if problems:
+        raise SpecError(problems=problems)
+
+    def where(*key: str | int) -> str:
+        return locate(source, lines, tuple(key))
+
+    problems = []
+    if data["id"] != source.stem:
+        problems.append(
+            Problem(
+                where("id"),
+                f"id {data['id']!r} does not match the file name {source.name!r}",
+                f"Rename the file to {data['id']}.yaml or set id: {source.stem}.",
+            )
+        )
+    if data["id"] in RESERVED_IDS:
+        problems.append(Problem(where("id"), f"id {data['id']!r} is a command of 'grade'"))
+    questions = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data["questions"]):
+        if raw["id"] in seen:
+            problems.append(
+                Problem(where("questions", i, "id"), f"two questions have the id {raw['id']!r}")
+            )
+        seen.add(raw["id"])
+        question, issues = _question(raw, i, where, shared or {})
+        problems += issues
+        if question is not None:
+            questions.append(question)
+    if problems:
+        raise SpecError(problems=problems)
+    return Quiz(
+        id=data["id"],
+        title=data["title"],
+        course=data.get("course", DEFAULT_COURSE),
+        practice=data.get("mode", "practice") == "practice",
+        intro=data.get("intro", ""),
+        questions=tuple(questions),
+        source=source,
+        lines=MappingProxyType(dict(lines)),
+    )

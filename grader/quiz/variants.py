@@ -1,0 +1,160 @@
+"""Per-student variants of a quiz question: the numbers a student sees, and their answers.
+
+The seed comes from the course, the quiz, the question and the student id, so a student
+gets the same numbers on every machine and an instructor can regenerate them. Values are
+rounded to the digits shown, and the answer is computed on the shown values. A draw where
+a misconception lands within tolerance of the right answer, or of another misconception,
+(or where any of them is not finite) is skipped: the next draw of the same seed is used,
+and the variant records how many were skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.compare import within
+from grader.errors import GraderError
+from grader.quiz.spec import Question, Quiz
+from grader.spec import Tolerance
+
+#: Draws tried before a question is declared unable to avoid collisions.
+MAX_DRAWS = 200
+
+
+def variant_seed(course: str, quiz: str, question: str, student: str) -> int:
+    """A stable 63-bit seed: the same inputs give the same numbers everywhere."""
+    text = "\x1f".join((course, quiz, question, student)).encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 1
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One student's version of a question."""
+
+    seed: int
+    #: The parameters as shown (rounded), by name.
+    params: Mapping[str, Any]
+    answer: float | None
+    #: Misconception id -> what that wrong formula gives on these parameters.
+    wrong: Mapping[str, float]
+    #: Draws skipped because two answers were too close to tell apart.
+    skipped: int = 0
+
+
+def _round(value: float, digits: int | None) -> float:
+    return round(value, digits) if digits is not None else value
+
+
+def draw(spec: Mapping[str, Any], rng: random.Random) -> Any:
+    """One parameter's value from its generator spec (see the quiz format in README.md)."""
+    digits = spec.get("digits")
+    if "uniform" in spec:
+        low, high = spec["uniform"]
+        return _round(rng.uniform(low, high), digits)
+    if "choice" in spec:
+        return rng.choice(list(spec["choice"]))
+    if "integer" in spec:
+        low, high = spec["integer"]
+        return rng.randint(int(low), int(high))
+    if "probabilities" in spec:
+        opts = spec["probabilities"]
+        places = opts.get("digits", 2)
+        return [round(rng.uniform(0.05, 0.95), places) for _ in range(opts["n"])]
+    if "labels" in spec:
+        opts = spec["labels"]
+        return [rng.randrange(opts["classes"]) for _ in range(opts["n"])]
+    if "distribution" in spec:
+        opts = spec["distribution"]
+        return _distribution(rng, opts["classes"], opts.get("digits", 2))
+    if "distributions" in spec:
+        opts = spec["distributions"]
+        return [
+            _distribution(rng, opts["classes"], opts.get("digits", 2)) for _ in range(opts["n"])
+        ]
+    raise ValueError(f"no generator in {dict(spec)}")
+
+
+def _distribution(rng: random.Random, classes: int, digits: int) -> list[float]:
+    """Probabilities with `digits` decimals, each at least one unit, summing to exactly 1."""
+    unit = 10**digits
+    if unit < classes:
+        raise ValueError(f"{classes} classes cannot each get 1/{unit}")
+    cuts = sorted(rng.sample(range(1, unit), classes - 1))
+    parts = [b - a for a, b in zip([0, *cuts], [*cuts, unit], strict=True)]
+    return [p / unit for p in parts]
+
+
+def _apart(a: float, b: float, tolerance: Tolerance) -> bool:
+    return not (within(a, b, tolerance) or within(b, a, tolerance))
+
+
+def _distinct(values: list[float], tolerance: Tolerance) -> bool:
+    """Every value finite, and every two told apart by the question's tolerance."""
+    if not all(math.isfinite(v) for v in values):
+        return False
+    return all(
+        _apart(values[i], values[j], tolerance)
+        for i in range(len(values))
+        for j in range(i + 1, len(values))
+    )
+
+
+Loader = Callable[[str], Callable[..., Any]]
+
+
+def make_variant(quiz: Quiz, question: Question, student: str, load: Loader | None) -> Variant:
+    """The question as `student` sees it. `load` turns a dotted path into the function
+    (None in a bundle that ships no solutions: numeric answers are then unknown)."""
+    seed = variant_seed(quiz.course, quiz.id, question.id, student)
+    if load is None:
+        return Variant(seed, {}, question.value, {})
+    if question.answer is None:  # a fixed value: its misconceptions are fixed values too
+        fixed = {m.id: float(load(m.formula)()) for m in question.misconceptions}
+        return Variant(seed, {}, question.value, fixed)
+    answer_fn = load(question.answer)
+    formulas = [(m.id, load(m.formula)) for m in question.misconceptions]
+    rng = random.Random(seed)
+    tolerance = _decisive(question)
+    for attempt in range(MAX_DRAWS):
+        params = {name: draw(spec, rng) for name, spec in question.params.items()}
+        try:
+            answer = float(answer_fn(**params))
+            wrong = {mid: float(fn(**params)) for mid, fn in formulas}
+        except (ArithmeticError, ValueError):
+            continue
+        if _distinct([answer, *wrong.values()], tolerance):
+            return Variant(seed, params, answer, wrong, skipped=attempt)
+    raise GraderError(
+        f"question {question.id!r}: no draw of {MAX_DRAWS} keeps the answer and every "
+        "misconception apart",
+        where=question.where,
+        fix="Widen the parameters' ranges, or remove a misconception that equals the answer.",
+    )
+
+
+def _decisive(question: Question) -> Tolerance:
+    """The tolerance an answer is judged with: two values closer than it cannot be told
+    apart by a student's answer."""
+    if question.sigfigs is not None:
+        return Tolerance(rtol=10.0 ** (1 - question.sigfigs), atol=0.0)
+    return question.tolerance
+
+
+def solution_loader(course_root: Path) -> Loader:
+    """Dotted paths into the course's solutions/, loaded by file as references are."""
+    from grader.reference import load_function
+
+    cache: dict[str, Callable[..., Any]] = {}
+
+    def load(dotted: str) -> Callable[..., Any]:
+        if dotted not in cache:
+            cache[dotted] = load_function(course_root, dotted, where=dotted)
+        return cache[dotted]
+
+    return load

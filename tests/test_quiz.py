@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_grade, write
+from grader.course import Course
 from grader.quiz.grading import Posed, judge
 from grader.quiz.spec import Option, Partial, Question, QuestionType
 from grader.quiz.variants import Variant
@@ -317,3 +318,40 @@ def test_yaml_11_words_off_true_false_read_as_words(course: Path, tmp_path: Path
     path.write_text(_answer(path.read_text(), tf="false"))
     test = _grade(course, path)["tests"][4]
     assert test["details"]["hint"] == "It does grow."
+
+
+SHIPPED = Course(REPO).quiz_ids()
+
+
+def _key(posed: Posed) -> object:
+    """The right answer as a student would write it."""
+    question = posed.question
+    if question.type is QuestionType.NUMERIC:
+        return repr(posed.variant.answer)
+    if question.type is QuestionType.TRUEFALSE:
+        return question.truth
+    right = [
+        letter
+        for letter, index in zip(posed.letters, posed.order, strict=True)
+        if question.options[index].correct
+    ]
+    return right[0] if question.type is QuestionType.SINGLE else right
+
+
+@pytest.mark.parametrize("quiz_id", SHIPPED)
+def test_every_shipped_quiz_gives_full_marks_to_its_key(
+    quiz_id: str, tmp_path: Path
+) -> None:
+    import yaml
+
+    from grader.quiz.run import open_quiz
+
+    opened = open_quiz(Course(REPO), quiz_id)
+    for student in ("s1", "s2"):
+        answers = {p.question.id: _key(p) for p in opened.posed(student)}
+        path = tmp_path / f"{student}.yaml"
+        path.write_text(yaml.safe_dump({"quiz": quiz_id, "student": student, "answers": answers}))
+        result = run_grade(quiz_id, "--answers", str(path), "--format", "json")
+        assert result.returncode == 0, result.stdout
+        assert result.json()["score"] == opened.quiz.points
+    assert len(SHIPPED) >= 4

@@ -25,9 +25,17 @@ HOW = {
 
 
 def _comment(text: str, indent: str) -> list[str]:
-    lines = []
-    for paragraph in text.strip().splitlines():
-        wrapped = textwrap.wrap(paragraph, 84) or [""]
+    """A question's text as comment lines: prose re-wrapped, indented blocks (a worked
+    example, an array) kept line for line."""
+    lines: list[str] = []
+    for paragraph in text.strip().split("\n\n"):
+        rows = paragraph.splitlines()
+        if any(row.startswith((" ", "\t")) for row in rows):
+            wrapped = rows
+        else:
+            wrapped = textwrap.wrap(" ".join(r.strip() for r in rows), 84) or [""]
+        if lines:
+            lines.append(f"{indent}#")
         lines += [f"{indent}# {line}".rstrip() for line in wrapped]
     return lines
 

@@ -339,9 +339,7 @@ def _key(posed: Posed) -> object:
 
 
 @pytest.mark.parametrize("quiz_id", SHIPPED)
-def test_every_shipped_quiz_gives_full_marks_to_its_key(
-    quiz_id: str, tmp_path: Path
-) -> None:
+def test_every_shipped_quiz_gives_full_marks_to_its_key(quiz_id: str, tmp_path: Path) -> None:
     import yaml
 
     from grader.quiz.run import open_quiz

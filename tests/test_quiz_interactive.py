@@ -29,8 +29,9 @@ from grader.course import find_course
 from grader.quiz import interactive
 from grader.quiz.answers import read_answers
 from grader.quiz.grading import Posed
+from grader.quiz.interactive import PROMPTS
 from grader.quiz.run import open_quiz
-from grader.quiz.spec import Quiz
+from grader.quiz.spec import QuestionType, Quiz
 
 STUDENT = "alice"
 TIMEOUT = 60.0
@@ -421,3 +422,41 @@ def test_another_students_answers_are_never_written_over(tmp_path: Path, termina
     term.expect(r"--student bob")
     assert term.wait() == 2
     assert save.read_text(encoding="utf-8") == before
+
+
+SHIPPED = find_course(Path(__file__).resolve().parents[1]).quiz_ids()
+
+
+def _keys_for_the_key(posed: Posed) -> list[str]:
+    """The keystrokes of the right answer to one question, in this student's order."""
+    question = posed.question
+    if question.type is QuestionType.NUMERIC:
+        assert posed.variant.answer is not None
+        return [f"{posed.variant.answer:.10f}", ENTER]
+    if question.type is QuestionType.TRUEFALSE:
+        return select_keys(0 if question.truth else 1)
+    if question.type is QuestionType.SINGLE:
+        return select_keys(right_position(posed))
+    return check_right_ones(posed)
+
+
+@pytest.mark.parametrize("quiz_id", SHIPPED)
+def test_every_shipped_quiz_taken_in_a_terminal_scores_as_its_answers_file(
+    quiz_id: str, tmp_path: Path, terminal: Spawn
+) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    opened = open_quiz(find_course(repo), quiz_id)
+    posed = opened.posed("bob")
+    save = tmp_path / "bob.yaml"
+    term = terminal([quiz_id, "--course", str(repo), "--student", "bob", "--out", str(save)])
+    total = len(posed)
+    for n, question in enumerate(posed, 1):
+        term.expect(rf"{n}/{total}")
+        term.expect(re.escape(PROMPTS[question.question.type]))
+        term.send(*_keys_for_the_key(question))
+    points = f"{opened.quiz.points:g}"
+    term.expect(rf"Score {points}/{points}")
+    assert term.wait() == 0
+    graded = run_grade(quiz_id, "--answers", str(save), "--format", "json", "--course", str(repo))
+    assert graded.returncode == 0, graded.stdout
+    assert graded.json()["score"] == opened.quiz.points

@@ -37,7 +37,7 @@ from grader.quiz.spec import QuestionType, Quiz
 #: float(), which also takes 'nan', 'inf' and '1_000': none of them is an answer.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
-_PROMPTS = {
+PROMPTS = {
     QuestionType.NUMERIC: "Your answer (a number):",
     QuestionType.SINGLE: "Your answer (one option):",
     QuestionType.MULTIPLE: "Your answer (every option that applies):",
@@ -151,7 +151,7 @@ def _ask(posed: Posed) -> object:
     import questionary
 
     question = posed.question
-    message = _PROMPTS[question.type]
+    message = PROMPTS[question.type]
     pointer = _ascii_marks()
     prompt: questionary.Question
     if question.type is QuestionType.NUMERIC:

@@ -296,7 +296,16 @@ def test_html_reports_pass_axe_core_with_no_violations(grade: GradeRunner, tmp_p
     _report(grade, tmp_path, GOOD, "correct.html")
     _report(grade, tmp_path, broken, "does-not-load.html")
     write(tmp_path / "warned.html", render_html(_warned_report(NAMES_WARNING)))
-    names = ("diagnosed.html", "correct.html", "does-not-load.html", "warned.html")
+    # A quiz's report: another student's blank answers file, then one answer given.
+    answers = tmp_path / "q01-answers.yaml"
+    made = grade("q01", "--template", "--student", "ana", "--out", str(answers))
+    assert made.returncode == 0, made.stderr
+    answers.write_text(
+        answers.read_text().replace("  tutorial_positive:", "  tutorial_positive: 0.3219")
+    )
+    quiz = grade("q01", "--answers", str(answers), "--report", str(tmp_path / "quiz.html"))
+    assert quiz.returncode == 1, quiz.stderr
+    names = ("diagnosed.html", "correct.html", "does-not-load.html", "warned.html", "quiz.html")
     problems = []
     with _phone_page() as page:
         for name in names:

@@ -355,11 +355,27 @@ def cli(course: Path | None) -> None:
 def list_exercises(ctx: click.Context) -> None:
     """List the exercises of the course."""
     course = _course(ctx)
-    for exercise in course.load_all():
+    broken: list[str] = []
+    for exercise_id in course.exercise_ids():
+        try:
+            exercise = course.load(exercise_id)
+        except GraderError as exc:
+            broken.append(str(exc))
+            click.echo(f"{exercise_id:<8} (cannot be read: see below)")
+            continue
         click.echo(f"{exercise.id:<8} {exercise.title}  ({exercise.points:g} points)")
     for quiz_id in course.quiz_ids():
-        quiz = course.load_quiz(quiz_id)
+        try:
+            quiz = course.load_quiz(quiz_id)
+        except GraderError as exc:
+            broken.append(str(exc))
+            click.echo(f"{quiz_id:<8} (cannot be read: see below)")
+            continue
         click.echo(f"{quiz.id:<8} {quiz.title}  ({quiz.points:g} points, quiz)")
+    if broken:
+        # Every other item is still listed: one broken file hides none of the others.
+        click.echo("\n".join(broken), err=True)
+        ctx.exit(EXIT_USAGE)
 
 
 @cli.command()

@@ -256,6 +256,11 @@ def test_a_broken_quiz_breaks_neither_the_exercises_nor_itself_silently(course: 
     assert "a single-choice question has exactly 1 correct option, not 0" in result.stdout
     assert "q01.yaml:" in result.stdout
     assert run_grade("show", "ex01", cwd=course).returncode == 0
+    listed = run_grade("list", cwd=course)
+    assert listed.returncode == 2
+    assert "ex01     Binary cross-entropy" in listed.stdout
+    assert "q01      (cannot be read" in listed.stdout
+    assert "exactly 1 correct option" in listed.stderr
 
 
 def test_a_collision_prone_misconception_is_avoided_and_counted(course: Path) -> None:

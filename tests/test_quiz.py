@@ -358,3 +358,16 @@ def test_every_shipped_quiz_gives_full_marks_to_its_key(quiz_id: str, tmp_path: 
         assert result.returncode == 0, result.stdout
         assert result.json()["score"] == opened.quiz.points
     assert len(SHIPPED) >= 4
+
+
+def test_braces_in_a_question_are_text_unless_they_name_a_parameter(
+    course: Path, tmp_path: Path
+) -> None:
+    text = QUIZ.replace(
+        "text: Which loss for regression?",
+        'text: "Labels in {0, 1}, a stray { and {p.__class__}: which loss for regression?"',
+    )
+    write(course / "exercises" / "q01.yaml", text)
+    assert run_grade("validate", cwd=course).returncode == 0
+    template = _template(course, "lee", tmp_path / "l.yaml")
+    assert "Labels in {0, 1}, a stray { and {p.__class__}: which loss" in template

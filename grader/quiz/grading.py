@@ -18,7 +18,7 @@ from typing import Any
 
 from grader import __version__
 from grader.compare import within
-from grader.quiz.spec import Partial, Question, QuestionType, Quiz
+from grader.quiz.spec import PLACEHOLDER, Partial, Question, QuestionType, Quiz
 from grader.quiz.variants import Loader, Variant, make_variant, variant_seed
 from grader.results import CaseResult, Report, Status
 
@@ -50,7 +50,7 @@ def show(value: Any) -> str:
 def pose(quiz: Quiz, question: Question, student: str, load: Loader | None) -> Posed:
     variant = make_variant(quiz, question, student, load)
     shown = {name: show(value) for name, value in variant.params.items()}
-    text = question.text.format_map(shown) if shown else question.text
+    text = PLACEHOLDER.sub(lambda m: shown.get(m.group(1), m.group(0)), question.text)
     order = list(range(len(question.options)))
     if question.shuffle and order:
         random.Random(variant.seed ^ 0x5EED).shuffle(order)

@@ -7,7 +7,6 @@ its own schema is grader/schema/quiz.schema.json.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -27,6 +26,9 @@ from grader.spec import (
 )
 
 KIND = "quiz"
+#: {name} in a question's text: replaced by that parameter's shown value. Nothing else is
+#: interpreted (no format specs, no attribute access), so braces may appear as text.
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _KIND_LINE = re.compile(r"^kind:\s*['\"]?quiz['\"]?\s*(#.*)?$", re.MULTILINE)
 #: The seed's course part when a quiz names none.
 DEFAULT_COURSE = "grader"
@@ -100,9 +102,7 @@ class Question:
     @property
     def names(self) -> tuple[str, ...]:
         """The names the text refers to as {name}."""
-        return tuple(
-            field for _, field, _, _ in string.Formatter().parse(self.text) if field is not None
-        )
+        return tuple(PLACEHOLDER.findall(self.text))
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def _question(
         if "tolerance" in raw and "sigfigs" in raw:
             add("sigfigs", "give 'tolerance' or 'sigfigs', not both")
         names = set(raw.get("params", {}))
-        text_names = {f for _, f, _, _ in string.Formatter().parse(raw["text"]) if f}
+        text_names = set(PLACEHOLDER.findall(raw["text"]))
         for name in sorted(text_names - names):
             add("text", f"the text shows {{{name}}}, which is not a parameter", "Declare it.")
     if kind is QuestionType.TRUEFALSE and not isinstance(answer, bool):

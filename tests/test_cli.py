@@ -32,11 +32,23 @@ def test_version(grade: GradeRunner) -> None:
     assert __version__ in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["show"], ["start"], ["ex01"]])
+def _commands() -> list[str]:
+    from grader.cli import cli
+
+    return sorted(cli.commands)
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in _commands()), ["ex01"], ["q01"]])
 def test_every_command_has_help(grade: GradeRunner, command: list[str]) -> None:
     result = grade(*command, "--help")
     assert result.returncode == 0, result.stderr
     assert "Usage: grade" in result.stdout
+
+
+def test_every_command_appears_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [c for c in _commands() if f"grade {c}" not in readme]
+    assert missing == []
 
 
 def test_help_lists_the_exercises(grade: GradeRunner) -> None:

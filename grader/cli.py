@@ -6,6 +6,7 @@ loaded); 2 usage or configuration error; 3 a bug in grader itself.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -20,6 +21,7 @@ import click
 from grader import __version__
 from grader.course import Course, find_course
 from grader.errors import GraderError, SpecError
+from grader.render import FORMATS
 
 if TYPE_CHECKING:
     from grader.results import Report
@@ -40,11 +42,16 @@ def _reports_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except SpecError as exc:
-            # One line per problem, as `grade validate` prints them: file:line:col: ...
-            click.echo(str(exc), err=True)
-            sys.exit(EXIT_USAGE)
         except GraderError as exc:
+            if kwargs.get("fmt") in ("json", "gradescope"):
+                # A program reading stdout always gets one document to parse.
+                from grader.render.json import render_error
+
+                click.echo(render_error(str(exc)), nl=False)
+            if isinstance(exc, SpecError):
+                # One line per problem, as `grade validate` prints them: file:line:col: ...
+                click.echo(str(exc), err=True)
+                sys.exit(EXIT_USAGE)
             raise _ConfigError(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -103,10 +110,11 @@ def _grade_command(exercise_id: str) -> click.Command:
     @click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "json"]),
+        type=click.Choice(list(FORMATS)),
         default="text",
         show_default=True,
-        help="text for people, json for programs (Gradescope-style).",
+        help="text for people; json (ours), gradescope (results.json), junit (JUnit XML) "
+        "or github (GitHub Actions annotations and step summary) for programs.",
     )
     @click.option(
         "--seed",
@@ -204,10 +212,10 @@ def _quiz_command(quiz_id: str) -> click.Command:
     @click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "json"]),
+        type=click.Choice(list(FORMATS)),
         default="text",
         show_default=True,
-        help="text for people, json for programs.",
+        help="text for people; json, gradescope, junit or github for programs.",
     )
     @click.option(
         "--report",
@@ -260,7 +268,7 @@ def _emit(
     ctx: click.Context, report: Report, fmt: str, report_path: Path | None, *, verbose: bool
 ) -> None:
     """Render a report where asked, and exit with its code."""
-    from grader.render import REPORT_SUFFIXES, render_json, render_text
+    from grader.render import REPORT_SUFFIXES, render_text, renderer
 
     if report_path is not None:
         kind = REPORT_SUFFIXES.get(report_path.suffix.lower())
@@ -269,8 +277,8 @@ def _emit(
                 f"{report_path.name}: the name must end in .html or .md", param_hint="--report"
             )
         _write_report(report, report_path, kind == "html")
-    if fmt == "json":
-        click.echo(render_json(report), nl=False)
+    if fmt != "text":
+        click.echo(renderer(fmt)(report), nl=False)
     else:
         text = render_text(
             report,
@@ -573,6 +581,56 @@ def export(ctx: click.Context, quiz_id: str, fmt: str, variants: int, out: Path 
     except OSError as exc:
         raise GraderError(f"cannot write {path}: {exc.strerror}") from None
     click.echo(f"wrote {path} ({fmt}): import it in Moodle's question bank (Import, Moodle XML).")
+
+
+@cli.command()
+@click.argument("exercise_id", metavar="EXERCISE")
+@click.option(
+    "--submission",
+    "submission_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/autograder/submission"),
+    show_default=True,
+    help="Where Gradescope puts the student's files.",
+)
+@click.option(
+    "--results",
+    "results_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("/autograder/results/results.json"),
+    show_default=True,
+    help="Where Gradescope reads the results.",
+)
+@_course_option
+@click.pass_context
+def gradescope(
+    ctx: click.Context, exercise_id: str, submission_dir: Path, results_path: Path
+) -> None:
+    """Grade a Gradescope submission (run_autograder calls this): the student's
+    EXERCISE.py, or the one .py file they uploaded, into results.json. Always writes a
+    results.json, and exits 0, so Gradescope shows the student why."""
+    from grader.grading import grade
+    from grader.render.json import render_gradescope
+
+    candidates = [submission_dir / f"{exercise_id}.py"]
+    uploaded = sorted(submission_dir.glob("*.py")) if submission_dir.is_dir() else []
+    if len(uploaded) == 1:
+        candidates.append(uploaded[0])
+    submission = next((c for c in candidates if c.is_file()), candidates[0])
+    try:
+        text = render_gradescope(grade(exercise_id, submission, course=_course(ctx)))
+    except GraderError as exc:
+        names = ", ".join(p.name for p in uploaded) or "no .py file"
+        message = f"{exc}\n(uploaded: {names}; expected {exercise_id}.py)"
+        text = json.dumps(
+            {"score": 0, "output": message, "output_format": "text", "tests": []}, indent=2
+        )
+    try:
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        results_path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {results_path}: {exc.strerror}") from None
+    click.echo(f"wrote {results_path}")
 
 
 @cli.command()

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from grader.render.numbers import diagnosis_lines, summary
-from grader.results import CaseResult, Report, Status
+from grader.results import SCHEMA_VERSION, CaseResult, Report, Status
 
 
 def _finite(value: float | None) -> float | str | None:
@@ -102,3 +102,57 @@ def render_json(report: Report) -> str:
         "tests": [_test(case) for case in report.tests],
     }
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+def _gradescope_test(case: CaseResult) -> dict[str, Any]:
+    return {
+        "name": case.name,
+        "score": case.score,
+        "max_score": case.max_score,
+        # Gradescope knows passed and failed only: an error (a crash, a timeout) failed.
+        "status": "passed" if case.status is Status.PASSED else "failed",
+        "output": _test(case)["output"],
+        # Hidden cases carry no data (redacted in the model); their verdicts show once the
+        # instructor publishes the grades.
+        "visibility": "after_published" if case.visibility == "hidden" else "visible",
+    }
+
+
+def render_gradescope(report: Report) -> str:
+    """Gradescope's results.json: only the fields its specification documents."""
+    output = _overall(report)
+    if report.error is not None:
+        error = report.error
+        where = f"{error.file}:{error.line}" if error.line else error.file
+        output = f"{where}: {error.message}" + (f"\nhint: {error.hint}" if error.hint else "")
+        output += ("\n" + _overall(report)) if _overall(report) else ""
+    document = {
+        "score": report.score,
+        "execution_time": round(report.execution_time, 3),
+        "output": output,
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {
+            "exercise": report.exercise,
+            "seed": report.seed,
+            "student": report.student,
+            "grader_version": report.grader_version,
+            "max_score": report.max_score,
+        },
+        "tests": [_gradescope_test(case) for case in report.tests],
+    }
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+def render_error(what: str, *, kind: str = "configuration") -> str:
+    """The one document a JSON consumer gets when there is no report: it can always parse
+    stdout, whatever the exit code."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "error": {"kind": kind, "message": what},
+        "score": 0,
+        "tests": [],
+    }
+    return json.dumps(document, indent=2) + "\n"

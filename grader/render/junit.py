@@ -1,0 +1,211 @@
+"""The JUnit XML format: a report as CI test-report viewers read it (GitLab, Jenkins, GitHub).
+
+Last step of the flow, a pure `Report -> str` like every renderer: it only arranges what the
+result model holds, with the wording of grader.render.numbers, and grades nothing.
+
+The schema followed is the one Jenkins' xUnit plugin validates JUnit reports against,
+junit-10.xsd (jenkinsci/xunit-plugin, MIT; a copy is in tests/fixtures/junit/), the most
+permissive of the widely used ones and a superset of what GitLab and the GitHub reporters
+read. Apache Ant's schema (windyroad/JUnit-Schema) was not chosen: it requires a timestamp
+and hostname, which a pure function of the report cannot know. What the choice means here:
+
+- One <testsuites> holding one <testsuite>, one <testcase> per case, in the report's order.
+  PASSED: an empty testcase; FAILED (returned something wrong): <failure type="WrongValue">;
+  ERROR (raised, hung, crashed, did not load): <error>. The grader skips nothing: skipped=0.
+- `file` is set on <testsuite> only (the submission): junit-10 allows it nowhere else, and
+  allows no `line` at all, so a load error's line number is in the <error> text instead.
+- `time` of a testcase is left out where the grader measured nothing (hidden cases and cases
+  that never ran): "0" would claim a measurement. junit-10 makes it optional.
+- A hidden case says only its message: the result model holds no data for it, and this
+  format does not add a hint or printed output that a student could learn the inputs from.
+- Warnings, notes, the diagnosis and what the submission printed outside any case go in the
+  testsuite's <system-out>; its stderr in <system-err>. A case's printed output is in that
+  testcase's <system-out>, where viewers show it beside the case.
+
+A submission that did not load becomes an <error type="SubmissionError.<kind>"> on every
+case, each carrying the load error in full, rather than one testcase named "load": the
+number of tests and their names then stay the same from one CI run to the next, so viewers
+that track a test's history (Jenkins, GitLab's "newly failed") see each case go from error
+to passed once the file loads, and the counts agree with the JSON format's. Only if the
+report holds no case at all is a single "load" testcase written, so the error cannot vanish.
+
+The document is built with xml.etree.ElementTree, which escapes all text. Characters XML 1.0
+cannot hold (NUL, most control characters, lone surrogates) are removed first, and terminal
+colour sequences with them, since student output may contain anything.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from grader.render.numbers import diagnosis_lines, expected_text, num, points, short, summary
+from grader.results import CaseResult, Report, Status, SubmissionError
+
+#: Terminal escape sequences (colours, cursor moves): removed whole, not left as "[31m".
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+#: Everything outside XML 1.0's Char production.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: str) -> str:
+    """Text that any XML 1.0 parser accepts: escape sequences and forbidden characters go."""
+    return _NOT_XML.sub("", _ANSI.sub("", text))
+
+
+def _one_line(text: str) -> str:
+    """A `message` attribute: viewers show it as a title, so the first non-blank line."""
+    lines = [line.strip() for line in _clean(text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _seconds(value: float, digits: int) -> str:
+    """Fixed-point: junit-10's time pattern has no exponent (1e-05 would fail) and, for a
+    testsuite, at most three decimals (Surefire's milliseconds). A testcase's time is free
+    text there, and a case often takes microseconds: "0.000" would say less, so six."""
+    return f"{max(value, 0.0):.{digits}f}"
+
+
+def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    child = ET.SubElement(parent, tag, {k: _clean(v) for k, v in attrs.items()})
+    if text is not None:
+        child.text = _clean(text)
+    return child
+
+
+def _case_text(case: CaseResult) -> str:
+    """The full account of a visible failure, in the text format's words."""
+    lines = [summary(case)]
+    if case.smallest is not None:
+        small = case.smallest
+        rows = f"{small.rows} row{'s' if small.rows != 1 else ''}"
+        lines.append(f"smallest: the smallest input found that fails the same way ({rows}):")
+        lines += [f"  {param} = {text}" for param, text in small.inputs.items()]
+        lines.append(f"  expected {num(small.expected_low)}, got {num(small.actual)}")
+    if case.inputs:
+        lines.append("full input:" if case.smallest is not None else "inputs:")
+        lines += [f"  {param} = {text}" for param, text in case.inputs.items()]
+    expected = expected_text(case)
+    if expected is not None and case.status is Status.FAILED:
+        lines.append(f"expected: {expected}")
+        lines.append(
+            f"  (accepted: |got - expected| <= {short(case.atol)} + {short(case.rtol)} "
+            "* |expected|)"
+        )
+    if case.actual is not None:
+        kind = f"   ({case.actual_type})" if case.actual_type else ""
+        lines.append(f"got: {num(case.actual)}{kind}")
+    elif case.actual_type and case.status is Status.FAILED:
+        lines.append(f"got: a value of type {case.actual_type}")
+    if case.abs_error is not None and case.status is Status.FAILED:
+        lines.append(f"error: {short(case.abs_error)} absolute, {short(case.rel_error)} relative")
+    if case.traceback:
+        lines += ["traceback:", case.traceback.rstrip("\n")]
+    if case.hint:
+        lines.append(f"hint: {case.hint}")
+    return "\n".join(lines)
+
+
+def _load_error_text(error: SubmissionError) -> str:
+    """Why the submission could not be used, with the place: junit-10 has no line attribute."""
+    lines = [f"{error.file} cannot be graded: {error.message}"]
+    if error.line is not None:
+        where = f'File "{error.file}", line {error.line}'
+        lines.append(where + (f", column {error.column}" if error.column else ""))
+    if error.text:
+        lines.append(f"    {error.text.strip()}")
+    if error.traceback:
+        lines.append(error.traceback.rstrip("\n"))
+    if error.hint:
+        lines.append(f"hint: {error.hint}")
+    return "\n".join(lines)
+
+
+def _testcase(suite: ET.Element, report: Report, case: CaseResult) -> None:
+    attrs = {"classname": f"grader.{report.exercise}", "name": case.name}
+    if case.seconds is not None:
+        attrs["time"] = _seconds(case.seconds, 6)
+    element = _element(suite, "testcase", **attrs)
+    hidden = case.visibility == "hidden"
+    if report.error is not None:
+        _element(
+            element,
+            "error",
+            f"{case.message}\n\n{_load_error_text(report.error)}",
+            message=f"{_one_line(case.message)}: {_one_line(report.error.message)}",
+            type=f"SubmissionError.{report.error.kind}",
+        )
+    elif case.status is not Status.PASSED:
+        body = case.message if hidden else _case_text(case)
+        tag, kind = ("failure", "WrongValue")
+        if case.status is Status.ERROR:
+            tag, kind = ("error", "CouldNotRun")
+        _element(element, tag, body, message=_one_line(body), type=kind)
+    if case.output and not hidden:
+        _element(element, "system-out", case.output)
+
+
+def _suite_output(report: Report) -> str:
+    """Warnings, notes and the diagnosis in the words and order of the JSON `output`, then
+    what concerns the whole run."""
+    lines = [f"warning: {w}" for w in report.warnings]
+    lines += [f"note: {n}" for n in report.notes]
+    lines += diagnosis_lines(report) or []
+    if report.sandbox_limitations:
+        lines.append(
+            f"note: the {report.backend} sandbox cannot guarantee isolation: "
+            + "; ".join(report.sandbox_limitations)
+        )
+    if report.error is not None:
+        lines.append(_load_error_text(report.error))
+    for label, text in (("printed while loading", report.import_output), ("stdout", report.stdout)):
+        if text.strip():
+            lines += [f"{label}:", text.rstrip("\n")]
+    return "\n".join(lines)
+
+
+def render_junit(report: Report) -> str:
+    tests = str(len(report.tests) or (1 if report.error is not None else 0))
+    failures = str(report.count(Status.FAILED) if report.error is None else 0)
+    errors = str(report.count(Status.ERROR) if report.error is None else tests)
+    time = _seconds(report.execution_time, 3)
+    counts = {"tests": tests, "failures": failures, "errors": errors}
+    root = ET.Element("testsuites", {"name": "grader", **counts, "time": time})
+    suite = _element(
+        root,
+        "testsuite",
+        name=f"{report.exercise}: {report.title}",
+        **counts,
+        skipped="0",
+        time=time,
+        file=report.submission,
+    )
+    properties = _element(suite, "properties")
+    values = [
+        ("seed", str(report.seed)),
+        ("score", points(report.score)),
+        ("max_score", points(report.max_score)),
+    ]
+    if report.student is not None:
+        values.append(("student", report.student))
+    values += [("backend", report.backend), ("grader_version", report.grader_version)]
+    for name, value in values:
+        _element(properties, "property", name=name, value=value)
+    for case in report.tests:
+        _testcase(suite, report, case)
+    if not report.tests and report.error is not None:
+        load = _element(suite, "testcase", classname=f"grader.{report.exercise}", name="load")
+        _element(
+            load,
+            "error",
+            _load_error_text(report.error),
+            message=_one_line(report.error.message),
+            type=f"SubmissionError.{report.error.kind}",
+        )
+    output = _suite_output(report)
+    if output:
+        _element(suite, "system-out", output)
+    if report.stderr.strip():
+        _element(suite, "system-err", report.stderr)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -288,6 +288,15 @@ def _emit(
             verbose=verbose,
         )
         click.echo(text, nl=False, color=_use_color())
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if fmt == "github" and summary_path:
+        from grader.render.github import step_summary
+
+        try:
+            with open(summary_path, "a", encoding="utf-8") as out:
+                out.write(step_summary(report))
+        except OSError as exc:  # the grade stands; the summary is a courtesy
+            click.echo(f"grade: cannot append the step summary: {exc.strerror}", err=True)
     ctx.exit(EXIT_PASSED if report.passed else EXIT_FAILED)
 
 

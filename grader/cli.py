@@ -24,6 +24,7 @@ from grader.errors import GraderError, SpecError
 from grader.render import FORMATS
 
 if TYPE_CHECKING:
+    from grader.gradebook import Gradebook
     from grader.results import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -640,6 +641,111 @@ def gradescope(
     except OSError as exc:
         raise click.ClickException(f"cannot write {results_path}: {exc.strerror}") from None
     click.echo(f"wrote {results_path}")
+
+
+_GRADEBOOK_HELP = "The SQLite gradebook [default: ./gradebook.db]."
+
+
+@cli.command()
+@click.argument("exercise_id", metavar="EXERCISE")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--jobs", type=click.IntRange(1, 256), help="Parallel graders [default: cores].")
+@click.option(
+    "--gradebook",
+    "gradebook_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("gradebook.db"),
+    help=_GRADEBOOK_HELP,
+)
+@_course_option
+@click.pass_context
+@_reports_errors
+def batch(
+    ctx: click.Context, exercise_id: str, directory: Path, jobs: int | None, gradebook_path: Path
+) -> None:
+    """Grade a class: every DIRECTORY/<student>/EXERCISE.py and DIRECTORY/<student>.py,
+    in parallel, into the gradebook. Attempts already graded (same submission, same
+    exercise) are skipped, so an interrupted run is simply started again."""
+    from grader.batch import run_batch
+
+    book = _open_gradebook(gradebook_path)
+    progress = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit="submission", file=sys.stderr)
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        summary = run_batch(
+            _course(ctx), exercise_id, directory, book, jobs=jobs, progress=progress
+        )
+    finally:
+        book.close()
+    click.echo("\n".join(summary.lines()))
+    ctx.exit(EXIT_PASSED)  # the run is done; students' results are in the gradebook
+
+
+def _open_gradebook(path: Path) -> Gradebook:
+    from grader.gradebook import Gradebook
+
+    try:
+        return Gradebook(path)
+    except Exception as exc:  # sqlite3.Error: not a database, a read-only place
+        raise GraderError(
+            f"cannot open the gradebook {path}: {exc}",
+            fix="Pass --gradebook PATH to a writable SQLite file (created if missing).",
+        ) from None
+
+
+@cli.group()
+def gradebook() -> None:
+    """Read the gradebook that grade batch writes."""
+
+
+@gradebook.command(name="export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv: one row per student (Canvas, Moodle); json: every attempt.",
+)
+@click.option(
+    "--gradebook",
+    "gradebook_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("gradebook.db"),
+    help=_GRADEBOOK_HELP,
+)
+@_course_option
+@click.pass_context
+@_reports_errors
+def gradebook_export(ctx: click.Context, fmt: str, gradebook_path: Path) -> None:
+    """Print the gradebook: CSV with one row per student and one column per exercise, or
+    every attempt as JSON."""
+    from grader.gradebook import export_csv
+
+    if not gradebook_path.is_file():
+        raise GraderError(f"{gradebook_path} does not exist", fix="Run grade batch first.")
+    book = _open_gradebook(gradebook_path)
+    try:
+        if fmt == "json":
+            click.echo(json.dumps(book.rows(), indent=2))
+            return
+        titles = {}
+        try:
+            course = _course(ctx)
+            titles = {i: course.load(i).title for i in course.exercise_ids()}
+        except GraderError:
+            pass  # columns named by id alone
+        click.echo(export_csv(book, titles), nl=False)
+    finally:
+        book.close()
 
 
 @cli.command()

@@ -1,0 +1,103 @@
+"""`grade batch` and the gradebook, through the CLI: every attempt exactly once, also
+after a SIGKILL and a restart; the CSV an LMS imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO, SUBMISSIONS, run_grade, write
+
+EX01 = SUBMISSIONS / "ex01"
+
+
+def _class(root: Path, n: int) -> Path:
+    """n students, alternating styles: DIR/<student>/ex01.py and DIR/<student>.py."""
+    sources = [EX01 / "good_vectorised.py", EX01 / "bad_log2.py", EX01 / "bad_sum_not_mean.py"]
+    for i in range(n):
+        text = sources[i % len(sources)].read_text() + f"\n# student {i}\n"
+        path = root / f"s{i:02d}" / "ex01.py" if i % 2 else root / f"s{i:02d}.py"
+        write(path, text)
+    return root
+
+
+def _rows(book: Path) -> list[tuple[str, str, float, str]]:
+    with sqlite3.connect(book) as db:
+        return db.execute(
+            "SELECT student, item, score, status FROM attempts ORDER BY student, id"
+        ).fetchall()
+
+
+def test_a_class_is_graded_once_and_a_rerun_skips_it(tmp_path: Path) -> None:
+    klass = _class(tmp_path / "class", 4)
+    book = tmp_path / "book.db"
+    first = run_grade("batch", "ex01", str(klass), "--gradebook", str(book), "--jobs", "2")
+    assert first.returncode == 0, first.stderr
+    assert "graded 4, skipped 0" in first.stdout
+    assert "log2 (1)" in first.stdout
+    rows = _rows(book)
+    assert [r[0] for r in rows] == ["s00", "s01", "s02", "s03"]
+    assert {r[3] for r in rows} == {"passed", "failed"}
+    again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
+    assert "graded 0, skipped 4" in again.stdout
+    # A new version of one submission is a new attempt; the export shows the latest.
+    write(klass / "s00.py", (EX01 / "bad_log2.py").read_text())
+    third = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
+    assert "graded 1, skipped 3" in third.stdout
+    assert len(_rows(book)) == 5
+    exported = run_grade("gradebook", "export", "--gradebook", str(book))
+    table = list(csv.reader(io.StringIO(exported.stdout)))
+    assert table[0] == ["Student", "ID", "Section", "Binary cross-entropy (ex01)"]
+    assert len(table) == 5  # one row per student
+    assert table[1][0] == "s00"
+    assert float(table[1][3]) < 30  # the latest attempt, log2
+
+
+def test_a_batch_killed_mid_run_and_restarted_grades_each_submission_exactly_once(
+    tmp_path: Path,
+) -> None:
+    klass = _class(tmp_path / "class", 10)
+    book = tmp_path / "book.db"
+    args = [sys.executable, "-m", "grader", "batch", "ex01", str(klass), "--jobs", "1"]
+    env = {k: v for k, v in os.environ.items() if k != "GRADER_COURSE"}
+    with subprocess.Popen(
+        [*args, "--gradebook", str(book)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    ) as proc:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if book.exists() and len(_rows(book)) >= 2:
+                break
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, at once
+        proc.wait()
+    done_before = len(_rows(book))
+    assert 2 <= done_before < 10, "the kill came after the end: make the class larger"
+    restarted = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
+    assert restarted.returncode == 0, restarted.stderr
+    rows = _rows(book)
+    assert sorted(r[0] for r in rows) == [f"s{i:02d}" for i in range(10)]
+    assert f"skipped {done_before}" in restarted.stdout
+
+
+def test_a_bad_gradebook_or_class_folder_is_a_clear_error(tmp_path: Path) -> None:
+    not_a_db = write(tmp_path / "book.db", "this is not SQLite")
+    klass = _class(tmp_path / "class", 1)
+    result = run_grade("batch", "ex01", str(klass), "--gradebook", str(not_a_db))
+    assert result.returncode == 2
+    assert "cannot open the gradebook" in result.stderr
+    missing = run_grade("batch", "ex01", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2
+    assert "is not a directory" in missing.stderr
+    assert "Traceback" not in missing.stderr + result.stderr

@@ -363,6 +363,11 @@ def cli(course: Path | None) -> None:
     grade show ex01      read the task
     grade start ex01     write a starter ex01.py
     grade ex01           grade ./ex01.py
+    grade q01            take a quiz (--answers FILE grades a filled-in one)
+
+    \b
+    instructors: grade new, validate, selftest, release, export
+    classes:     grade batch ex01 class/, grade gradebook export
     """
 
 

@@ -80,6 +80,47 @@ def _course_option(fn: F) -> F:
     )(fn)
 
 
+def _report_suffix(_: click.Context, __: click.Parameter, value: Path | None) -> Path | None:
+    """Checked when the options are parsed: a quiz taken in the terminal must not learn
+    only at the end that its report cannot be written."""
+    from grader.render import REPORT_SUFFIXES
+
+    if value is not None and value.suffix.lower() not in REPORT_SUFFIXES:
+        raise click.BadParameter(f"{value.name}: the name must end in .html or .md")
+    return value
+
+
+def _output_options(fn: F) -> F:
+    """--format and --report, the same for exercises and quizzes."""
+    fn = click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        callback=_report_suffix,
+        help="Also write the report to a file: feedback.html (self-contained) or "
+        "feedback.md (for pull requests and CI summaries).",
+    )(fn)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(FORMATS)),
+        default="text",
+        show_default=True,
+        help="text for people; json (ours), gradescope (results.json), junit (JUnit XML) "
+        "or github (GitHub Actions annotations and step summary) for programs.",
+    )(fn)
+
+
+def _gradebook_option(fn: F) -> F:
+    return click.option(
+        "--gradebook",
+        "gradebook_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("gradebook.db"),
+        help="The SQLite gradebook [default: ./gradebook.db].",
+    )(fn)
+
+
 def _course_dir(ctx: click.Context) -> Path | None:
     given: Path | None = ctx.meta.get("grader.course") or ctx.find_root().params.get("course")
     return given
@@ -108,26 +149,11 @@ def _grade_command(exercise_id: str) -> click.Command:
         type=click.Path(dir_okay=False, path_type=Path),
         help=f"The file to grade [default: ./{exercise_id}.py].",
     )
-    @click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(list(FORMATS)),
-        default="text",
-        show_default=True,
-        help="text for people; json (ours), gradescope (results.json), junit (JUnit XML) "
-        "or github (GitHub Actions annotations and step summary) for programs.",
-    )
+    @_output_options
     @click.option(
         "--seed",
         type=click.IntRange(0, 2**32 - 1),
         help="Seed of the random cases; the report prints the one it used.",
-    )
-    @click.option(
-        "--report",
-        "report_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Also write the report to a file: feedback.html (self-contained, with a plot) "
-        "or feedback.md (for pull requests and CI summaries).",
     )
     @click.option(
         "--verbose",
@@ -158,14 +184,6 @@ def _grade_command(exercise_id: str) -> click.Command:
         from grader.render import REPORT_SUFFIXES
         from grader.sandbox import get_backend
 
-        kind = None
-        if report_path is not None:
-            kind = REPORT_SUFFIXES.get(report_path.suffix.lower())
-            if kind is None:
-                raise click.BadParameter(
-                    f"{report_path.name}: the name must end in .html or .md",
-                    param_hint="--report",
-                )
         submission = file or Path(f"{exercise_id}.py")
         backend = get_backend(sandbox)
         report = grade(
@@ -174,7 +192,8 @@ def _grade_command(exercise_id: str) -> click.Command:
             course=_course(ctx),
             seed=seed,
             backend=backend,
-            plot=kind == "html",
+            # The plot costs a sandbox run: only the HTML report shows it.
+            plot=report_path is not None and REPORT_SUFFIXES[report_path.suffix.lower()] == "html",
         )
         _emit(ctx, report, fmt, report_path, verbose=verbose)
 
@@ -210,20 +229,7 @@ def _quiz_command(quiz_id: str) -> click.Command:
         help="Where --template writes, and where a quiz taken in the terminal saves its answers.",
     )
     @click.option("--force", is_flag=True, help="Let --template write over an existing file.")
-    @click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(list(FORMATS)),
-        default="text",
-        show_default=True,
-        help="text for people; json, gradescope, junit or github for programs.",
-    )
-    @click.option(
-        "--report",
-        "report_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Also write the report to feedback.html or feedback.md.",
-    )
+    @_output_options
     @_course_option
     @click.pass_context
     @_reports_errors
@@ -271,13 +277,8 @@ def _emit(
     """Render a report where asked, and exit with its code."""
     from grader.render import REPORT_SUFFIXES, render_text, renderer
 
-    if report_path is not None:
-        kind = REPORT_SUFFIXES.get(report_path.suffix.lower())
-        if kind is None:
-            raise click.BadParameter(
-                f"{report_path.name}: the name must end in .html or .md", param_hint="--report"
-            )
-        _write_report(report, report_path, kind == "html")
+    if report_path is not None:  # its suffix was checked with the options
+        _write_report(report, report_path, REPORT_SUFFIXES[report_path.suffix.lower()] == "html")
     if fmt != "text":
         click.echo(renderer(fmt)(report), nl=False)
     else:
@@ -648,20 +649,11 @@ def gradescope(
     click.echo(f"wrote {results_path}")
 
 
-_GRADEBOOK_HELP = "The SQLite gradebook [default: ./gradebook.db]."
-
-
 @cli.command()
 @click.argument("exercise_id", metavar="EXERCISE")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--jobs", type=click.IntRange(1, 256), help="Parallel graders [default: cores].")
-@click.option(
-    "--gradebook",
-    "gradebook_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("gradebook.db"),
-    help=_GRADEBOOK_HELP,
-)
+@_gradebook_option
 @_course_option
 @click.pass_context
 @_reports_errors
@@ -720,13 +712,7 @@ def gradebook() -> None:
     show_default=True,
     help="csv: one row per student (Canvas, Moodle); json: every attempt.",
 )
-@click.option(
-    "--gradebook",
-    "gradebook_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("gradebook.db"),
-    help=_GRADEBOOK_HELP,
-)
+@_gradebook_option
 @_course_option
 @click.pass_context
 @_reports_errors

@@ -89,6 +89,11 @@ def test_an_unknown_report_suffix_is_a_usage_error(grade: GradeRunner, tmp_path:
     result = grade("ex01", "--file", str(GOOD), "--report", str(tmp_path / "r.pdf"))
     assert result.returncode == 2
     assert "must end in .html or .md" in result.stderr
+    # A quiz refuses it before asking anything (no answers file is written either).
+    quiz = grade("q01", "--report", str(tmp_path / "r.pdf"), "--out", str(tmp_path / "a.yaml"))
+    assert quiz.returncode == 2
+    assert "must end in .html or .md" in quiz.stderr
+    assert not (tmp_path / "a.yaml").exists()
 
 
 def _positions(text: str, *markers: str) -> list[int]:

@@ -57,6 +57,22 @@ def within(actual: float, target: float, tol: Tolerance) -> bool:
     return abs(actual - target) <= tol.atol + tol.rtol * abs(target)
 
 
+def apart(a: Expected, b: Expected, tol: Tolerance) -> bool:
+    """Whether two answers can be told apart: neither within tolerance of the other, taken
+    either way round (the rule is asymmetric); a finite answer and a non-finite one are
+    apart, two non-finite ones are not. Shared by selftest (mistakes that look alike) and
+    quiz variants (misconceptions that collide)."""
+    finite_a = math.isfinite(a.low) and math.isfinite(a.high)
+    finite_b = math.isfinite(b.low) and math.isfinite(b.high)
+    if not (finite_a and finite_b):
+        return finite_a != finite_b
+    if a.high < b.low:
+        return not (within(a.high, b.low, tol) or within(b.low, a.high, tol))
+    if b.high < a.low:
+        return not (within(b.high, a.low, tol) or within(a.low, b.high, tol))
+    return False
+
+
 def compare(actual: float, expected: Expected, tol: Tolerance) -> Verdict:
     """Judge one finite or non-finite float against the reference's answer."""
     if not (math.isfinite(expected.low) and math.isfinite(expected.high)):

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.compare import Expected, within
+from grader.compare import Expected, apart
 from grader.errors import GraderError
 from grader.prepare import Answers, Prepared
 from grader.results import Status
@@ -92,21 +91,6 @@ def _score(
     from grader.grading import judge
 
     return judge(prepared, seed, cases, answers, _run_in_process(fn, cases))
-
-
-def _apart(a: Expected | None, b: Expected | None, tol: Tolerance) -> bool:
-    """Whether two answers to one case differ beyond the tolerance (None: cannot tell)."""
-    if a is None or b is None:
-        return False
-    finite_a = math.isfinite(a.low) and math.isfinite(a.high)
-    finite_b = math.isfinite(b.low) and math.isfinite(b.high)
-    if not (finite_a and finite_b):
-        return finite_a != finite_b
-    if a.high < b.low:
-        return not (within(a.high, b.low, tol) or within(b.low, a.high, tol))
-    if b.high < a.low:
-        return not (within(b.high, a.low, tol) or within(a.low, b.high, tol))
-    return False
 
 
 def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
@@ -213,6 +197,11 @@ def _mistakes(
             proof.failures.append(
                 f"mistake {mistake.id!r} is diagnosed as {named or 'nothing'} with seed {seed}"
             )
+
+
+def _apart(a: Expected | None, b: Expected | None, tol: Tolerance) -> bool:
+    """None (the mistake cannot run on that input) tells nothing apart."""
+    return a is not None and b is not None and apart(a, b, tol)
 
 
 def _pairs(prepared: Prepared, seed: int, cases: list[Any], apart: set[tuple[str, str]]) -> None:

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from grader import feedback
-from grader.compare import Expected, Finding, compare, within
+from grader.compare import Expected, Finding, apart, compare, within
 from grader.spec import Tolerance
 
 TOL = Tolerance(rtol=1e-4, atol=1e-9)
@@ -71,3 +71,17 @@ def test_compare_refuses_a_non_finite_reference() -> None:
 def test_relative_error_against_zero_is_infinite_unless_exact() -> None:
     assert compare(0.0, Expected.exact(0.0), TOL).rel_error == 0.0
     assert compare(1.0, Expected.exact(0.0), TOL).rel_error == math.inf
+
+
+def test_apart_is_symmetric_and_treats_non_finite_answers_as_one() -> None:
+    tol = Tolerance(rtol=1e-3, atol=0.0)
+    one, close, far = Expected.exact(1.0), Expected.exact(1.0009), Expected.exact(1.01)
+    assert not apart(one, close, tol)
+    assert not apart(close, one, tol)
+    assert apart(one, far, tol)
+    assert apart(far, one, tol)
+    assert not apart(Expected(0.9, 1.1), one, tol)  # inside an interval
+    assert apart(Expected(0.9, 0.95), one, tol)
+    nan, inf = Expected.exact(math.nan), Expected.exact(math.inf)
+    assert apart(one, inf, tol)
+    assert not apart(nan, inf, tol)

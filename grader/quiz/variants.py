@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.compare import within
+from grader.compare import Expected, apart
 from grader.errors import GraderError
 from grader.quiz.spec import Question, Quiz
 from grader.spec import Tolerance
@@ -90,16 +90,12 @@ def _distribution(rng: random.Random, classes: int, digits: int) -> list[float]:
     return [p / unit for p in parts]
 
 
-def _apart(a: float, b: float, tolerance: Tolerance) -> bool:
-    return not (within(a, b, tolerance) or within(b, a, tolerance))
-
-
 def _distinct(values: list[float], tolerance: Tolerance) -> bool:
     """Every value finite, and every two told apart by the question's tolerance."""
     if not all(math.isfinite(v) for v in values):
         return False
     return all(
-        _apart(values[i], values[j], tolerance)
+        apart(Expected.exact(values[i]), Expected.exact(values[j]), tolerance)
         for i in range(len(values))
         for j in range(i + 1, len(values))
     )

@@ -67,3 +67,29 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+#: A course's quiz functions for the quiz tests: BCE and its misconceptions in plain Python.
+QUIZ_SOLUTION = """\
+import math
+
+
+def bce(p, y):
+    return -(y * math.log(p) + (1 - y) * math.log(1 - p))
+
+
+def bce_log2(p, y):
+    return bce(p, y) / math.log(2)
+
+
+def bce_minus(p, y):
+    return -bce(p, y)
+
+
+def mean_bce(ps, ys):
+    return sum(bce(p, y) for p, y in zip(ps, ys, strict=True)) / len(ps)
+
+
+def sum_bce(ps, ys):
+    return sum(bce(p, y) for p, y in zip(ps, ys, strict=True))
+"""

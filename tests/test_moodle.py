@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-from conftest import REPO, run_grade, write
+from conftest import QUIZ_SOLUTION, REPO, run_grade, write
 from grader.course import Course
 from grader.errors import GraderError
 from grader.quiz.grading import judge, pose
@@ -24,33 +24,14 @@ from grader.quiz.variants import solution_loader
 
 VARIANTS = 5
 
-SOLUTION = """\
-import math
-
-
-def bce(p, y):
-    return -(y * math.log(p) + (1 - y) * math.log(1 - p))
-
-
-def bce_log2(p, y):
-    return bce(p, y) / math.log(2)
-
-
-def bce_minus(p, y):
-    return -bce(p, y)
-
-
-def mean_bce(ps, ys):
-    return sum(bce(p, y) for p, y in zip(ps, ys, strict=True)) / len(ps)
-
-
-def sum_bce(ps, ys):
-    return sum(bce(p, y) for p, y in zip(ps, ys, strict=True))
-
+SOLUTION = (
+    QUIZ_SOLUTION
+    + """
 
 def fixed_log2():
     return bce(0.8, 1) / math.log(2)
 """
+)
 
 QUIZ = """\
 kind: quiz

@@ -9,36 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import QUIZ_SOLUTION as SOLUTION
 from conftest import REPO, run_grade, write
 from grader.course import Course
 from grader.quiz.grading import Posed, judge
 from grader.quiz.spec import Option, Partial, Question, QuestionType
 from grader.quiz.variants import Variant
 from grader.spec import Tolerance
-
-SOLUTION = """\
-import math
-
-
-def bce(p, y):
-    return -(y * math.log(p) + (1 - y) * math.log(1 - p))
-
-
-def bce_log2(p, y):
-    return bce(p, y) / math.log(2)
-
-
-def bce_minus(p, y):
-    return -bce(p, y)
-
-
-def mean_bce(ps, ys):
-    return sum(bce(p, y) for p, y in zip(ps, ys, strict=True)) / len(ps)
-
-
-def sum_bce(ps, ys):
-    return sum(bce(p, y) for p, y in zip(ps, ys, strict=True))
-"""
 
 QUIZ = """\
 kind: quiz

@@ -7,7 +7,6 @@ as a package: a broken `solutions/__init__.py` or a stale installed copy cannot 
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +16,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss
 from sklearn.metrics import mean_squared_error as sk_mse
+
+from grader.reference import load_function
 
 # Warnings are errors here whatever the configuration: a reference that warns (log(0),
 # 0 * inf, ...) or a scikit-learn call that warns (rows not summing to one) fails the test.
@@ -38,13 +39,8 @@ EPS_MAX = 1.01e-5
 
 
 def _load(module: str, function: str) -> Callable[..., Any]:
-    spec = importlib.util.spec_from_file_location(f"reference_{module}", SOLUTIONS / f"{module}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    fn: Callable[..., Any] = getattr(loaded, function)
-    return fn
+    """A function of solutions/, loaded by file as the grader loads it."""
+    return load_function(SOLUTIONS.parent, f"solutions.{module}.{function}", where=module)
 
 
 bce = _load("bce", "binary_cross_entropy")

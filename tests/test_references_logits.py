@@ -12,7 +12,6 @@ Everything is loaded from its file, the way the grader loads it, not imported as
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from scipy.special import expit, log_expit, log_softmax, logsumexp, softmax
 from sklearn.metrics import log_loss
 
 from grader.cases import GENERATORS
+from grader.reference import load_function
 
 # Warnings are errors here whatever the configuration: a reference that overflows (exp of
 # 1000) or takes log(0) fails the test. The mistakes, which do, are called under errstate.
@@ -41,13 +41,8 @@ SEEDS = range(8)
 
 
 def _load(module: str, function: str) -> Callable[..., Any]:
-    spec = importlib.util.spec_from_file_location(f"logits_{module}", SOLUTIONS / f"{module}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    fn: Callable[..., Any] = getattr(loaded, function)
-    return fn
+    """A function of solutions/, loaded by file as the grader loads it."""
+    return load_function(SOLUTIONS.parent, f"solutions.{module}.{function}", where=module)
 
 
 bce_logits = _load("bce_logits", "binary_cross_entropy_with_logits")

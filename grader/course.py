@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from grader import cache
 from grader.errors import CourseNotFoundError, GraderError, UnknownExerciseError
-from grader.quiz.spec import Quiz, is_quiz
+from grader.quiz.kind import is_quiz
 from grader.spec import Exercise
 
 if TYPE_CHECKING:
     from grader.prepare import Prepared
+    from grader.quiz.spec import Quiz
 
 ENV_VAR = "GRADER_COURSE"
 _ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")

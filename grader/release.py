@@ -23,7 +23,8 @@ from grader import __version__
 from grader.course import Course
 from grader.errors import GraderError, SpecError
 from grader.prepare import RELEASE_FORMAT, RELEASE_MANIFEST, Prepared, input_digest, prepare
-from grader.quiz.spec import Quiz, is_quiz
+from grader.quiz.kind import is_quiz
+from grader.quiz.spec import Quiz
 from grader.spec import Visibility, read_yaml
 
 ANSWERS_DIR = "answers"

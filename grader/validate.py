@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader.errors import GraderError, Problem, SpecError
 from grader.prepare import Prepared, callable_with, prepare
-from grader.quiz.spec import is_quiz
+from grader.quiz.kind import is_quiz
 from grader.spec import Exercise
 
 #: Seeds whose random inputs validate draws: enough to meet a generator's rare options.

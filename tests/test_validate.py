@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_grade, write
-from grader.quiz.spec import is_quiz
+from grader.quiz.kind import is_quiz
 
 GOOD = (REPO / "exercises" / "ex01.yaml").read_text(encoding="utf-8")
 LINE = re.compile(r"^(?P<file>[^:\n]+\.yaml):(?P<line>\d+):(?P<col>\d+): (?P<what>.+)$")

@@ -29,20 +29,10 @@ KIND = "quiz"
 #: {name} in a question's text: replaced by that parameter's shown value. Nothing else is
 #: interpreted (no format specs, no attribute access), so braces may appear as text.
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_KIND_LINE = re.compile(r"^kind:\s*['\"]?quiz['\"]?\s*(#.*)?$", re.MULTILINE)
 #: The seed's course part when a quiz names none.
 DEFAULT_COURSE = "grader"
 #: Numeric answers with neither tolerance nor sigfigs: three significant figures' worth.
 DEFAULT_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-9)
-
-
-def is_quiz(path: Path) -> bool:
-    """Whether a file of exercises/ is a quiz: a top-level 'kind: quiz' line. Read as text,
-    not parsed, so that listing a course never fails on a broken file of the other kind."""
-    try:
-        return bool(_KIND_LINE.search(path.read_text(encoding="utf-8", errors="replace")))
-    except OSError:
-        return False
 
 
 class QuestionType(str, Enum):

@@ -38,8 +38,10 @@ def run_grade(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
 ) -> Completed:
     """`grade ARGS` in a fresh interpreter, as a user would run it."""
-    # COLUMNS and LINES of the terminal running pytest would change how reports wrap.
-    dropped = ("NO_COLOR", "GRADER_COURSE", "COLUMNS", "LINES")
+    # COLUMNS and LINES of the terminal running pytest would change how reports wrap; a
+    # GRADER_STUDENT or a GITHUB_STEP_SUMMARY of the machine would change what runs write.
+    dropped = ("NO_COLOR", "GRADER_COURSE", "COLUMNS", "LINES", "GRADER_STUDENT")
+    dropped += ("GITHUB_STEP_SUMMARY",)
     environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment.update(env or {})
     with subprocess.Popen(

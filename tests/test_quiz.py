@@ -348,3 +348,26 @@ def test_braces_in_a_question_are_text_unless_they_name_a_parameter(
     assert run_grade("validate", cwd=course).returncode == 0
     template = _template(course, "lee", tmp_path / "l.yaml")
     assert "Labels in {0, 1}, a stray { and {p.__class__}: which loss" in template
+
+
+def test_ci_names_the_student_in_the_environment(course: Path, tmp_path: Path) -> None:
+    """CI passes GRADER_STUDENT instead of --student: the same numbers as --student."""
+    by_option = _template(course, "mia", tmp_path / "option.yaml")
+    out = tmp_path / "env.yaml"
+    made = run_grade(
+        "q01", "--template", "--out", str(out), cwd=course, env={"GRADER_STUDENT": "mia"}
+    )
+    assert made.returncode == 0, made.stderr
+    assert out.read_text() == by_option
+    blank = tmp_path / "blank.yaml"
+    blank.write_text("quiz: q01\nanswers:\n  one:\n")
+    graded = run_grade(
+        "q01",
+        "--answers",
+        str(blank),
+        "--format",
+        "json",
+        cwd=course,
+        env={"GRADER_STUDENT": "mia"},
+    )
+    assert graded.json()["student"] == "mia"

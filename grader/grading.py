@@ -17,7 +17,7 @@ from grader import __version__, feedback
 from grader.compare import Verdict
 from grader.course import Course, find_course
 from grader.errors import SubmissionNotFoundError
-from grader.prepare import CALL_FLOOR_SECONDS, Answers, Prepared, call_seconds
+from grader.prepare import CALL_FLOOR_SECONDS, Answers, Prepared
 from grader.results import (
     CaseResult,
     Diagnosis,
@@ -36,8 +36,6 @@ HIDDEN = Visibility.HIDDEN
 if TYPE_CHECKING:
     from grader.cases import Case
     from grader.compare import Expected
-
-__all__ = ["call_seconds", "grade", "judge"]
 
 
 def sandbox_limits(exercise: Exercise) -> SandboxLimits:

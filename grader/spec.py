@@ -98,7 +98,7 @@ class Clip:
 
 @dataclass(frozen=True)
 class Limits:
-    #: None: derived per case from the time the reference needs (grading.call_seconds).
+    #: None: derived per case from the time the reference needs (prepare.call_seconds).
     seconds_per_case: float | None = None
     #: Every call of a submission together; a submission that hangs is done within it.
     seconds_total: float = 20.0

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO, SUBMISSIONS, GradeRunner, write
-from grader.grading import call_seconds
+from grader.prepare import call_seconds
 from grader.spec import load_exercise
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -306,12 +306,15 @@ def visible(cases: list[Case]) -> list[Case]:
     return [c for c in cases if c.spec.visibility is Visibility.VISIBLE]
 
 
-def callable_with(fn: Callable[..., Any], count: int) -> str | None:
-    """Why fn cannot be called with `count` positional arguments, or None."""
+def callable_with(
+    fn: Callable[..., Any], count: int = 0, keywords: Iterable[str] = ()
+) -> str | None:
+    """Why fn cannot be called with `count` positional arguments and these keyword
+    arguments, or None (a student's function by position; a quiz answer by keyword)."""
     import inspect
 
     try:
-        inspect.signature(fn).bind(*range(count))
+        inspect.signature(fn).bind(*range(count), **dict.fromkeys(keywords, 0))
     except TypeError as exc:
         return str(exc)
     except ValueError:

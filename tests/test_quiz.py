@@ -371,3 +371,14 @@ def test_ci_names_the_student_in_the_environment(course: Path, tmp_path: Path) -
         env={"GRADER_STUDENT": "mia"},
     )
     assert graded.json()["student"] == "mia"
+
+
+def test_an_answer_function_that_cannot_take_the_params_is_named(course: Path) -> None:
+    write(course / "solutions" / "qz_bad.py", "def bce(prob, label):\n    return 0.0\n")
+    write(
+        course / "exercises" / "q01.yaml",
+        QUIZ.replace("solutions.qz.bce\n", "solutions.qz_bad.bce\n"),
+    )
+    result = run_grade("validate", cwd=course)
+    assert result.returncode == 2
+    assert "the answer cannot take the parameters ['p', 'y']" in result.stdout

@@ -9,11 +9,11 @@ the generator had to skip to keep them apart.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import GraderError, Problem, SpecError
+from grader.prepare import callable_with
 from grader.quiz.grading import judge, pose
 from grader.quiz.spec import Quiz
 from grader.quiz.variants import solution_loader
@@ -40,19 +40,16 @@ def quiz_problems(quiz: Quiz, course_root: Path, students: int = 100) -> list[Pr
                 found.append(Problem(question.where, f"{what}: {exc.what}", exc.fix))
                 broken = True
                 continue
-            try:
-                inspect.signature(fn).bind(**dict.fromkeys(names, 0))
-            except TypeError as exc:
+            why = callable_with(fn, keywords=names)
+            if why is not None:
                 found.append(
                     Problem(
                         question.where,
-                        f"{what} cannot take the parameters {sorted(names)}: {exc}",
+                        f"{what} cannot take the parameters {sorted(names)}: {why}",
                         "Name its parameters as the question's params.",
                     )
                 )
                 broken = True
-            except ValueError:
-                pass
         if broken:
             continue
         for student in STUDENTS[:students]:

@@ -12,6 +12,7 @@ import hashlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -297,6 +298,12 @@ class Case:
     name: str
     spec: CaseSpec
     args: Mapping[str, np.ndarray]
+
+    @cached_property
+    def described(self) -> dict[str, str]:
+        """The inputs as the report prints them: worked out once per case, which a batch
+        shares between all the submissions graded with one seed."""
+        return {param: describe(array) for param, array in self.args.items()}
 
 
 def literal(value: Any, dtype: str | None, where: str, param: str) -> np.ndarray:

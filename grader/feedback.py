@@ -215,6 +215,8 @@ def stopped(stop: Stop | None, *, memory_mb: int) -> str:
         return f"the submission interfered with the grader's channel ({stop.detail})"
     if stop.kind is StopKind.NOT_LOADED:
         return "the submission could not be loaded"
+    if stop.kind is StopKind.HANGING:
+        return "two calls in a row ran out of time, so the calls left were not made"
     if stop.kind is StopKind.SIGNAL and stop.signal is not None:
         sig = stop.signal
         if sig == signal.SIGSEGV:
@@ -237,10 +239,15 @@ def stopped(stop: Stop | None, *, memory_mb: int) -> str:
 def no_answer(outcome: CallOutcome, *, memory_mb: int) -> Words:
     """A call that ended without a value: timed out, crashed, or was not run."""
     stop = outcome.stop
+    loops = "look for a loop that never ends, or use numpy operations instead of loops."
+    if outcome.status is CallStatus.NOT_RUN and stop is not None and stop.kind is StopKind.HANGING:
+        return Words(
+            f"not run: {stopped(stop, memory_mb=memory_mb)}",
+            f"Your code never returns, or is very slow: {loops}",
+        )
     if outcome.status is CallStatus.NOT_RUN:
         return Words(f"not run: {stopped(stop, memory_mb=memory_mb)}")
     if outcome.status is CallStatus.TIMEOUT:
-        loops = "look for a loop that never ends, or use numpy operations instead of loops."
         if stop is not None and stop.kind is StopKind.BUDGET:
             return Words(
                 f"stopped: {stopped(stop, memory_mb=memory_mb)}",

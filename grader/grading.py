@@ -57,12 +57,18 @@ def grade(
     seed: int | None = None,
     backend: Backend | None = None,
     plot: bool = False,
+    shrink: bool = True,
+    prepared: Prepared | None = None,
 ) -> Report:
     """Grade one submission of one exercise. Raises GraderError for faults that are not the
-    student's (unknown exercise, missing file, broken exercise or reference)."""
+    student's (unknown exercise, missing file, broken exercise or reference).
+
+    A batch passes the exercise `prepared` once for all its submissions (cases and answers
+    are then worked out once per seed) and leaves out shrinking, which only the student's
+    own report shows."""
     started = time.monotonic()
-    course = course or find_course()
-    prepared = course.prepare(exercise_id)
+    if prepared is None:
+        prepared = (course or find_course()).prepare(exercise_id)
     exercise = prepared.exercise
     if not submission.is_file():
         raise SubmissionNotFoundError(
@@ -82,15 +88,15 @@ def grade(
         packages=exercise.packages,
     )
     with backend.start(job) as session:
-        from grader.shrink import shrink
+        from grader.shrink import shrink as smallest_inputs
         from grader.sweep import plot_data
 
-        cases = prepared.cases(seed)
-        answers = prepared.answers(cases, seed)
+        cases, answers = prepared.graded(seed)
         run = _run(session, cases, answers.seconds)
+        reference = prepared.reference if shrink else None
         smallest = (
-            shrink(exercise, prepared.reference, session, cases, answers.expected, run.outcomes)
-            if prepared.reference is not None
+            smallest_inputs(exercise, reference, session, cases, answers.expected, run.outcomes)
+            if reference is not None
             else {}
         )
         picture = plot_data(exercise, prepared.curve, session) if plot and not run.fault else None
@@ -250,13 +256,11 @@ def _case_result(
 ) -> CaseResult:
     """One case's verdict and words. A hidden case is judged the same way; only the fields
     that carry its data (inputs, values, printed output, exception text) are left out."""
-    from grader.cases import describe
-
     spec = case.spec
     hidden = spec.visibility is Visibility.HIDDEN
     memory_mb = exercise.limits.memory_mb
     data: dict[str, Any] = {
-        "inputs": {p: describe(a) for p, a in case.args.items()},
+        "inputs": case.described,
         "expected_low": expected.low,
         "expected_high": expected.high,
         "rtol": spec.tolerance.rtol,

@@ -165,6 +165,9 @@ class Prepared:
         default_factory=dict, repr=False
     )
 
+    #: Cases and answers by seed, for graded(): a batch grades a class with one seed.
+    _graded_memo: dict[int, tuple[list[Case], Answers]] = field(default_factory=dict, repr=False)
+
     @property
     def hidden_note(self) -> str | None:
         """What a bundle's report says of the cases it cannot run."""
@@ -197,6 +200,19 @@ class Prepared:
         from grader.cases import build_cases
 
         return build_cases(self.exercise, seed)
+
+    def graded(self, seed: int) -> tuple[list[Case], Answers]:
+        """cases(seed) and their answers, worked out once per seed (the last few kept).
+        The inputs are made read-only: every submission graded with the seed shares them."""
+        if seed not in self._graded_memo:
+            cases = self.cases(seed)
+            for case in cases:
+                for array in case.args.values():
+                    array.setflags(write=False)
+            if len(self._graded_memo) >= 4:
+                self._graded_memo.pop(next(iter(self._graded_memo)))
+            self._graded_memo[seed] = (cases, self.answers(cases, seed))
+        return self._graded_memo[seed]
 
     @cached_property
     def reference(self) -> Reference | None:

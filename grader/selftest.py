@@ -113,8 +113,7 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
     slipped: set[str] = set()
     apart: set[tuple[str, str]] = set()
     for seed in seeds:
-        cases = prepared.cases(seed)
-        answers = prepared.answers(cases, seed)
+        cases, answers = prepared.graded(seed)
         proof.cases = len(cases)
         proof.hidden = sum(c.spec.visibility is Visibility.HIDDEN for c in cases)
         for case in cases:

@@ -9,6 +9,7 @@ are skipped there with the limitation it reports; the bwrap backend must stop al
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -121,12 +122,12 @@ def _processes_with(token: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("backend", ["bwrap", "process"])
+@pytest.mark.parametrize("backend", ["bwrap", "warm", "process"])
 @pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.stem)
 def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
     path: Path, backend: str, course: Path, tmp_path: Path
 ) -> None:
-    if backend == "bwrap":
+    if backend in ("bwrap", "warm"):
         problem = bwrap_problem(fresh=True)
         if problem is not None:
             pytest.skip(f"bwrap backend unavailable: {problem}")
@@ -177,27 +178,29 @@ def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
     assert mine == [], "a cgroup of the run was left behind"
 
 
-@pytest.mark.parametrize("backend", ["bwrap", "process"])
+@pytest.mark.parametrize("backend", ["bwrap", "warm", "process"])
 def test_a_hostile_run_does_not_affect_the_next_submission(
     backend: str, course: Path, tmp_path: Path
 ) -> None:
-    if backend == "bwrap" and bwrap_problem(fresh=True) is not None:
+    if backend in ("bwrap", "warm") and bwrap_problem(fresh=True) is not None:
         pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
-    chosen = get_backend(backend)
     hostile = write(tmp_path / "bomb.py", (FIXTURES / "hostile" / "fork_bomb.py").read_text())
     good = write(
         tmp_path / "good.py", (FIXTURES / "submissions/ex01/good_vectorised.py").read_text()
     )
-    first = grade("ex01", hostile, course=Course(course), seed=1, backend=chosen)
-    second = grade("ex01", good, course=Course(course), seed=1, backend=chosen)
+    # One backend for both: the warm engine's next submission runs in the same sandbox.
+    with contextlib.closing(get_backend(backend)) as chosen:
+        first = grade("ex01", hostile, course=Course(course), seed=1, backend=chosen)
+        second = grade("ex01", good, course=Course(course), seed=1, backend=chosen)
     assert first.score == 0
     assert second.score == second.max_score == 4
 
 
 #: Prints every input it can reach in its process: the arrays of the grader's frames, and
-#: any .npz file under the sandbox's directories, by the number of elements of each.
+#: the case keys named in any readable file under the sandbox's directories (whatever the
+#: format of the inputs file), by the number of elements of each.
 SNOOP = """\
-import gc, glob, os, sys
+import gc, glob, os, re, sys
 import numpy as np
 
 def _reachable():
@@ -211,14 +214,15 @@ def _reachable():
     for obj in gc.get_objects():
         if isinstance(obj, dict):
             seen.update(k for k in list(obj) if isinstance(k, str) and k[:1] == "c" and "/" in k)
-    for path in glob.glob("/sandbox/**/*.npz", recursive=True) + glob.glob(
-        os.path.join(os.path.dirname(__file__), "*.npz")
+    for path in glob.glob("/sandbox/**/*", recursive=True) + glob.glob(
+        os.path.join(os.path.dirname(__file__), "*")
     ):
         try:
-            with np.load(path) as npz:
-                seen.update(npz.files)
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError:
-            pass
+            continue
+        seen.update(m.decode() for m in re.findall(rb"c[0-9]+/[a-z_]+", data))
     return sorted(seen)
 
 def mean_squared_error(y_true, y_pred):
@@ -227,11 +231,11 @@ def mean_squared_error(y_true, y_pred):
 """
 
 
-@pytest.mark.parametrize("backend", ["bwrap", "process"])
+@pytest.mark.parametrize("backend", ["bwrap", "warm", "process"])
 def test_a_visible_call_cannot_reach_the_inputs_of_hidden_cases(
     backend: str, tmp_path: Path
 ) -> None:
-    if backend == "bwrap" and bwrap_problem(fresh=True) is not None:
+    if backend in ("bwrap", "warm") and bwrap_problem(fresh=True) is not None:
         pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
     path = write(tmp_path / "ex04.py", SNOOP)
     args = ("ex04", "--file", str(path), "--format", "json", "--sandbox", backend)

@@ -173,22 +173,57 @@ def test_a_case_may_have_a_time_limit_of_its_own(backend: Backend, tmp_path: Pat
     assert result.outcomes["c1"].value == 1.0
 
 
-def test_a_submission_that_hangs_everywhere_stops_at_its_time_budget(
+def test_a_submission_slow_everywhere_stops_at_its_time_budget(
     backend: Backend, tmp_path: Path
 ) -> None:
-    started = time.monotonic()
     body = "def loss(y_true, y_pred):\n    while True:\n        pass\n"
-    result = run(backend, tmp_path, body, cases=30, seconds=1.0, seconds_total=2.5)
-    elapsed = time.monotonic() - started
-    statuses = [result.outcomes[f"c{i}"].status for i in range(30)]
-    # Two calls wait out their own second; the third is stopped by the budget, at 2.5 s.
-    assert statuses[:2] == [CallStatus.TIMEOUT] * 2
-    assert result.outcomes["c2"].stop == Stop(StopKind.BUDGET, seconds=2.5)
-    assert set(statuses[3:]) == {CallStatus.NOT_RUN}
-    assert {result.outcomes[f"c{i}"].stop for i in range(3, 30)} == {
-        Stop(StopKind.BUDGET, seconds=2.5)
+    result = run(backend, tmp_path, body, cases=30, seconds=1.0, seconds_total=1.5)
+    # The first call waits out its own second; the second is stopped by the budget.
+    assert result.outcomes["c0"].stop == Stop(StopKind.TIME_LIMIT, seconds=1.0)
+    assert result.outcomes["c1"].status is CallStatus.TIMEOUT
+    assert result.outcomes["c1"].stop == Stop(StopKind.BUDGET, seconds=1.5)
+    assert {result.outcomes[f"c{i}"].status for i in range(2, 30)} == {CallStatus.NOT_RUN}
+    assert {result.outcomes[f"c{i}"].stop for i in range(2, 30)} == {
+        Stop(StopKind.BUDGET, seconds=1.5)
     }
-    assert elapsed < 2.5 + 5.0 + 2.0, "loading plus the budget, not 30 calls of 1 s"
+
+
+def test_a_submission_that_hangs_is_given_up_after_two_calls_in_a_row(
+    backend: Backend, tmp_path: Path
+) -> None:
+    source = tmp_path / "sub.py"
+    source.write_text("def loss(y_true, y_pred):\n    while True:\n        pass\n")
+    limits = SandboxLimits(
+        seconds_per_case=0.5, memory_bytes=1024 * 2**20, output_chars=100, seconds_total=20.0
+    )
+    inputs = {f"c{i}": (np.array([1.0]), np.array([0.5])) for i in range(30)}
+    started = time.monotonic()
+    with backend.start(Job(source, "loss", PARAMS, limits)) as session:
+        first = session.run(inputs)
+        second = session.run({"h0": (np.array([1.0]), np.array([0.5]))})
+    elapsed = time.monotonic() - started
+    hanging = Stop(StopKind.HANGING)
+    assert [first.outcomes[f"c{i}"].status for i in range(2)] == [CallStatus.TIMEOUT] * 2
+    assert {first.outcomes[f"c{i}"].stop for i in range(2, 30)} == {hanging}
+    assert {first.outcomes[f"c{i}"].status for i in range(2, 30)} == {CallStatus.NOT_RUN}
+    # The session's next run (the hidden cases) is not made either.
+    assert second.outcomes["h0"].stop == hanging
+    assert elapsed < 2 * 0.5 + 10.0, "two calls and loading, not 30 calls of 0.5 s"
+
+
+def test_slow_calls_that_are_not_in_a_row_do_not_stop_the_others(
+    backend: Backend, tmp_path: Path
+) -> None:
+    body = """
+        def loss(y_true, y_pred):
+            if round(y_pred[1] * 10) % 2:
+                while True:
+                    pass
+            return 1.0
+        """
+    result = run(backend, tmp_path, body, cases=6, seconds=0.3)
+    statuses = [result.outcomes[f"c{i}"].status for i in range(6)]
+    assert statuses == [CallStatus.TIMEOUT, CallStatus.RETURNED] * 3
 
 
 def test_the_time_budget_spans_every_run_of_a_session(backend: Backend, tmp_path: Path) -> None:

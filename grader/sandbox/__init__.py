@@ -22,7 +22,7 @@ from grader.errors import SandboxError
 from grader.sandbox.process import ProcessBackend
 from grader.sandbox.protocol import Inputs, Job, RunResult, SandboxLimits
 
-BACKENDS = ("auto", "bwrap", "process")
+BACKENDS = ("auto", "bwrap", "warm", "process")
 ENV_VAR = "GRADER_SANDBOX"
 
 
@@ -53,6 +53,10 @@ class Backend(Protocol):
     def start(self, job: Job) -> Session: ...
 
     def limitations(self) -> tuple[str, ...]: ...
+
+    def close(self) -> None:
+        """End what the backend keeps between sessions (the warm engine's sandbox)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,17 @@ def get_backend(choice: str | None = None) -> Backend:
     if choice == "process":
         return ProcessBackend()
     problem = bwrap_problem()
+    if problem is None and choice == "warm":
+        from grader.sandbox.warm import WarmBackend
+
+        return WarmBackend()
     if problem is None:
         from grader.sandbox.bwrap import BwrapBackend
 
         return BwrapBackend()
-    if choice == "bwrap":
+    if choice in ("bwrap", "warm"):
         raise SandboxError(
-            f"the bwrap sandbox was asked for, but {problem}",
+            f"the {choice} sandbox was asked for, but {problem}",
             fix="Run 'grade doctor' for details, or use --sandbox process.",
         )
     return ProcessBackend()

@@ -3,10 +3,10 @@
 The child gets new user, PID, network, IPC, UTS and cgroup namespaces; it sees a read-only
 Python installation (without its site-packages), the packages the job allows (and numpy,
 which the child itself needs, apart from them when the job does not allow it), its own copy
-of the submission and inputs, and a size-limited tmpfs as working directory: nothing of the
-project tree, the grader, the references or the machine's files. Every process it starts
-dies with the PID namespace when the run ends (--die-with-parent, and the grader kills bwrap
-itself).
+of the submission and inputs, and a size-limited tmpfs as working directory, the only place
+it can write: nothing of the project tree, the grader, the references or the machine's
+files. Every process it starts dies with the PID namespace when the run ends
+(--die-with-parent, and the grader kills bwrap itself).
 """
 
 from __future__ import annotations
@@ -140,6 +140,13 @@ class BwrapBackend(ProcessBackend):
             "/proc",
             "--dev",
             "/dev",
+            # Nothing is writable but the working directory: not the sandbox's root, /dev or
+            # /dev/shm, where a submission could leave files for the next run of a warm
+            # sandbox (the device nodes in /dev are mounts of their own, still usable).
+            "--remount-ro",
+            "/dev",
+            "--remount-ro",
+            "/",
             "--chdir",
             work,
             "--",

@@ -15,11 +15,38 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 #: Processes and threads a submission may have at once, the Python child included.
 MAX_PIDS = 64
 _ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+
+#: Names this process's cgroups: grader-<run>-<random>. A batch sets one run for all its
+#: workers, so that it can remove what a worker killed mid-run left (remove_run).
+_run = str(os.getpid())
+
+
+def set_run(token: str) -> None:
+    global _run
+    _run = token
+
+
+def remove_run(token: str) -> None:
+    """Remove every cgroup of the run `token` (and nothing of any other run)."""
+    for root in _ROOTS:
+        for path in root.glob(f"grader-{token}-*"):
+            PidsCgroup(path).remove()
+
+
+def remove_dead_runs(alive: Callable[[int], bool]) -> None:
+    """Remove the cgroups of runs whose process is gone (killed before it could)."""
+    for root in _ROOTS:
+        for path in root.glob("grader-*-*"):
+            run = path.name.split("-")[1]
+            if run.isdigit() and not alive(int(run)):
+                PidsCgroup(path).remove()
 
 
 class PidsCgroup:
@@ -32,7 +59,7 @@ class PidsCgroup:
         for root in _ROOTS:
             if not (root / "cgroup.procs").exists():
                 continue
-            path = root / f"grader-{os.getpid()}-{secrets.token_hex(4)}"
+            path = root / f"grader-{_run}-{secrets.token_hex(4)}"
             try:
                 path.mkdir()
             except OSError:

@@ -2,7 +2,7 @@
 
 It is started as ``python -I -S -c <this source> <manifest-json>`` as early as possible, so
 that Python and numpy load while the grader is still building the cases; it then waits for
-one JSON line on standard input naming the cases and the ``.npz`` file holding their inputs,
+one JSON line on standard input naming the cases and the file holding their inputs,
 and only then imports the submission. Events go out on the pipe named in the manifest. It
 imports nothing of grader (the child must hold nothing worth finding) and never sees an
 expected value: it only reports what the student's function returned, as plain JSON.
@@ -38,8 +38,10 @@ from typing import Any
 MAX_TRACEBACK_FRAMES = 8
 
 
-def _emit(fd: int, event: dict[str, Any]) -> None:
-    data = (json.dumps(event, allow_nan=False) + "\n").encode("utf-8")
+def _emit(fd: int, *events: dict[str, Any]) -> None:
+    """Events in one write: the grader wakes once for them (a call's end goes out with the
+    next call's start, which must be out before that call runs)."""
+    data = "".join(json.dumps(e, allow_nan=False) + "\n" for e in events).encode("utf-8")
     while data:
         data = data[os.write(fd, data) :]
 
@@ -163,6 +165,22 @@ def _same_plain(before: Any, after: Any) -> bool:
     )
 
 
+def _read_inputs(path: str, np: Any) -> dict[str, Any]:
+    """The arrays of the inputs file (see process.pack_inputs), read-only."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data[:8] != b"GRADERIN":
+        raise ValueError(f"{path} is not an inputs file")
+    size = int.from_bytes(data[8:16], "little")
+    index = json.loads(data[16 : 16 + size])
+    body = memoryview(data)[16 + size :]
+    arrays = {}
+    for key, (dtype, shape, offset, length) in index.items():
+        raw = body[offset : offset + length]
+        arrays[key] = np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape)
+    return arrays
+
+
 def _hide_numpy(np: Any) -> None:
     """Make numpy unimportable for the submission; the caller keeps `np` for its own use.
     The backend puts numpy in a directory of its own in this case, so dropping that
@@ -240,19 +258,31 @@ def _positional_names(signature: inspect.Signature, count: int) -> list[str]:
     return names
 
 
-def main() -> None:
-    manifest = json.loads(sys.argv[1])
-    out = manifest["event_fd"]
-    limits = manifest["limits"]
+def _process_limits(limits: dict[str, Any]) -> None:
     _limit(resource.RLIMIT_AS, limits["memory_bytes"])
     _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_NOFILE, limits["open_files"])
-    sys.path[:] = [p for p in sys.path if p] + manifest["sys_path"]
-    import zipfile  # noqa: F401  np.load imports it on first use: 20 ms, now while idle
 
+
+def _load_numpy(sys_path: list[str]) -> Any:
+    sys.path[:] = [p for p in sys.path if p] + sys_path
     import numpy as np
 
+    return np
+
+
+def main(manifest: dict[str, Any]) -> None:
+    """One submission in a process of its own (the cold path)."""
+    _process_limits(manifest["limits"])
+    run(manifest, _load_numpy(manifest["sys_path"]))
+
+
+def run(manifest: dict[str, Any], np: Any) -> None:
+    """Wait for the work, load the submission and call it on each input. Shared by the
+    cold path and by a child the warm server forked (numpy already loaded)."""
+    out = manifest["event_fd"]
+    limits = manifest["limits"]
     # Without numpy the submission gets its inputs as lists of Python numbers.
     plain = "numpy" not in manifest["packages"]
 
@@ -262,8 +292,7 @@ def main() -> None:
     if not work:
         return  # the grader gave up on this child before sending anything
     _limit(resource.RLIMIT_CPU, work["cpu_seconds"])
-    with np.load(work["inputs"], allow_pickle=False) as npz:
-        inputs = {key: npz[key] for key in npz.files}
+    inputs = _read_inputs(work["inputs"], np)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -297,12 +326,12 @@ def main() -> None:
     if fn is None:
         _emit(out, {"ev": "fault", "output": output, **loaded})
         return
-    _emit(out, {"ev": "ready", "output": output, **loaded})
+    held: list[dict[str, Any]] = [{"ev": "ready", "output": output, **loaded}]
 
     for case in work["cases"]:
         pristine = [inputs[f"{case}/{p}"] for p in params]
         args = [a.tolist() if plain else a.copy() for a in pristine]
-        _emit(out, {"ev": "start", "case": case})
+        _emit(out, *held, {"ev": "start", "case": case})
         buf = _CappedText(cap)
         sys.stdout = sys.stderr = buf
         error = value = None
@@ -331,13 +360,189 @@ def main() -> None:
             for p, a, b in zip(params, pristine, args, strict=True)
             if not (_same_plain(a.tolist(), b) if plain else _same(a, b, np))
         ]
-        _emit(out, event)
-    _emit(out, {"ev": "done"})
+        held = [event]
+    _emit(out, *held, {"ev": "done"})
+
+
+# --- the warm server -----------------------------------------------------------------------
+#
+# With ``--serve CONFIG`` this program is the warm process of a worker's sandbox (see warm.py):
+# it loads Python and numpy once, then, for each submission the grader sends, forks a child
+# that runs `run` exactly as the cold path does. Everything here is trusted: it runs before
+# and apart from any student code, and a child closes the control socket before the
+# submission loads. Between two submissions it kills every process the last one left (it
+# is process 2 of the sandbox's PID namespace, and a subreaper) and empties the one writable
+# directory; it reports, and the grader checks from outside, that nothing is left.
+
+#: Control messages: one JSON object each, on a SOCK_SEQPACKET socket.
+_MESSAGE_BYTES = 1 << 20
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def _send(sock: Any, message: dict[str, Any]) -> None:
+    sock.send(json.dumps(message).encode())
+
+
+def _start_child(fds: list[int], request: dict[str, Any], work: str, np: Any) -> None:
+    """In the forked child: its own session, streams, directory, environment, random state
+    and limits; then the submission. Never returns."""
+    import random
+    import signal
+
+    try:
+        os.setsid()  # no signal to the server's process group reaches it
+        high = [os.dup(fd) for fd in fds]  # out of the way of 0-3 before placing them
+        for target, fd in enumerate(high):
+            os.dup2(fd, target)
+        os.closerange(4, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        os.chdir(work)
+        os.umask(0o022)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        random.seed()
+        np.random.seed()  # a child learns nothing from the state its siblings start with
+        manifest = request["manifest"]
+        manifest["event_fd"] = 3
+        _process_limits(manifest["limits"])
+        run(manifest, np)
+    except BaseException:
+        sys.stderr = sys.__stderr__
+        traceback.print_exc()
+        os._exit(70)
+    os._exit(0)
+
+
+def _end_all(pid: int) -> int | None:
+    """Kill every process of the namespace but this one and init, reap them all, and return
+    the wait status of the child `pid` (None if it was reaped before)."""
+    import signal
+
+    status = None
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+            signalled = True
+        except ProcessLookupError:
+            signalled = False
+        try:
+            while True:
+                reaped, wait_status = os.waitpid(-1, 0)
+                if reaped == pid:
+                    status = wait_status
+        except ChildProcessError:
+            pass
+        if not signalled:
+            return status
+
+
+def _wipe(directory: str) -> bool:
+    """Remove everything in directory (a submission may have made entries unwritable);
+    True when it is empty afterwards."""
+    import shutil
+    import stat
+
+    def unlock(function: Any, path: str, _: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(path), stat.S_IRWXU)
+            os.chmod(path, stat.S_IRWXU)
+        with contextlib.suppress(OSError):
+            function(path)
+
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            with contextlib.suppress(OSError):
+                os.chmod(path, stat.S_IRWXU)
+            shutil.rmtree(path, onerror=unlock)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    return not os.listdir(directory)
+
+
+def _warm_up(np: Any) -> None:
+    """Load now, once, what every child would otherwise load for itself: the modules and
+    lazy parts of numpy that reading inputs and checking results use (10-20 ms a child)."""
+    import random  # noqa: F401
+    import signal  # noqa: F401
+
+    for array in (np.zeros(3), np.arange(3), np.frombuffer(bytes(8), dtype="<f8")):
+        _same(array, array.copy(), np)
+        _same_plain(array.tolist(), array.tolist())
+        _as_number(np.float64(array.sum()), np)
+    inspect.signature(_warm_up)
+    np.random.seed()  # its first call sets up the legacy generator: 15 ms
+
+
+def serve(config: dict[str, Any]) -> None:
+    """The warm server's loop: one request, one forked child, one report."""
+    import selectors
+    import socket
+
+    np = _load_numpy(config["sys_path"])
+    _warm_up(np)
+    _prctl(_PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/mem or fd/ for the children
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # what a child leaves behind is reparented here
+    work = config["work"]
+    sock = socket.socket(fileno=config["control_fd"])
+    import gc
+
+    # What is loaded now is shared by every child: kept out of the collector's sight, a
+    # collection in a child does not touch (and so copy) every page of it.
+    gc.freeze()
+    _send(sock, {"ev": "ready", "clean": _wipe(work)})
+    while True:
+        data, fds, _, _ = socket.recv_fds(sock, _MESSAGE_BYTES, 4)
+        if not data:
+            os._exit(0)  # the grader is gone
+        request = json.loads(data)
+        if request.get("op") != "run" or len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            continue  # a kill for a child already reported
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _start_child(fds, request, work, np)
+        for fd in fds:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)
+        with selectors.DefaultSelector() as selector:
+            selector.register(pidfd, selectors.EVENT_READ)
+            selector.register(sock, selectors.EVENT_READ)
+            stop = False
+            while not stop:
+                for key, _ in selector.select():
+                    if key.fileobj is sock:
+                        message, more, _, _ = socket.recv_fds(sock, _MESSAGE_BYTES, 4)
+                        for fd in more:
+                            os.close(fd)
+                        if not message:
+                            os.kill(-1, 9)
+                            os._exit(0)
+                    stop = True  # the child ended, or the grader asked to end it
+        os.close(pidfd)
+        status = _end_all(pid)
+        code = os.waitstatus_to_exitcode(status) if status is not None else -9
+        _send(sock, {"ev": "exit", "status": code, "clean": _wipe(work)})
 
 
 if __name__ == "__main__":
     try:
-        main()
+        if sys.argv[1] == "--serve":
+            serve(json.loads(sys.argv[2]))
+        main(json.loads(sys.argv[1]))
     except BaseException:
         sys.stderr = sys.__stderr__
         traceback.print_exc()

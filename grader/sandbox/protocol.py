@@ -93,6 +93,7 @@ class StopKind(str, Enum):
     EXIT = "exit"  # the process exited during the call
     CHANNEL = "channel"  # the submission broke the grader's event channel
     NOT_LOADED = "not_loaded"  # the submission could not be loaded: no call was made
+    HANGING = "hanging"  # calls in a row ran out of time: the calls left were not made
 
 
 @dataclass(frozen=True)

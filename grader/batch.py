@@ -1,20 +1,27 @@
-"""`grade batch`: a class's submissions of one exercise, graded in parallel into the gradebook.
+"""`grade batch`: a class's submissions, graded in parallel into the gradebook.
 
-Submissions are DIR/<student>/<ID>.py or DIR/<student>.py. Each is graded as `grade ID`
-grades it (its own sandbox), in a pool of worker processes of the grader; the results come
-back to this process, the gradebook's one writer, which records each attempt as soon as
-it is done. An attempt whose submission and exercise hashes are already in the gradebook
-is skipped, so a run killed at any moment and started again finishes the class with
-every submission graded exactly once.
+Submissions are DIR/<student>/<ID>.py (and DIR/<student>.py for one exercise). This
+process reads each one, skips those the gradebook already holds with the same submission
+and exercise hashes, and sends the rest, as content, in chunks to workers: processes of
+its own (`--jobs`) or the workers of a Dask cluster (`--dask`). A worker grades a chunk
+the way `grade ID` grades one file, on the warm engine (sandbox/warm.py) where bwrap
+works, and sends plain results back; this process, the gradebook's one writer, records
+each attempt as soon as its chunk is back. A run killed at any moment and started again
+grades what is missing and nothing twice.
+
+The class folder and the gradebook are never handed to a sandbox: a worker writes each
+submission's content to a private file, from which the sandbox takes its own copy.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import statistics
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,22 +32,28 @@ from grader.course import Course
 from grader.errors import GraderError
 from grader.gradebook import Attempt, Gradebook, file_hash
 
+#: Submissions per task: few enough for a steady progress bar, enough that sending a task
+#: (a millisecond with Dask) is small beside grading it.
+CHUNK = 8
+
 
 @dataclass(frozen=True)
 class Submission:
     student: str
+    item: str
     path: Path
 
 
-def find_submissions(directory: Path, exercise_id: str) -> list[Submission]:
-    """DIR/<student>/<ID>.py and DIR/<student>.py (the student's name from the path)."""
+def find_submissions(directory: Path, exercise_id: str, *, flat: bool = True) -> list[Submission]:
+    """DIR/<student>/<ID>.py, and with `flat` DIR/<student>.py (the name from the path)."""
     if not directory.is_dir():
         raise GraderError(f"{directory} is not a directory", fix="Pass the class's folder.")
     found = {}
     for path in sorted(directory.glob(f"*/{exercise_id}.py")):
-        found[path.parent.name] = Submission(path.parent.name, path)
-    for path in sorted(directory.glob("*.py")):
-        found.setdefault(path.stem, Submission(path.stem, path))
+        found[path.parent.name] = Submission(path.parent.name, exercise_id, path)
+    if flat:
+        for path in sorted(directory.glob("*.py")):
+            found.setdefault(path.stem, Submission(path.stem, exercise_id, path))
     return sorted(found.values(), key=lambda s: s.student)
 
 
@@ -54,14 +67,79 @@ def exercise_hash(course: Course, exercise_id: str) -> str:
     return file_hash(course.exercise_path(exercise_id), *paths)
 
 
-def _grade_one(course_root: str, exercise_id: str, path: str) -> dict[str, Any]:
-    """In a worker process: one submission, graded as `grade ID` grades it; plain data back."""
+def default_seed(ex_hash: str) -> int:
+    """One seed for the whole class, the same on every run while the exercise is unchanged:
+    every student gets the same cases, and a re-run grades as the first run did."""
+    return int(ex_hash[:8], 16) % 10**6
+
+
+# --- in a worker -----------------------------------------------------------------------------
+
+#: Per worker process: the backend (a warm sandbox lives in it) and prepared exercises.
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_backend(sandbox: str) -> Any:
+    key = f"backend:{sandbox}"
+    if key not in _WORKER:
+        from multiprocessing import util
+
+        backend = make_backend(sandbox)
+        _WORKER[key] = backend
+        # A pool's worker ends through multiprocessing, which runs these, not atexit.
+        util.Finalize(backend, backend.close, exitpriority=10)
+    return _WORKER[key]
+
+
+def make_backend(sandbox: str) -> Any:
+    """The backend a batch grades with: the warm engine where bwrap works ('auto')."""
+    from grader.sandbox import bwrap_problem, get_backend
+
+    if sandbox == "auto":
+        sandbox = "warm" if bwrap_problem() is None else "process"
+    return get_backend(sandbox)
+
+
+def grade_chunk(
+    course_root: str,
+    exercise_id: str,
+    seed: int,
+    sandbox: str,
+    items: Sequence[tuple[str, bytes]],
+) -> list[dict[str, Any]]:
+    """In a worker (a process of the pool, or of a Dask cluster): grade each (file name,
+    content) and return plain results, in order. Never raises for a
+    submission: a fault of the grader is that submission's error."""
     from grader.grading import grade
 
-    try:
-        report = grade(exercise_id, Path(path), course=Course(Path(course_root)))
-    except GraderError as exc:
-        return {"error": str(exc)}
+    course = Course(Path(course_root))
+    key = f"prepared:{course_root}:{exercise_id}"
+    results = []
+    with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
+        for name, content in items:
+            path = Path(tmp) / name
+            path.write_bytes(content)
+            try:
+                if key not in _WORKER:
+                    _WORKER[key] = course.prepare(exercise_id)
+                report = grade(
+                    exercise_id,
+                    path,
+                    seed=seed,
+                    backend=_worker_backend(sandbox),
+                    prepared=_WORKER[key],
+                    shrink=False,
+                )
+            except GraderError as exc:
+                results.append({"error": str(exc)})
+                continue
+            finally:
+                path.unlink(missing_ok=True)
+            results.append(_plain(report))
+    return results
+
+
+def _plain(report: Any) -> dict[str, Any]:
     status = "passed" if report.passed else ("error" if report.error else "failed")
     return {
         "score": report.score,
@@ -70,10 +148,19 @@ def _grade_one(course_root: str, exercise_id: str, path: str) -> dict[str, Any]:
         "mistakes": [m.id for m in report.diagnosis.mistakes] if report.diagnosis else [],
         "seconds": report.execution_time,
         "cases": [
-            {"name": t.name, "status": t.status.value, "score": t.score, "seed": report.seed}
+            {
+                "name": t.name,
+                "status": t.status.value,
+                "score": t.score,
+                "seed": report.seed,
+                "message": t.message,
+            }
             for t in report.tests
         ],
     }
+
+
+# --- in the batch process --------------------------------------------------------------------
 
 
 @dataclass
@@ -86,6 +173,7 @@ class Summary:
     passed: int = 0
     mistakes: Counter[str] = field(default_factory=Counter)
     slowest: list[tuple[float, str]] = field(default_factory=list)
+    items: set[str] = field(default_factory=set)
 
     def lines(self) -> list[str]:
         n = len(self.scores)
@@ -105,61 +193,164 @@ class Summary:
         return out
 
 
+@dataclass(frozen=True)
+class _Task:
+    """One chunk of one exercise's submissions, with what recording them needs."""
+
+    item: str
+    ex_hash: str
+    seed: int
+    subs: tuple[tuple[Submission, str, bytes], ...]
+
+
+def _tasks(
+    course: Course,
+    directory: Path,
+    items: Sequence[str],
+    book: Gradebook,
+    seed: int | None,
+    summary: Summary,
+) -> list[_Task]:
+    flat = len(items) == 1
+    tasks = []
+    for item in items:
+        course.load(item)  # an unknown or broken exercise stops here, before any work
+        ex_hash = exercise_hash(course, item)
+        todo = []
+        for sub in find_submissions(directory, item, flat=flat):
+            try:
+                content = sub.path.read_bytes()
+            except OSError as exc:
+                raise GraderError(f"cannot read {sub.path}: {exc.strerror}") from None
+            sub_hash = hashlib.sha256(sub.path.name.encode() + b"\0" + content + b"\0")
+            digest = sub_hash.hexdigest()
+            if book.has(sub.student, item, digest, ex_hash):
+                summary.skipped += 1
+            else:
+                todo.append((sub, digest, content))
+        run_seed = default_seed(ex_hash) if seed is None else seed
+        for start in range(0, len(todo), CHUNK):
+            tasks.append(_Task(item, ex_hash, run_seed, tuple(todo[start : start + CHUNK])))
+    return tasks
+
+
 def run_batch(
     course: Course,
-    exercise_id: str,
+    items: Sequence[str],
     directory: Path,
     book: Gradebook,
     *,
     jobs: int | None = None,
+    seed: int | None = None,
+    sandbox: str = "auto",
+    dask: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Summary:
-    course.load(exercise_id)  # an unknown or broken exercise stops here, before any work
-    subs = find_submissions(directory, exercise_id)
-    ex_hash = exercise_hash(course, exercise_id)
-    summary = Summary()
-    todo: list[tuple[Submission, str]] = []
-    for sub in subs:
-        sub_hash = file_hash(sub.path)
-        if book.has(sub.student, exercise_id, sub_hash, ex_hash):
-            summary.skipped += 1
-        else:
-            todo.append((sub, sub_hash))
-    workers = jobs or os.cpu_count() or 1
+    summary = Summary(items=set(items))
+    tasks = _tasks(course, directory, items, book, seed, summary)
+    total = sum(len(t.subs) for t in tasks)
     done = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: dict[Future[dict[str, Any]], tuple[Submission, str]] = {}
-        queue: Iterator[tuple[Submission, str]] = iter(todo)
-        for item in queue:
-            pending[pool.submit(_grade_one, str(course.root), exercise_id, str(item[0].path))] = (
-                item
-            )
-            if len(pending) >= workers * 2:
-                break
+    runner = _dask_results if dask else _local_results
+    for task, results in runner(course, tasks, sandbox, jobs, dask):
+        for (sub, digest, _), result in zip(task.subs, results, strict=True):
+            _record(book, summary, task, sub, digest, result)
+        done += len(task.subs)
+        if progress is not None:
+            progress(done, total)
+    return summary
+
+
+def _args(course: Course, task: _Task, sandbox: str) -> tuple[Any, ...]:
+    items = [(s.path.name, content) for s, _, content in task.subs]
+    return (str(course.root), task.item, task.seed, sandbox, items)
+
+
+def _local_results(
+    course: Course, tasks: Sequence[_Task], sandbox: str, jobs: int | None, _: str | None
+) -> Iterator[tuple[_Task, list[dict[str, Any]]]]:
+    """A pool of worker processes, a few chunks ahead of the results. Workers are started
+    fresh ('spawn'): a fork of this process would hold the gradebook's connection."""
+    import multiprocessing
+
+    workers = jobs or os.cpu_count() or 1
+    context = multiprocessing.get_context("spawn")
+    _sweep_dead_runs()
+    token = str(os.getpid())
+    run_dir = Path(tempfile.mkdtemp(prefix=f"grader-run-{token}-"))
+    try:
+        yield from _pool_results(course, tasks, sandbox, workers, context, run_dir, token)
+    finally:
+        _remove_run(run_dir, token)
+
+
+def _pool_results(
+    course: Course,
+    tasks: Sequence[_Task],
+    sandbox: str,
+    workers: int,
+    context: Any,
+    run_dir: Path,
+    token: str,
+) -> Iterator[tuple[_Task, list[dict[str, Any]]]]:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(str(run_dir), token),
+    ) as pool:
+        queue = iter(tasks)
+        pending: dict[Future[list[dict[str, Any]]], _Task] = {}
+
+        def feed() -> None:
+            for task in queue:
+                pending[pool.submit(grade_chunk, *_args(course, task, sandbox))] = task
+                if len(pending) >= workers * 2:
+                    return
+
+        feed()
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                sub, sub_hash = pending.pop(future)
-                _record(book, summary, exercise_id, sub, sub_hash, ex_hash, future.result())
-                done += 1
-                if progress is not None:
-                    progress(done, len(todo))
-                nxt = next(queue, None)
-                if nxt is not None:
-                    future = pool.submit(
-                        _grade_one, str(course.root), exercise_id, str(nxt[0].path)
-                    )
-                    pending[future] = nxt
-    return summary
+                yield pending.pop(future), future.result()
+            feed()
+
+
+def _dask_results(
+    course: Course, tasks: Sequence[_Task], sandbox: str, _: int | None, address: str | None
+) -> Iterator[tuple[_Task, list[dict[str, Any]]]]:
+    """Chunks sent to an existing Dask cluster; every task is new to it (pure=False), so a
+    re-grade of identical content is graded again rather than taken from its cache."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise GraderError(
+            "--dask needs the distributed package", fix="pip install 'grader[dask]'."
+        ) from None
+    try:
+        client = Client(address, timeout="20s")  # type: ignore[no-untyped-call]
+    except OSError as exc:
+        raise GraderError(
+            f"cannot reach the Dask scheduler at {address}: {exc}",
+            fix="Check the address (tcp://HOST:8786) and that the scheduler is running.",
+        ) from None
+    with client:
+        try:
+            futures = {
+                client.submit(grade_chunk, *_args(course, task, sandbox), pure=False): task
+                for task in tasks
+            }
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                yield futures[future], future.result()
+        finally:
+            client.run(close_worker)
 
 
 def _record(
     book: Gradebook,
     summary: Summary,
-    exercise_id: str,
+    task: _Task,
     sub: Submission,
-    sub_hash: str,
-    ex_hash: str,
+    digest: str,
     result: dict[str, Any],
 ) -> None:
     if "error" in result:
@@ -167,9 +358,9 @@ def _record(
                   "seconds": 0.0, "cases": [{"error": result["error"]}]}  # fmt: skip
     attempt = Attempt(
         student=sub.student,
-        item=exercise_id,
-        submission_hash=sub_hash,
-        exercise_hash=ex_hash,
+        item=task.item,
+        submission_hash=digest,
+        exercise_hash=task.ex_hash,
         score=float(result["score"]),
         max_score=float(result["max_score"]),
         status=result["status"],
@@ -187,3 +378,51 @@ def _record(
     summary.errors += attempt.status == "error"
     summary.mistakes.update(attempt.mistakes)
     summary.slowest.append((attempt.seconds, sub.student))
+
+
+def close_worker() -> None:
+    """End this worker's sandboxes and remove their files (a Dask worker, after a run)."""
+    for key in [k for k in _WORKER if k.startswith("backend:")]:
+        _WORKER.pop(key).close()
+    _WORKER.clear()
+
+
+def _init_worker(run_dir: str, token: str) -> None:
+    """A pool worker keeps every file and cgroup under names of this run, which the batch
+    process removes at the end whatever happened to the worker."""
+    from grader.sandbox import cgroup
+
+    tempfile.tempdir = run_dir
+    cgroup.set_run(token)
+
+
+def _sweep_dead_runs() -> None:
+    """Remove what runs killed with SIGKILL left (their directory; cgroups named after
+    them): only those whose process is gone, so never anything of a run going on beside."""
+    from grader.sandbox import cgroup
+
+    for path in Path(tempfile.gettempdir()).glob("grader-run-*-*"):
+        pid = path.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove_run(path, pid)
+    cgroup.remove_dead_runs(_alive)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_run(run_dir: Path, token: str) -> None:
+    """What this run's workers may have left (one killed mid-run cannot clean up): its
+    directory and its cgroups, tried again while they are still being let go of."""
+    from grader.sandbox import cgroup
+    from grader.sandbox.warm import remove_tree
+
+    cgroup.remove_run(token)
+    remove_tree(run_dir)

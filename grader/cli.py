@@ -6,6 +6,7 @@ loaded); 2 usage or configuration error; 3 a bug in grader itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -163,10 +164,11 @@ def _grade_command(exercise_id: str) -> click.Command:
     )
     @click.option(
         "--sandbox",
-        type=click.Choice(["auto", "bwrap", "process"]),
+        type=click.Choice(["auto", "bwrap", "warm", "process"]),
         default=None,
         help="Where the code runs [default: $GRADER_SANDBOX, else auto: bwrap where it "
-        "works, else process]. 'grade doctor' tells which.",
+        "works, else process]; warm is bwrap's sandbox with a forked process per run "
+        "(what grade batch uses). 'grade doctor' tells which.",
     )
     @_course_option
     @click.pass_context
@@ -185,16 +187,17 @@ def _grade_command(exercise_id: str) -> click.Command:
         from grader.sandbox import get_backend
 
         submission = file or Path(f"{exercise_id}.py")
-        backend = get_backend(sandbox)
-        report = grade(
-            exercise_id,
-            submission,
-            course=_course(ctx),
-            seed=seed,
-            backend=backend,
-            # The plot costs a sandbox run: only the HTML report shows it.
-            plot=report_path is not None and REPORT_SUFFIXES[report_path.suffix.lower()] == "html",
-        )
+        with contextlib.closing(get_backend(sandbox)) as backend:
+            report = grade(
+                exercise_id,
+                submission,
+                course=_course(ctx),
+                seed=seed,
+                backend=backend,
+                # The plot costs a sandbox run: only the HTML report shows it.
+                plot=report_path is not None
+                and REPORT_SUFFIXES[report_path.suffix.lower()] == "html",
+            )
         _emit(ctx, report, fmt, report_path, verbose=verbose)
 
     return command
@@ -650,40 +653,138 @@ def gradescope(
 
 
 @cli.command()
-@click.argument("exercise_id", metavar="EXERCISE")
+@click.argument("exercise_id", metavar="EXERCISE|all")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--jobs", type=click.IntRange(1, 256), help="Parallel graders [default: cores].")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    help="Seed of the random cases, one for the whole class [default: derived from the "
+    "exercise, so that a re-run grades alike].",
+)
+@click.option(
+    "--sandbox",
+    type=click.Choice(["auto", "warm", "bwrap", "process"]),
+    default="auto",
+    show_default=True,
+    help="warm: one bwrap sandbox per worker, a fresh forked process per submission "
+    "(auto picks it where bwrap works, else process); bwrap: a new sandbox per submission.",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Grade on an existing Dask cluster (tcp://HOST:8786) instead of local workers; "
+    "needs grader[dask].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="What to print: a summary, every attempt of this run as JSON, or JUnit XML.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the class dashboard (.html): histogram, pass rate per case, "
+    "mistakes, slowest and erroring submissions.",
+)
 @_gradebook_option
 @_course_option
 @click.pass_context
 @_reports_errors
 def batch(
-    ctx: click.Context, exercise_id: str, directory: Path, jobs: int | None, gradebook_path: Path
+    ctx: click.Context,
+    exercise_id: str,
+    directory: Path,
+    jobs: int | None,
+    seed: int | None,
+    sandbox: str,
+    dask_address: str | None,
+    fmt: str,
+    report_path: Path | None,
+    gradebook_path: Path,
 ) -> None:
-    """Grade a class: every DIRECTORY/<student>/EXERCISE.py and DIRECTORY/<student>.py,
-    in parallel, into the gradebook. Attempts already graded (same submission, same
-    exercise) are skipped, so an interrupted run is simply started again."""
+    """Grade a class: every DIRECTORY/<student>/EXERCISE.py and DIRECTORY/<student>.py
+    (with 'all': every exercise's DIRECTORY/<student>/<ID>.py), in parallel, into the
+    gradebook. Attempts already graded (same submission, same exercise) are skipped, so
+    an interrupted run is simply started again."""
     from grader.batch import run_batch
 
+    if report_path is not None and report_path.suffix.lower() not in (".html", ".htm"):
+        raise click.BadParameter(
+            "the class dashboard is HTML: name it .html", param_hint="--report"
+        )
+    course = _course(ctx)
+    # 'all' is every exercise; quizzes are answered, not submitted as code.
+    items = course.exercise_ids() if exercise_id == "all" else [exercise_id]
     book = _open_gradebook(gradebook_path)
-    progress = None
+    bar = None
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(unit="submission", file=sys.stderr)
 
-        def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
             bar.total = total
             bar.update(done - bar.n)
 
     try:
+        start = book.last_id()
         summary = run_batch(
-            _course(ctx), exercise_id, directory, book, jobs=jobs, progress=progress
+            course,
+            items,
+            directory,
+            book,
+            jobs=jobs,
+            seed=seed,
+            sandbox=sandbox,
+            dask=dask_address,
+            progress=progress,
         )
+        if bar is not None:
+            bar.close()
+        rows = book.rows(after=start)
+        if report_path is not None:
+            _write_dashboard(course, book, items, report_path)
     finally:
         book.close()
-    click.echo("\n".join(summary.lines()))
+    if fmt == "json":
+        click.echo(json.dumps({"summary": summary.lines(), "attempts": rows}, indent=2))
+    elif fmt == "junit":
+        from grader.render.junit import render_attempts
+
+        click.echo(render_attempts(rows), nl=False)
+    else:
+        click.echo("\n".join(summary.lines()))
     ctx.exit(EXIT_PASSED)  # the run is done; students' results are in the gradebook
+
+
+def _titles(course: Course, items: list[str]) -> dict[str, str]:
+    """Column and section titles; an item whose file is broken is named by its id."""
+    titles = {}
+    for item in items:
+        with contextlib.suppress(GraderError):
+            titles[item] = course.load(item).title
+    return titles
+
+
+def _write_dashboard(course: Course, book: Gradebook, items: list[str], path: Path) -> None:
+    import datetime
+
+    from grader.render.dashboard import render_dashboard
+
+    rows = [r for r in book.latest().values() if r["item"] in items]
+    titles = _titles(course, items)
+    generated = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    try:
+        path.write_text(render_dashboard(rows, titles, generated=generated), encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _open_gradebook(path: Path) -> Gradebook:
@@ -731,7 +832,7 @@ def gradebook_export(ctx: click.Context, fmt: str, gradebook_path: Path) -> None
         titles = {}
         try:
             course = _course(ctx)
-            titles = {i: course.load(i).title for i in course.exercise_ids()}
+            titles = _titles(course, course.exercise_ids())
         except GraderError:
             pass  # columns named by id alone
         click.echo(export_csv(book, titles), nl=False)

@@ -118,8 +118,14 @@ class Gradebook:
             )
         return cursor.rowcount == 1
 
-    def rows(self) -> list[dict[str, Any]]:
-        cursor = self.db.execute("SELECT * FROM attempts ORDER BY student, item, id")
+    def last_id(self) -> int:
+        """The newest attempt's id: rows(after=...) of it gives what a run added."""
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0])
+
+    def rows(self, after: int = 0) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT * FROM attempts WHERE id > ? ORDER BY student, item, id", (after,)
+        )
         names = [d[0] for d in cursor.description]
         out = []
         for values in cursor.fetchall():

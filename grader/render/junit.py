@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from grader.render.numbers import diagnosis_lines, expected_text, num, points, short, summary
 from grader.results import CaseResult, Report, Status, SubmissionError
@@ -207,5 +208,54 @@ def render_junit(report: Report) -> str:
         _element(suite, "system-out", output)
     if report.stderr.strip():
         _element(suite, "system-err", report.stderr)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_attempts(rows: list[dict[str, Any]]) -> str:
+    """A batch run as JUnit XML: one <testsuite> per attempt (student and exercise), one
+    <testcase> per case, from the gradebook's rows (the case messages it keeps)."""
+    root = ET.Element("testsuites", {"name": "grader batch"})
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for row in rows:
+        cases = [c for c in row["cases"] if "name" in c]
+        failures = sum(c["status"] == "failed" for c in cases)
+        errors = sum(c["status"] == "error" for c in cases) + (not cases)
+        counts = {"tests": str(len(cases) or 1), "failures": str(failures), "errors": str(errors)}
+        time = _seconds(float(row["seconds"]), 3)
+        suite = _element(
+            root,
+            "testsuite",
+            name=f"{row['student']}: {row['item']}",
+            **counts,
+            skipped="0",
+            time=time,
+            timestamp=str(row["graded_at"])[:19],
+        )
+        properties = _element(suite, "properties")
+        for name, value in (
+            ("student", row["student"]),
+            ("score", points(row["score"])),
+            ("max_score", points(row["max_score"])),
+            ("mistakes", " ".join(row["mistakes"])),
+            ("grader_version", row["grader_version"]),
+        ):
+            _element(properties, "property", name=name, value=str(value))
+        classname = f"grader.{row['item']}.{row['student']}"
+        for case in cases:
+            element = _element(suite, "testcase", classname=classname, name=case["name"])
+            message = str(case.get("message", case["status"]))
+            if case["status"] == "failed":
+                _element(element, "failure", message, message=_one_line(message), type="WrongValue")
+            elif case["status"] == "error":
+                _element(element, "error", message, message=_one_line(message), type="CouldNotRun")
+        if not cases:
+            load = _element(suite, "testcase", classname=classname, name="load")
+            text = "; ".join(str(c.get("error", "")) for c in row["cases"]) or "not graded"
+            _element(load, "error", text, message=_one_line(text), type="GraderError")
+        for key in totals:
+            totals[key] += int(counts[key])
+    for key, value in totals.items():
+        root.set(key, str(value))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -327,7 +327,7 @@ def _dask_results(
             "--dask needs the distributed package", fix="pip install 'grader[dask]'."
         ) from None
     try:
-        client = Client(address, timeout="20s")  # type: ignore[no-untyped-call]
+        client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise GraderError(
             f"cannot reach the Dask scheduler at {address}: {exc}",

@@ -32,6 +32,7 @@ import resource
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -371,8 +372,9 @@ def run(manifest: dict[str, Any], np: Any) -> None:
 # that runs `run` exactly as the cold path does. Everything here is trusted: it runs before
 # and apart from any student code, and a child closes the control socket before the
 # submission loads. Between two submissions it kills every process the last one left (it
-# is process 2 of the sandbox's PID namespace, and a subreaper) and empties the one writable
-# directory; it reports, and the grader checks from outside, that nothing is left.
+# is process 2 of the sandbox's PID namespace, and a subreaper), empties the one writable
+# directory and removes every System V IPC object of the sandbox's IPC namespace; it
+# reports, and the grader checks from outside, that nothing is left.
 
 #: Control messages: one JSON object each, on a SOCK_SEQPACKET socket.
 _MESSAGE_BYTES = 1 << 20
@@ -485,6 +487,36 @@ def _warm_up(np: Any) -> None:
     np.random.seed()  # its first call sets up the legacy generator: 15 ms
 
 
+def _clear_ipc() -> bool:
+    """Remove every System V shared memory segment, message queue and semaphore set: the
+    sandbox has an IPC namespace of its own, so all of them are the last child's. True
+    when none is left."""
+    import ctypes
+
+    libc: Any = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    removers: dict[str, Callable[[int], int]] = {
+        "shm": lambda i: int(libc.shmctl(i, ipc_rmid, None)),
+        "msg": lambda i: int(libc.msgctl(i, ipc_rmid, None)),
+        "sem": lambda i: int(libc.semctl(i, 0, ipc_rmid)),
+    }
+    left = False
+    for kind, remove in removers.items():
+        for _ in range(3):
+            try:
+                with open(f"/proc/sysvipc/{kind}") as table:
+                    ids = [int(line.split()[1]) for line in table.readlines()[1:]]
+            except (OSError, ValueError, IndexError):
+                return False
+            if not ids:
+                break
+            for ipc_id in ids:
+                remove(ipc_id)
+        else:
+            left = True
+    return not left
+
+
 def serve(config: dict[str, Any]) -> None:
     """The warm server's loop: one request, one forked child, one report."""
     import selectors
@@ -501,7 +533,7 @@ def serve(config: dict[str, Any]) -> None:
     # What is loaded now is shared by every child: kept out of the collector's sight, a
     # collection in a child does not touch (and so copy) every page of it.
     gc.freeze()
-    _send(sock, {"ev": "ready", "clean": _wipe(work)})
+    _send(sock, {"ev": "ready", "clean": _wipe(work) and _clear_ipc()})
     while True:
         data, fds, _, _ = socket.recv_fds(sock, _MESSAGE_BYTES, 4)
         if not data:
@@ -535,7 +567,8 @@ def serve(config: dict[str, Any]) -> None:
         os.close(pidfd)
         status = _end_all(pid)
         code = os.waitstatus_to_exitcode(status) if status is not None else -9
-        _send(sock, {"ev": "exit", "status": code, "clean": _wipe(work)})
+        clean = _wipe(work) and _clear_ipc()
+        _send(sock, {"ev": "exit", "status": code, "clean": clean})
 
 
 if __name__ == "__main__":

@@ -18,9 +18,12 @@ What submissions share, and why it is safe:
 - The PID namespace: after every child the server kills every other process in it (it is
   process 2, a subreaper; init is bwrap's) and reaps them, and the grader checks from
   outside that the sandbox's pids cgroup holds only bwrap and the server again.
-A child can still kill or stop the server (same uid). Then its own run fails as a crash,
-and the grader throws the whole sandbox away and starts a new one for the next run; it
-does the same whenever the server reports or the cgroup shows anything left over.
+- The IPC namespace: the server removes every System V shared memory segment, message
+  queue and semaphore set after every child (POSIX ones would need /dev/shm or
+  /dev/mqueue, which are read-only or absent). There is no network to share.
+A child can still kill or stop the server (same uid). What it returned before counts (it
+computed that itself); the grader throws the whole sandbox away and starts a new one for
+the next run, as it does whenever the server reports or the cgroup shows anything left.
 """
 
 from __future__ import annotations

@@ -83,8 +83,9 @@ def grade(
         entry=exercise.entry.function,
         params=exercise.entry.param_names,
         limits=sandbox_limits(exercise),
-        # Visible and hidden cases run in children of their own (see _run): start both now.
-        runs=1 + any(c.visibility is HIDDEN for c in exercise.cases),
+        # One child, started now: the hidden run goes to the child that ended the visible
+        # run well (see _run), a new one only after a crash.
+        runs=1,
         packages=exercise.packages,
     )
     with backend.start(job) as session:
@@ -161,10 +162,11 @@ def judge(
 
 
 def _run(session: Session, cases: list[Case], seconds: Mapping[str, float]) -> RunResult:
-    """Visible cases, then hidden ones in a child of their own: a process holding hidden
-    inputs could copy them into what a visible case prints. The hidden run is quiet (what
-    reaches the process's own stdout and stderr is dropped), and the report keeps only
-    the visible run's streams and import output."""
+    """Visible cases, then hidden ones. The hidden inputs exist only once every visible
+    call has ended and its results are taken, so no visible case can print them; the hidden
+    run may go to the same process, which is never used again after it. The hidden run is
+    quiet (what reaches the process's own stdout and stderr is dropped), and the report
+    keeps only the visible run's streams and import output."""
     visible = {c.id: tuple(c.args.values()) for c in cases if c.spec.visibility is not HIDDEN}
     hidden = {c.id: tuple(c.args.values()) for c in cases if c.spec.visibility is HIDDEN}
     runs = [session.run(visible, seconds)] if visible else []

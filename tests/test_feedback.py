@@ -255,10 +255,33 @@ def test_a_submission_that_hangs_in_every_call_is_done_within_its_budget(
     report = result.json()
     assert result.returncode == 1
     messages = [t["details"]["message"] for t in _tests(report, "visible")]
-    assert messages[0] == "ran longer than 1 s"
-    assert "not run: the submission used its time budget of 3 s" in messages
+    assert messages[:2] == ["ran longer than 1 s"] * 2
+    # Two calls in a row ran out of time: the submission hangs, the rest are not made.
+    given_up = "not run: two calls in a row ran out of time, so the calls left were not made"
+    assert set(messages[2:]) == {given_up}
+    hidden = [t["details"]["message"] for t in _tests(report, "hidden")]
+    assert set(hidden) == {given_up}
+    hint = _tests(report, "visible")[2]["details"]["hint"]
+    assert "never returns" in hint
     assert all(t["score"] == 0 for t in report["tests"])
-    assert elapsed < 3 + 15, "the budget, loading and start-up; not a limit per case"
+    assert elapsed < 2 + 15, "two limits, loading and start-up; not a limit per case"
+
+
+def test_a_submission_slow_in_every_call_stops_at_its_time_budget(
+    grade: GradeRunner, tmp_path: Path
+) -> None:
+    course = _course_with(
+        tmp_path, "ex01", "seconds_total: 20", "seconds_total: 1.5, seconds_per_case: 1"
+    )
+    path = write(
+        tmp_path / "ex01.py",
+        "def binary_cross_entropy(y_true, y_pred):\n    while True:\n        pass\n",
+    )
+    result = grade("--course", str(course), "ex01", "--file", str(path), "--format", "json")
+    messages = [t["details"]["message"] for t in _tests(result.json(), "visible")]
+    assert messages[0] == "ran longer than 1 s"
+    assert messages[1] == "stopped: the submission used its time budget of 1.5 s"
+    assert "not run: the submission used its time budget of 1.5 s" in messages
 
 
 def test_the_default_budget_bounds_a_hanging_submission(grade: GradeRunner, tmp_path: Path) -> None:
@@ -274,7 +297,8 @@ def test_the_default_budget_bounds_a_hanging_submission(grade: GradeRunner, tmp_
     limit = re.fullmatch(r"ran longer than ([0-9.]+) s", messages[0])
     assert limit is not None, messages[0]
     assert 1.0 <= float(limit.group(1)) <= 10.0
-    assert any("time budget of 20 s" in m for m in messages)
+    # Then the second; the rest are not made (or, with two limits of 10 s, the budget ends).
+    assert any("two calls in a row" in m or "time budget of 20 s" in m for m in messages)
 
 
 # --- the text report -------------------------------------------------------------------------

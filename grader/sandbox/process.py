@@ -90,6 +90,11 @@ class _Attempt:
     import_output: str = ""
     started_any: bool = False
     param_names: tuple[str, ...] | None = None
+    #: It ended its work well and still runs: it may take the session's next run.
+    reusable: bool = False
+    #: A child kept from the run before that died before doing anything of this one:
+    #: nothing to blame on the submission, a new child runs the cases.
+    lost: bool = False
 
 
 #: One thing to expose to the child: its name in the child's site directory, and where it
@@ -206,7 +211,7 @@ class _Child:
         try:
             # One short line: it fits the pipe buffer, so this never blocks.
             self.proc.stdin.write(line)
-            self.proc.stdin.close()
+            self.proc.stdin.flush()
         except BrokenPipeError:
             pass  # the child is already gone; supervising it finds out why
 
@@ -223,7 +228,8 @@ class _Child:
         os.close(self.events)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(BrokenPipeError):
+                    stream.close()
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -471,6 +477,9 @@ class ProcessSession:
         self._budget_end: float | None = None
         #: Calls in a row, over all the session's runs, that ran out of time.
         self._hung = 0
+        #: The child that ended the last run well, and the parameter names it reported:
+        #: the next run goes to it (no new process) unless that run was quiet.
+        self._live: tuple[Child, tuple[str, ...] | None] | None = None
         #: Children started ahead, loading Python and numpy while the caller prepares inputs:
         #: one for each run the job announces (job.runs).
         self._ready: list[Child] = []
@@ -489,6 +498,9 @@ class ProcessSession:
 
     def close(self) -> None:
         """End every child and remove every file of the run; safe to call twice."""
+        if self._live is not None:
+            self._live[0].close()
+            self._live = None
         while self._ready:
             self._ready.pop().close()
         self._tmp.cleanup()
@@ -531,13 +543,29 @@ class ProcessSession:
         remaining = list(inputs)
         first = True
         while remaining and time.monotonic() < budget_end and self._hung < HANGING_CALLS:
-            child = self._ready.pop(0) if self._ready else self.backend.spawn(job, self.layout)
+            kept, self._live = self._live, None
+            if kept is not None:
+                child, known = kept
+            else:
+                known = None
+                child = self._ready.pop(0) if self._ready else self.backend.spawn(job, self.layout)
             try:
                 attempt = self._attempt(
-                    child, remaining, inside, stdout, stderr, limit, budget_end, quiet
+                    child, remaining, inside, stdout, stderr, limit, budget_end, quiet, kept
                 )
-            finally:
+            except BaseException:
                 child.close()
+                raise
+            if attempt.lost:
+                child.close()
+                continue
+            # A child that ran a quiet run may hold its (hidden) inputs: never reused.
+            if attempt.reusable and not quiet:
+                self._live = (child, attempt.param_names if kept is None else known)
+            else:
+                child.close()
+            if kept is not None:
+                attempt.param_names = known
             outcomes.update(attempt.outcomes)
             if first:
                 import_output = attempt.import_output
@@ -582,10 +610,11 @@ class ProcessSession:
         limit: Mapping[str, float],
         budget_end: float,
         quiet: bool,
+        kept: tuple[Child, tuple[str, ...] | None] | None,
     ) -> _Attempt:
         limits = self.job.limits
-        calls = min(sum(limit[c] for c in cases), limits.seconds_total)
-        cpu = int(limits.import_seconds + calls) + 1
+        # A safety net under the wall clocks, for every run the child may serve.
+        cpu = int(limits.import_seconds + limits.seconds_total) + 1
         work = {"cases": cases, "inputs": inputs, "cpu_seconds": cpu, "quiet": quiet}
         child.send_work(json.dumps(work).encode() + b"\n")
         return _supervise(
@@ -594,6 +623,7 @@ class ProcessSession:
             cases,
             stdout,
             stderr,
+            kept=kept is not None,
         )
 
 
@@ -682,9 +712,17 @@ class _Clock:
 
 
 def _supervise(
-    child: Child, clock: _Clock, cases: list[str], stdout: _Capped, stderr: _Capped
+    child: Child,
+    clock: _Clock,
+    cases: list[str],
+    stdout: _Capped,
+    stderr: _Capped,
+    *,
+    kept: bool = False,
 ) -> _Attempt:
-    attempt = _Attempt()
+    """Read the child's events and output until its work is done, it dies, or a deadline
+    passes. A kept child (see ProcessSession._live) has loaded the submission already."""
+    attempt = _Attempt(loaded=kept)
     pending = list(cases)
     current: str | None = None
     done = False
@@ -730,8 +768,14 @@ def _supervise(
                 if len(buffer) > MAX_EVENT_BYTES:
                     problem = "an event line is too long"
         timed_out = not done and problem is None and bool(streams)
+    if done and attempt.fault is None:
+        attempt.reusable = True
+        return attempt  # still running, waiting for more work: the session decides
     returncode = child.end()
     if done or attempt.fault is not None:
+        return attempt
+    if kept and not attempt.started_any and problem is None:
+        attempt.lost = True  # it died or stalled between runs, before this one started
         return attempt
     stop: Stop
     if problem is not None:

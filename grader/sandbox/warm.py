@@ -206,7 +206,6 @@ class WarmChild:
     def send_work(self, line: bytes) -> None:
         with contextlib.suppress(OSError):  # gone already: supervising it finds out why
             os.write(self.stdin, line)
-        self.close_stdin()
 
     def close_stdin(self) -> None:
         if self.stdin >= 0:

@@ -272,7 +272,10 @@ def _local_results(
     fresh ('spawn'): a fork of this process would hold the gradebook's connection."""
     import multiprocessing
 
-    workers = jobs or os.cpu_count() or 1
+    # A worker waits for its sandbox's child about half the time (and a hanging submission
+    # holds one without using a core): two per core keep the cores busy (measured, 2 cores:
+    # 1,000 submissions in 13 s with 4 workers, 17 s with 2, 27 s with 8).
+    workers = jobs or 2 * (os.cpu_count() or 1)
     context = multiprocessing.get_context("spawn")
     _sweep_dead_runs()
     token = str(os.getpid())

@@ -655,7 +655,9 @@ def gradescope(
 @cli.command()
 @click.argument("exercise_id", metavar="EXERCISE|all")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--jobs", type=click.IntRange(1, 256), help="Parallel graders [default: cores].")
+@click.option(
+    "--jobs", type=click.IntRange(1, 256), help="Parallel graders [default: twice the cores]."
+)
 @click.option(
     "--seed",
     type=click.IntRange(0, 2**32 - 1),

@@ -382,6 +382,10 @@ class ProcessBackend:
         """Where a session's private directory is made (None: the system's temporary one)."""
         return None
 
+    def settle(self) -> None:
+        """Before a run's inputs are written: every child ended so far is gone (a backend
+        that ends children without waiting waits here)."""
+
     def manifest(self, job: Job, layout: Layout, event_fd: int) -> dict[str, object]:
         """What the child is told about the submission (never anything of the answers)."""
         limits = job.limits
@@ -530,6 +534,8 @@ class ProcessSession:
         fault: Fault | None = None
         import_output = ""
         names: tuple[str, ...] | None = None
+        if self._live is None:
+            self.backend.settle()
         path = self.layout.io / f"inputs-{self._runs}.bin"
         self._runs += 1
         arrays = {

@@ -73,6 +73,8 @@ class Server:
         layout = Layout(root=io, io=io, submission=io, cgroups=False, site=site, own=own)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours
+        #: A child was released and the server's answer is not taken yet (see settle).
+        self.pending = False
         config = {
             "control_fd": theirs.fileno(),
             "sys_path": [SITE_DIR, OWN_DIR] if own else [SITE_DIR],
@@ -153,11 +155,30 @@ class Server:
                 os.close(fd)
         return ours
 
+    def release_child(self) -> None:
+        """Ask the server to end its child and clean up, without waiting for it: the
+        grader judges the run meanwhile, and settle() takes the answer before anything of
+        the next run is written where the sandbox can read it."""
+        with contextlib.suppress(OSError):  # the server is gone: settle() finds out
+            self.sock.send(b'{"op": "kill"}')
+        self.pending = True
+
+    def settle(self) -> bool:
+        """Take the answer to release_child(), if one is due: whether the sandbox is as
+        the next submission must find it."""
+        if not self.pending:
+            return True
+        self.pending = False
+        return self._answer()[1]
+
     def end_child(self) -> tuple[int, bool]:
         """Ask the server to end its child (a no-op if it already ended): its exit status,
         and whether the sandbox is as the next submission must find it."""
         with contextlib.suppress(OSError):  # the server is gone: the answer below says so
             self.sock.send(b'{"op": "kill"}')
+        return self._answer()
+
+    def _answer(self) -> tuple[int, bool]:
         try:
             message = self._receive(END_SECONDS)
             status = message.get("status")
@@ -220,7 +241,9 @@ class WarmChild:
         return self.status
 
     def close(self) -> None:
-        self.end()
+        if self.status is None:  # its status is not needed: do not wait for it
+            self.status = -signal.SIGKILL
+            self.server.release_child()
         self.close_stdin()
         for fd in (self.stdout, self.stderr, self.events):
             with contextlib.suppress(OSError):
@@ -252,6 +275,12 @@ class WarmBackend(BwrapBackend):
             self.started += 1
         return self.server
 
+    def settle(self) -> None:
+        """Before anything of a new run is written where the sandbox can read it: the last
+        child and everything it started are gone, or the sandbox is replaced."""
+        if self.server is not None and not self.server.settle():
+            self.discard(self.server)
+
     def discard(self, server: Server) -> None:
         if self.server is server:
             self.server = None
@@ -270,6 +299,7 @@ class WarmBackend(BwrapBackend):
         self.close()
 
     def session_parent(self, job: Job) -> str | None:
+        self.settle()  # the last submission's processes are gone before this one's file comes
         return str(self.io)
 
     def inside(self, layout: Layout, host: Path) -> str:
@@ -279,6 +309,7 @@ class WarmBackend(BwrapBackend):
         manifest = self.manifest(job, layout, 3)
         env = self.environment(WORK_DIR)
         for attempt in range(2):  # a server found dead is replaced once
+            self.settle()
             server = self._server(job.packages)
             try:
                 fds = server.fork(manifest, env)

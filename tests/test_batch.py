@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
 import sqlite3
@@ -13,6 +14,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import xmlschema
+from junitparser import Error, Failure, JUnitXml
 
 from conftest import REPO, SUBMISSIONS, run_grade, write
 
@@ -107,3 +111,40 @@ def test_a_bad_gradebook_or_class_folder_is_a_clear_error(tmp_path: Path) -> Non
     assert missing.returncode == 2
     assert "is not a directory" in missing.stderr
     assert "Traceback" not in missing.stderr + result.stderr
+
+
+def test_a_batch_prints_its_attempts_as_junit_and_json_and_writes_the_dashboard(
+    tmp_path: Path,
+) -> None:
+    klass = _class(tmp_path / "class", 3)  # good, log2, sum instead of mean
+    write(klass / "s09" / "ex01.py", "def binary_cross_entropy(y_true, y_pred):\n    return (\n")
+    book = tmp_path / "book.db"
+    page = tmp_path / "class.html"
+    junit = run_grade(
+        "batch", "ex01", str(klass), "--gradebook", str(book), "--format", "junit",
+        "--report", str(page),
+    )  # fmt: skip
+    assert junit.returncode == 0, junit.stderr
+    schema = xmlschema.XMLSchema(str(REPO / "tests" / "fixtures" / "junit" / "junit-10.xsd"))
+    assert [str(e) for e in schema.iter_errors(junit.stdout)] == []
+    suites = {suite.name: suite for suite in JUnitXml.fromstring(junit.stdout)}
+    assert sorted(suites) == ["s00: ex01", "s01: ex01", "s02: ex01", "s09: ex01"]
+    results = {
+        name: [type(r) for case in suite for r in case.result] for name, suite in suites.items()
+    }
+    assert results["s00: ex01"] == []  # every case passed
+    assert Failure in results["s01: ex01"]  # log2: wrong values
+    assert set(results["s09: ex01"]) == {Error}  # does not compile: no case could run
+    html = page.read_text()
+    assert "<svg" in html
+    assert all(student in html for student in ("s00", "s01", "s02", "s09"))
+    # Only what this run graded: one changed submission, one attempt.
+    write(klass / "s00.py", (EX01 / "bad_log2.py").read_text())
+    again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book), "--format", "json")
+    document = json.loads(again.stdout)
+    assert [(a["student"], a["status"]) for a in document["attempts"]] == [("s00", "failed")]
+    assert document["attempts"][0]["mistakes"] == ["log2"]
+    assert document["summary"][0] == "graded 1, skipped 3 (already in the gradebook)"
+    wrong = run_grade("batch", "ex01", str(klass), "--report", str(tmp_path / "class.txt"))
+    assert wrong.returncode == 2
+    assert "name it .html" in wrong.stderr

@@ -217,21 +217,46 @@ def _tasks(
         course.load(item)  # an unknown or broken exercise stops here, before any work
         ex_hash = exercise_hash(course, item)
         todo = []
+        run_seed = default_seed(ex_hash) if seed is None else seed
         for sub in find_submissions(directory, item, flat=flat):
-            try:
-                content = sub.path.read_bytes()
-            except OSError as exc:
-                raise GraderError(f"cannot read {sub.path}: {exc.strerror}") from None
+            content, refused = _read(sub, directory)
             sub_hash = hashlib.sha256(sub.path.name.encode() + b"\0" + content + b"\0")
             digest = sub_hash.hexdigest()
             if book.has(sub.student, item, digest, ex_hash):
                 summary.skipped += 1
+            elif refused is not None:
+                # Not graded, recorded: the class's row says why, and the run goes on.
+                task = _Task(item, ex_hash, run_seed, ((sub, digest, b""),))
+                _record(book, summary, task, sub, digest, {"error": refused})
             else:
                 todo.append((sub, digest, content))
-        run_seed = default_seed(ex_hash) if seed is None else seed
         for start in range(0, len(todo), CHUNK):
             tasks.append(_Task(item, ex_hash, run_seed, tuple(todo[start : start + CHUNK])))
     return tasks
+
+
+#: A loss function is a few hundred bytes; more than this is not a submission to load.
+MAX_SUBMISSION_BYTES = 1024 * 1024
+
+
+def _read(sub: Submission, directory: Path) -> tuple[bytes, str | None]:
+    """A submission's content, or why it is not graded (its content then stands for it in
+    the hash): a symbolic link could point at the course's solutions or at a classmate's
+    file, so only regular files inside the class folder are read."""
+    path = sub.path
+    if any(p.is_symlink() for p in (path, *path.parents) if directory in p.parents or p == path):
+        target = os.readlink(path) if path.is_symlink() else "a linked folder"
+        reason = f"{path.name} is a symbolic link ({target}): submit the file itself"
+        return reason.encode(), reason
+    try:
+        size = path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            reason = f"{path.name} is {size} bytes, more than {MAX_SUBMISSION_BYTES} allowed"
+            return reason.encode(), reason
+        return path.read_bytes(), None
+    except OSError as exc:
+        reason = f"cannot read {path.name}: {exc.strerror}"
+        return reason.encode(), reason
 
 
 def run_batch(

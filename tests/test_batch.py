@@ -148,3 +148,31 @@ def test_a_batch_prints_its_attempts_as_junit_and_json_and_writes_the_dashboard(
     wrong = run_grade("batch", "ex01", str(klass), "--report", str(tmp_path / "class.txt"))
     assert wrong.returncode == 2
     assert "name it .html" in wrong.stderr
+
+
+def test_links_and_huge_files_are_recorded_as_errors_and_the_class_goes_on(
+    tmp_path: Path,
+) -> None:
+    klass = _class(tmp_path / "class", 2)
+    # A link to the course's own solution would get full marks if it were followed.
+    (klass / "mallory").mkdir()
+    (klass / "mallory" / "ex01.py").symlink_to(REPO / "solutions" / "bce.py")
+    elsewhere = write(tmp_path / "elsewhere" / "ex01.py", (EX01 / "good_vectorised.py").read_text())
+    (klass / "trudy").symlink_to(elsewhere.parent, target_is_directory=True)
+    write(klass / "huge" / "ex01.py", "# x\n" * 300_000)
+    book = tmp_path / "book.db"
+    result = run_grade("batch", "ex01", str(klass), "--gradebook", str(book), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {a["student"]: a for a in json.loads(result.stdout)["attempts"]}
+    assert sorted(rows) == ["huge", "mallory", "s00", "s01", "trudy"]
+    for name, words in (
+        ("mallory", "symbolic link"),
+        ("trudy", "symbolic link"),
+        ("huge", "bytes"),
+    ):
+        assert rows[name]["status"] == "error"
+        assert rows[name]["score"] == 0
+        assert words in rows[name]["cases"][0]["error"]
+    assert rows["s00"]["status"] == "passed"
+    again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
+    assert "graded 0, skipped 5" in again.stdout

@@ -38,7 +38,8 @@ import os, subprocess
 import numpy as np
 
 for where in (os.getcwd(), os.environ.get("HOME", "."), os.environ.get("TMPDIR", "."),
-              "/dev/shm", "/tmp", "/sandbox", "/"):
+              "/dev/shm", "/tmp", "/sandbox", "/", "/dev",
+              os.path.join(os.path.dirname(os.__file__), "site-packages")):
     try:
         with open(os.path.join(where, "{TOKEN}-file"), "w") as handle:
             handle.write("left")
@@ -63,7 +64,8 @@ import numpy as np
 def _found():
     found = []
     for top in ("/", "/sandbox", "/dev", "/dev/shm", "/tmp", os.getcwd(),
-                os.environ.get("HOME", "."), os.environ.get("TMPDIR", ".")):
+                os.environ.get("HOME", "."), os.environ.get("TMPDIR", "."),
+                os.path.join(os.path.dirname(os.__file__), "site-packages")):
         try:
             found += [os.path.join(top, n) for n in os.listdir(top) if "{TOKEN}" in n]
         except OSError:

@@ -138,13 +138,18 @@ class BwrapBackend(ProcessBackend):
             WORK_DIR,
             "--proc",
             "/proc",
-            "--dev",
+            # An empty /dev: no device node of the host. The sandbox's uid is the host's
+            # root when the grader runs as root, so a bound /dev/null or /dev/urandom could
+            # have its mode changed on the host (a read-only bind would make it unusable).
+            # Python and numpy need none (random numbers come from getrandom()).
+            "--tmpfs",
             "/dev",
-            # Nothing is writable but the working directory: not the sandbox's root, /dev or
-            # /dev/shm, where a submission could leave files for the next run of a warm
-            # sandbox (the device nodes in /dev are mounts of their own, still usable).
+            # Nothing is writable but the working directory: not the sandbox's root or
+            # /dev, where a submission could leave files for the next run of a warm sandbox.
             "--remount-ro",
             "/dev",
+            "--remount-ro",
+            str(stdlib / "site-packages"),
             "--remount-ro",
             "/",
             "--chdir",

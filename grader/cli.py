@@ -723,6 +723,10 @@ def batch(
     course = _course(ctx)
     # 'all' is every exercise; quizzes are answered, not submitted as code.
     items = course.exercise_ids() if exercise_id == "all" else [exercise_id]
+    for item in items:
+        course.load(item)  # an unknown or broken exercise: before any file is made
+    if not directory.is_dir():
+        raise GraderError(f"{directory} is not a directory", fix="Pass the class's folder.")
     book = _open_gradebook(gradebook_path)
     bar = None
     if sys.stderr.isatty():

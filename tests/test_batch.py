@@ -107,9 +107,12 @@ def test_a_bad_gradebook_or_class_folder_is_a_clear_error(tmp_path: Path) -> Non
     result = run_grade("batch", "ex01", str(klass), "--gradebook", str(not_a_db))
     assert result.returncode == 2
     assert "cannot open the gradebook" in result.stderr
-    missing = run_grade("batch", "ex01", str(tmp_path / "nowhere"))
+    missing = run_grade(
+        "batch", "ex01", str(tmp_path / "nowhere"), "--gradebook", str(tmp_path / "b.db")
+    )
     assert missing.returncode == 2
     assert "is not a directory" in missing.stderr
+    assert not (tmp_path / "b.db").exists(), "nothing is made for a run that cannot start"
     assert "Traceback" not in missing.stderr + result.stderr
 
 

@@ -233,3 +233,40 @@ def test_a_cgroup_with_a_process_still_in_it_is_emptied_and_removed() -> None:
     group.remove()  # its first rmdir fails (a process is in it): kill, reap, retry
     proc.wait(timeout=10)
     assert not group.path.exists()
+
+
+#: Prints what a child starts with: its environment, working directory, first random
+#: numbers and open descriptors; then answers right.
+STARTS_WITH = """\
+import os, random
+import numpy as np
+
+def binary_cross_entropy(y_true, y_pred):
+    if len(y_true) == 1 and float(y_pred[0]) == 0.8:
+        print("ENV", sorted(os.environ.items()))
+        print("CWD", os.getcwd(), sorted(os.listdir(".")))
+        print("RANDOM", np.random.rand(), random.random())
+        print("FDS", sorted(int(fd) for fd in os.listdir("/proc/self/fd")))
+    p = np.clip(y_pred, 1e-7, 1 - 1e-7)
+    return float(-np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)))
+"""
+
+
+def _printed(report: Report, label: str) -> str:
+    lines = [line for t in report.tests for line in t.output.splitlines()]
+    return next(line for line in lines if line.startswith(label))
+
+
+def test_each_child_starts_as_a_cold_child_does(warm: WarmBackend, tmp_path: Path) -> None:
+    path = write(tmp_path / "ex01.py", STARTS_WITH)
+    first, second = _grade(path, warm), _grade(path, warm)
+    cold = _grade(path, BwrapBackend())
+    for report in (first, second):
+        assert report.score == report.max_score
+        assert _printed(report, "ENV") == _printed(cold, "ENV")
+        assert _printed(report, "CWD") == "CWD /sandbox/work []"
+        # The same descriptors as a cold child (the last one listed is the listing's own).
+        assert _printed(report, "FDS").split()[:-1] == _printed(cold, "FDS").split()[:-1]
+    assert "('HOME', '/sandbox/work')" in _printed(first, "ENV")
+    # Random numbers of their own: not the server's state, copied into each.
+    assert _printed(first, "RANDOM") != _printed(second, "RANDOM")

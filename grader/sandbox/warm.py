@@ -307,7 +307,9 @@ class WarmBackend(BwrapBackend):
 
     def spawn(self, job: Job, layout: Layout) -> Child:
         manifest = self.manifest(job, layout, 3)
-        env = self.environment(WORK_DIR)
+        # As a cold child has it: bwrap's --chdir sets PWD (and the server has it already,
+        # so a child need not touch its environment at all).
+        env = {**self.environment(WORK_DIR), "PWD": WORK_DIR}
         for attempt in range(2):  # a server found dead is replaced once
             self.settle()
             server = self._server(job.packages)

@@ -273,6 +273,13 @@ def run_batch(
 ) -> Summary:
     summary = Summary(items=set(items))
     tasks = _tasks(course, directory, items, book, seed, summary)
+    if summary.graded + summary.skipped + sum(len(t.subs) for t in tasks) == 0:
+        names = ", ".join(f"<student>/{i}.py" for i in items[:3]) + (", ..." if items[3:] else "")
+        flat = f" or {directory}/<student>.py" if len(items) == 1 else ""
+        raise GraderError(
+            f"{directory} holds no submission: looked for {directory}/{names}{flat}",
+            fix="Pass the folder that holds one folder (or file) per student.",
+        )
     total = sum(len(t.subs) for t in tasks)
     done = 0
     runner = _dask_results if dask else _local_results

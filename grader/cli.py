@@ -741,17 +741,26 @@ def batch(
 
     try:
         start = book.last_id()
-        summary = run_batch(
-            course,
-            items,
-            directory,
-            book,
-            jobs=jobs,
-            seed=seed,
-            sandbox=sandbox,
-            dask=dask_address,
-            progress=progress,
-        )
+        try:
+            summary = run_batch(
+                course,
+                items,
+                directory,
+                book,
+                jobs=jobs,
+                seed=seed,
+                sandbox=sandbox,
+                dask=dask_address,
+                progress=progress,
+            )
+        except KeyboardInterrupt:
+            done = len(book.rows(after=start))
+            click.echo(
+                f"\nInterrupted: {done} attempt(s) of this run are in {gradebook_path}; "
+                "run the same command again to grade the rest.",
+                err=True,
+            )
+            ctx.exit(130)
         if bar is not None:
             bar.close()
         rows = book.rows(after=start)

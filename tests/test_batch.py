@@ -179,3 +179,41 @@ def test_links_and_huge_files_are_recorded_as_errors_and_the_class_goes_on(
     assert rows["s00"]["status"] == "passed"
     again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
     assert "graded 0, skipped 5" in again.stdout
+
+
+def test_an_empty_class_folder_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    write(tmp_path / "class" / "alice" / "notes.txt", "not a submission")
+    result = run_grade(
+        "batch", "ex01", str(tmp_path / "class"), "--gradebook", str(tmp_path / "b.db")
+    )
+    assert result.returncode == 2
+    assert "holds no submission: looked for" in result.stderr
+    assert "<student>/ex01.py" in result.stderr
+
+
+def test_ctrl_c_stops_a_batch_cleanly_and_says_how_to_go_on(tmp_path: Path) -> None:
+    klass = _class(tmp_path / "class", 60)
+    book = tmp_path / "book.db"
+    args = [sys.executable, "-m", "grader", "batch", "ex01", str(klass), "--jobs", "1"]
+    env = {k: v for k, v in os.environ.items() if k != "GRADER_COURSE"}
+    with subprocess.Popen(
+        [*args, "--gradebook", str(book)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as proc:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (book.exists() and _rows(book)):
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted:" in stderr
+    assert "run the same command again" in stderr
+    assert "Traceback" not in stderr
+    assert 1 <= len(_rows(book)) < 60
+    assert not list(Path(tempfile.gettempdir()).glob(f"grader-run-{proc.pid}-*"))

@@ -103,11 +103,11 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(params=["process", "bwrap"])
+@pytest.fixture(params=["process", "bwrap", "warm"])
 def sandbox(request: pytest.FixtureRequest) -> str:
-    """Every test here runs on both backends; bwrap is skipped, with the reason, where this
-    machine cannot run it."""
-    if request.param == "bwrap":
+    """Every test here runs on every backend; bwrap and warm are skipped, with the reason,
+    where this machine cannot run bwrap."""
+    if request.param in ("bwrap", "warm"):
         problem = bwrap_problem(fresh=True)
         if problem is not None:
             pytest.skip(f"bwrap backend unavailable: {problem}")
@@ -251,3 +251,22 @@ def test_package_problems_names_a_standard_library_module_as_needless() -> None:
         "json is part of Python's standard library, which is always available: "
         "remove it from packages"
     ]
+
+
+def test_one_warm_backend_grades_exercises_with_different_packages_in_turn(
+    course: Path, tmp_path: Path
+) -> None:
+    """A batch of all exercises: each set of packages gets a sandbox of its own, and the
+    backend's files outlive the sandbox it throws away when the set changes."""
+    if bwrap_problem(fresh=True) is not None:
+        pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
+    from grader.course import Course
+    from grader.grading import grade
+    from grader.sandbox.warm import WarmBackend
+
+    loops = write(tmp_path / "loops.py", PURE)
+    with WarmBackend(parent=str(tmp_path)) as backend:
+        for exercise_id in ("pure", "numpy_only", "pure"):
+            report = grade(exercise_id, loops, course=Course(course), seed=1, backend=backend)
+            assert report.score == report.max_score, exercise_id
+        assert backend.started == 3

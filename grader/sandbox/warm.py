@@ -190,7 +190,7 @@ class Server:
         return status, clean
 
     def close(self) -> None:
-        """End the sandbox and everything in it; remove its files (safe to call twice)."""
+        """End the sandbox and everything in it (safe to call twice)."""
         with contextlib.suppress(OSError):
             self.sock.close()
         if self.proc is not None and self.proc.returncode is None:
@@ -269,7 +269,7 @@ class WarmBackend(BwrapBackend):
 
     def _server(self, packages: tuple[str, ...]) -> Server:
         if self.server is not None and self.server.packages != packages:
-            self.close()
+            self.discard(self.server)  # another exercise's packages: another sandbox
         if self.server is None:
             self.server = Server(self, packages)
             self.started += 1

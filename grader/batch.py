@@ -44,16 +44,23 @@ class Submission:
     path: Path
 
 
+#: What a submission may be, in the order preferred when a student has both.
+SUFFIXES = (".py", ".ipynb")
+
+
 def find_submissions(directory: Path, exercise_id: str, *, flat: bool = True) -> list[Submission]:
-    """DIR/<student>/<ID>.py, and with `flat` DIR/<student>.py (the name from the path)."""
+    """DIR/<student>/<ID>.py or .ipynb, and with `flat` DIR/<student>.py or .ipynb (the
+    student's name from the path); a .py file wins over a notebook of the same student."""
     if not directory.is_dir():
         raise GraderError(f"{directory} is not a directory", fix="Pass the class's folder.")
-    found = {}
-    for path in sorted(directory.glob(f"*/{exercise_id}.py")):
-        found[path.parent.name] = Submission(path.parent.name, exercise_id, path)
+    found: dict[str, Submission] = {}
+    for suffix in SUFFIXES:
+        for path in sorted(directory.glob(f"*/{exercise_id}{suffix}")):
+            found.setdefault(path.parent.name, Submission(path.parent.name, exercise_id, path))
     if flat:
-        for path in sorted(directory.glob("*.py")):
-            found.setdefault(path.stem, Submission(path.stem, exercise_id, path))
+        for suffix in SUFFIXES:
+            for path in sorted(directory.glob(f"*{suffix}")):
+                found.setdefault(path.stem, Submission(path.stem, exercise_id, path))
     return sorted(found.values(), key=lambda s: s.student)
 
 
@@ -276,6 +283,7 @@ def run_batch(
     if summary.graded + summary.skipped + sum(len(t.subs) for t in tasks) == 0:
         names = ", ".join(f"<student>/{i}.py" for i in items[:3]) + (", ..." if items[3:] else "")
         flat = f" or {directory}/<student>.py" if len(items) == 1 else ""
+        names, flat = names + " (or .ipynb)", flat + (" (or .ipynb)" if flat else "")
         raise GraderError(
             f"{directory} holds no submission: looked for {directory}/{names}{flat}",
             fix="Pass the folder that holds one folder (or file) per student.",

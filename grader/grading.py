@@ -76,6 +76,11 @@ def grade(
             fix=f"Run 'grade start {exercise.id}' to create it from a template, "
             "or pass --file PATH.",
         )
+    if submission.suffix.lower() == ".ipynb":
+        return _grade_notebook(
+            exercise_id, submission, prepared, seed=seed, backend=backend, plot=plot,
+            shrink=shrink,
+        )  # fmt: skip
     seed = prepared.seed(seed)
     backend = backend or default_backend()
     job = Job(
@@ -125,6 +130,26 @@ def grade(
         warnings=(names,) if names else (),
         notes=(prepared.hidden_note,) if prepared.hidden_note else (),
     )
+
+
+def _grade_notebook(
+    exercise_id: str,
+    notebook: Path,
+    prepared: Prepared,
+    **options: Any,
+) -> Report:
+    """A notebook: the module of its code that defines the function (notebook_source),
+    graded as a .py file is, and its report citing the notebook's cells."""
+    import tempfile
+
+    from grader import notebook_source
+
+    module = notebook_source.read(notebook, prepared.exercise.entry.function)
+    with tempfile.TemporaryDirectory(prefix="grader-notebook-") as tmp:
+        path = Path(tmp) / f"{notebook.stem}.py"
+        path.write_text(module.source, encoding="utf-8")
+        report = grade(exercise_id, path, prepared=prepared, **options)
+    return notebook_source.relocate(report, module, notebook, path.name)
 
 
 def judge(

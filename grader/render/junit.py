@@ -40,8 +40,9 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from grader.render.numbers import diagnosis_lines, expected_text, num, points, short, summary
-from grader.results import CaseResult, Report, Status, SubmissionError
+from grader.render.numbers import points
+from grader.render.plain import case_text, load_error_text, run_notes
+from grader.results import CaseResult, Report, Status
 
 #: Terminal escape sequences (colours, cursor moves): removed whole, not left as "[31m".
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
@@ -74,54 +75,6 @@ def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str
     return child
 
 
-def _case_text(case: CaseResult) -> str:
-    """The full account of a visible failure, in the text format's words."""
-    lines = [summary(case)]
-    if case.smallest is not None:
-        small = case.smallest
-        rows = f"{small.rows} row{'s' if small.rows != 1 else ''}"
-        lines.append(f"smallest: the smallest input found that fails the same way ({rows}):")
-        lines += [f"  {param} = {text}" for param, text in small.inputs.items()]
-        lines.append(f"  expected {num(small.expected_low)}, got {num(small.actual)}")
-    if case.inputs:
-        lines.append("full input:" if case.smallest is not None else "inputs:")
-        lines += [f"  {param} = {text}" for param, text in case.inputs.items()]
-    expected = expected_text(case)
-    if expected is not None and case.status is Status.FAILED:
-        lines.append(f"expected: {expected}")
-        lines.append(
-            f"  (accepted: |got - expected| <= {short(case.atol)} + {short(case.rtol)} "
-            "* |expected|)"
-        )
-    if case.actual is not None:
-        kind = f"   ({case.actual_type})" if case.actual_type else ""
-        lines.append(f"got: {num(case.actual)}{kind}")
-    elif case.actual_type and case.status is Status.FAILED:
-        lines.append(f"got: a value of type {case.actual_type}")
-    if case.abs_error is not None and case.status is Status.FAILED:
-        lines.append(f"error: {short(case.abs_error)} absolute, {short(case.rel_error)} relative")
-    if case.traceback:
-        lines += ["traceback:", case.traceback.rstrip("\n")]
-    if case.hint:
-        lines.append(f"hint: {case.hint}")
-    return "\n".join(lines)
-
-
-def _load_error_text(error: SubmissionError) -> str:
-    """Why the submission could not be used, with the place: junit-10 has no line attribute."""
-    lines = [f"{error.file} cannot be graded: {error.message}"]
-    if error.line is not None:
-        where = f'File "{error.file}", line {error.line}'
-        lines.append(where + (f", column {error.column}" if error.column else ""))
-    if error.text:
-        lines.append(f"    {error.text.strip()}")
-    if error.traceback:
-        lines.append(error.traceback.rstrip("\n"))
-    if error.hint:
-        lines.append(f"hint: {error.hint}")
-    return "\n".join(lines)
-
-
 def _testcase(suite: ET.Element, report: Report, case: CaseResult) -> None:
     attrs = {"classname": f"grader.{report.exercise}", "name": case.name}
     if case.seconds is not None:
@@ -132,37 +85,18 @@ def _testcase(suite: ET.Element, report: Report, case: CaseResult) -> None:
         _element(
             element,
             "error",
-            f"{case.message}\n\n{_load_error_text(report.error)}",
+            f"{case.message}\n\n{load_error_text(report.error)}",
             message=f"{_one_line(case.message)}: {_one_line(report.error.message)}",
             type=f"SubmissionError.{report.error.kind}",
         )
     elif case.status is not Status.PASSED:
-        body = case.message if hidden else _case_text(case)
+        body = case.message if hidden else case_text(case)
         tag, kind = ("failure", "WrongValue")
         if case.status is Status.ERROR:
             tag, kind = ("error", "CouldNotRun")
         _element(element, tag, body, message=_one_line(body), type=kind)
     if case.output and not hidden:
         _element(element, "system-out", case.output)
-
-
-def _suite_output(report: Report) -> str:
-    """Warnings, notes and the diagnosis in the words and order of the JSON `output`, then
-    what concerns the whole run."""
-    lines = [f"warning: {w}" for w in report.warnings]
-    lines += [f"note: {n}" for n in report.notes]
-    lines += diagnosis_lines(report) or []
-    if report.sandbox_limitations:
-        lines.append(
-            f"note: the {report.backend} sandbox cannot guarantee isolation: "
-            + "; ".join(report.sandbox_limitations)
-        )
-    if report.error is not None:
-        lines.append(_load_error_text(report.error))
-    for label, text in (("printed while loading", report.import_output), ("stdout", report.stdout)):
-        if text.strip():
-            lines += [f"{label}:", text.rstrip("\n")]
-    return "\n".join(lines)
 
 
 def render_junit(report: Report) -> str:
@@ -199,11 +133,11 @@ def render_junit(report: Report) -> str:
         _element(
             load,
             "error",
-            _load_error_text(report.error),
+            load_error_text(report.error),
             message=_one_line(report.error.message),
             type=f"SubmissionError.{report.error.kind}",
         )
-    output = _suite_output(report)
+    output = run_notes(report)
     if output:
         _element(suite, "system-out", output)
     if report.stderr.strip():

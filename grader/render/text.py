@@ -24,7 +24,7 @@ _LABEL = 10
 DETAILED = 3
 
 
-class _Painter:
+class Painter:
     def __init__(self, color: bool, unicode: bool) -> None:
         self.color = color
         self.unicode = unicode
@@ -55,7 +55,7 @@ def _wrap(text: str, width: int) -> list[str]:
 class _Writer:
     """Lines of the report, each kept within the terminal's width."""
 
-    def __init__(self, paint: _Painter, width: int) -> None:
+    def __init__(self, paint: Painter, width: int) -> None:
         self.paint = paint
         self.width = width
         self.lines: list[str] = []
@@ -81,7 +81,7 @@ def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 3)] + "..."
 
 
-def _case_line(case: CaseResult, paint: _Painter, name_width: int, width: int) -> str:
+def _case_line(case: CaseResult, paint: Painter, name_width: int, width: int) -> str:
     """One line per case: mark, name, points, and for a failure its message, abbreviated."""
     score = f"{points(case.score)}/{points(case.max_score)}"
     hidden = " (hidden)" if case.visibility == "hidden" else ""
@@ -191,11 +191,11 @@ def render_text(
 ) -> str:
     """The student's first screen first: score, warnings, diagnosis, the first failures in
     full, then every case on one line. `verbose` details every failure."""
-    paint = _Painter(color, unicode)
+    paint = Painter(color, unicode)
     out = _Writer(paint, max(width, 40))
     dot = " · " if unicode else " - "
     out.text(dot.join((report.exercise, report.title, report.submission)), bold=True)
-    out.lines += _score_lines(report, paint, out.width)
+    out.lines += score_lines(report, paint, out.width)
     out.blank()
     for warning in report.warnings:
         out.text(f"warning: {warning}", fg="yellow")
@@ -253,7 +253,7 @@ def render_text(
     return "\n".join(out.lines).rstrip("\n") + "\n"
 
 
-def _score_lines(report: Report, paint: _Painter, width: int) -> list[str]:
+def score_lines(report: Report, paint: Painter, width: int) -> list[str]:
     passed, failed = report.count(Status.PASSED), report.count(Status.FAILED)
     errors = report.count(Status.ERROR)
     verdict = "all tests passed" if report.passed else f"{passed} passed, {failed} failed"

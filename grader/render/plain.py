@@ -1,0 +1,75 @@
+"""Plain-text accounts of a case and of a run, for the renderers that are not the
+terminal's: the bodies of JUnit failures, and pytest's failure messages (pytest_plugin).
+Pure functions of the result model, in the words of grader.render.numbers."""
+
+from __future__ import annotations
+
+from grader.render.numbers import diagnosis_lines, expected_text, num, short, summary
+from grader.results import CaseResult, Report, Status, SubmissionError
+
+
+def case_text(case: CaseResult) -> str:
+    """The full account of a visible failure, in the text format's words."""
+    lines = [summary(case)]
+    if case.smallest is not None:
+        small = case.smallest
+        rows = f"{small.rows} row{'s' if small.rows != 1 else ''}"
+        lines.append(f"smallest: the smallest input found that fails the same way ({rows}):")
+        lines += [f"  {param} = {text}" for param, text in small.inputs.items()]
+        lines.append(f"  expected {num(small.expected_low)}, got {num(small.actual)}")
+    if case.inputs:
+        lines.append("full input:" if case.smallest is not None else "inputs:")
+        lines += [f"  {param} = {text}" for param, text in case.inputs.items()]
+    expected = expected_text(case)
+    if expected is not None and case.status is Status.FAILED:
+        lines.append(f"expected: {expected}")
+        lines.append(
+            f"  (accepted: |got - expected| <= {short(case.atol)} + {short(case.rtol)} "
+            "* |expected|)"
+        )
+    if case.actual is not None:
+        kind = f"   ({case.actual_type})" if case.actual_type else ""
+        lines.append(f"got: {num(case.actual)}{kind}")
+    elif case.actual_type and case.status is Status.FAILED:
+        lines.append(f"got: a value of type {case.actual_type}")
+    if case.abs_error is not None and case.status is Status.FAILED:
+        lines.append(f"error: {short(case.abs_error)} absolute, {short(case.rel_error)} relative")
+    if case.traceback:
+        lines += ["traceback:", case.traceback.rstrip("\n")]
+    if case.hint:
+        lines.append(f"hint: {case.hint}")
+    return "\n".join(lines)
+
+
+def load_error_text(error: SubmissionError) -> str:
+    """Why the submission could not be used, with the place: junit-10 has no line attribute."""
+    lines = [f"{error.file} cannot be graded: {error.message}"]
+    if error.line is not None:
+        where = f'File "{error.file}", line {error.line}'
+        lines.append(where + (f", column {error.column}" if error.column else ""))
+    if error.text:
+        lines.append(f"    {error.text.strip()}")
+    if error.traceback:
+        lines.append(error.traceback.rstrip("\n"))
+    if error.hint:
+        lines.append(f"hint: {error.hint}")
+    return "\n".join(lines)
+
+
+def run_notes(report: Report) -> str:
+    """Warnings, notes and the diagnosis in the words and order of the JSON `output`, then
+    what concerns the whole run."""
+    lines = [f"warning: {w}" for w in report.warnings]
+    lines += [f"note: {n}" for n in report.notes]
+    lines += diagnosis_lines(report) or []
+    if report.sandbox_limitations:
+        lines.append(
+            f"note: the {report.backend} sandbox cannot guarantee isolation: "
+            + "; ".join(report.sandbox_limitations)
+        )
+    if report.error is not None:
+        lines.append(load_error_text(report.error))
+    for label, text in (("printed while loading", report.import_output), ("stdout", report.stdout)):
+        if text.strip():
+            lines += [f"{label}:", text.rstrip("\n")]
+    return "\n".join(lines)

@@ -170,6 +170,12 @@ def _grade_command(exercise_id: str) -> click.Command:
         "works, else process]; warm is bwrap's sandbox with a forked process per run "
         "(what grade batch uses). 'grade doctor' tells which.",
     )
+    @click.option(
+        "--watch",
+        is_flag=True,
+        help="Grade again on every save of the file, and say what changed since the last "
+        "run; Ctrl-C stops. The random cases keep the first run's seed. --format text only.",
+    )
     @_course_option
     @click.pass_context
     @_reports_errors
@@ -181,24 +187,46 @@ def _grade_command(exercise_id: str) -> click.Command:
         report_path: Path | None,
         verbose: bool,
         sandbox: str | None,
+        watch: bool,
     ) -> None:
         from grader.grading import grade
         from grader.render import REPORT_SUFFIXES
         from grader.sandbox import get_backend
 
+        if watch and (fmt != "text" or report_path is not None):
+            given = f"--format {fmt}" if fmt != "text" else "--report"
+            raise click.UsageError(f"--watch shows the text report only: leave out {given}.")
         submission = file or Path(f"{exercise_id}.py")
-        with contextlib.closing(get_backend(sandbox)) as backend:
-            report = grade(
-                exercise_id,
-                submission,
-                course=_course(ctx),
-                seed=seed,
-                backend=backend,
-                # The plot costs a sandbox run: only the HTML report shows it.
-                plot=report_path is not None
-                and REPORT_SUFFIXES[report_path.suffix.lower()] == "html",
-            )
-        _emit(ctx, report, fmt, report_path, verbose=verbose)
+
+        def grade_once() -> Report:
+            with contextlib.closing(get_backend(sandbox)) as backend:
+                return grade(
+                    exercise_id,
+                    submission,
+                    course=_course(ctx),
+                    seed=seed,
+                    backend=backend,
+                    # The plot costs a sandbox run: only the HTML report shows it.
+                    plot=report_path is not None
+                    and REPORT_SUFFIXES[report_path.suffix.lower()] == "html",
+                )
+
+        if not watch:
+            _emit(ctx, grade_once(), fmt, report_path, verbose=verbose)
+            return
+
+        from grader.watch import watch as watch_file
+
+        def grade_again() -> Report:
+            nonlocal seed
+            report = grade_once()
+            seed = report.seed  # random cases are named by their values: keep them
+            return report
+
+        def show(report: Report) -> str:
+            return _text(report, verbose=verbose)
+
+        watch_file(submission, grade_again, show, out=sys.stdout, clear=sys.stdout.isatty())
 
     return command
 
@@ -278,21 +306,14 @@ def _emit(
     ctx: click.Context, report: Report, fmt: str, report_path: Path | None, *, verbose: bool
 ) -> None:
     """Render a report where asked, and exit with its code."""
-    from grader.render import REPORT_SUFFIXES, render_text, renderer
+    from grader.render import REPORT_SUFFIXES, renderer
 
     if report_path is not None:  # its suffix was checked with the options
         _write_report(report, report_path, REPORT_SUFFIXES[report_path.suffix.lower()] == "html")
     if fmt != "text":
         click.echo(renderer(fmt)(report), nl=False)
     else:
-        text = render_text(
-            report,
-            color=_use_color(),
-            unicode=_use_unicode(),
-            width=shutil.get_terminal_size((100, 24)).columns,
-            verbose=verbose,
-        )
-        click.echo(text, nl=False, color=_use_color())
+        click.echo(_text(report, verbose=verbose), nl=False, color=_use_color())
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if fmt == "github" and summary_path:
         from grader.render.github import step_summary
@@ -303,6 +324,19 @@ def _emit(
         except OSError as exc:  # the grade stands; the summary is a courtesy
             click.echo(f"grade: cannot append the step summary: {exc.strerror}", err=True)
     ctx.exit(EXIT_PASSED if report.passed else EXIT_FAILED)
+
+
+def _text(report: Report, *, verbose: bool) -> str:
+    """The text report as this terminal shows it (colour, symbols, width)."""
+    from grader.render import render_text
+
+    return render_text(
+        report,
+        color=_use_color(),
+        unicode=_use_unicode(),
+        width=shutil.get_terminal_size((100, 24)).columns,
+        verbose=verbose,
+    )
 
 
 def _write_report(report: Report, path: Path, html: bool) -> None:
@@ -711,9 +745,9 @@ def batch(
     gradebook_path: Path,
 ) -> None:
     """Grade a class: every DIRECTORY/<student>/EXERCISE.py and DIRECTORY/<student>.py
-    (with 'all': every exercise's DIRECTORY/<student>/<ID>.py), in parallel, into the
-    gradebook. Attempts already graded (same submission, same exercise) are skipped, so
-    an interrupted run is simply started again."""
+    (with 'all': every exercise's DIRECTORY/<student>/<ID>.py; a notebook, .ipynb, where
+    there is no .py file), in parallel, into the gradebook. Attempts already graded (same
+    submission, same exercise) are skipped, so an interrupted run is simply started again."""
     from grader.batch import run_batch
 
     if report_path is not None and report_path.suffix.lower() not in (".html", ".htm"):

@@ -55,14 +55,18 @@ def binary_cross_entropy(y_true, y_pred):
 LOG2 = GOOD.replace("np.log(", "np.log2(")
 
 
+def _as_module(body: str) -> str:
+    """The code a student's notebook holds for the loss, as one .py file."""
+    return (
+        "import numpy as np\nEPS = 1e-7\n\ndef clipped(p):\n"
+        "    return np.clip(p, EPS, 1 - EPS)\n\n" + body + "\n"
+    )
+
+
 def test_a_notebook_gets_the_verdicts_of_the_same_code_in_a_py_file(tmp_path: Path) -> None:
     for body in (GOOD, LOG2):
         notebook = _notebook(tmp_path / "nb" / "ex01.ipynb", *_student_cells(body))
-        module = write(
-            tmp_path / "py" / "ex01.py",
-            "import numpy as np\nEPS = 1e-7\n\ndef clipped(p):\n"
-            "    return np.clip(p, EPS, 1 - EPS)\n\n" + body + "\n",
-        )
+        module = write(tmp_path / "py" / "ex01.py", _as_module(body))
         from_notebook, from_module = _graded(notebook), _graded(module)
         assert _verdicts(from_notebook) == _verdicts(from_module)
         assert from_notebook["score"] == from_module["score"]
@@ -80,13 +84,25 @@ def test_a_class_of_notebooks_and_files_gets_the_same_rows(tmp_path: Path) -> No
     source = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
     write(klass / "cy" / "ex01.py", source)
     _notebook(klass / "cy" / "ex01.ipynb", "def binary_cross_entropy(a, b):\n    return 0.0")
+    # The same code as bob's notebook, as a .py file.
+    write(klass / "dan" / "ex01.py", _as_module(LOG2))
     book = tmp_path / "book.db"
     result = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(book) as db:
-        rows = dict(db.execute("SELECT student, status FROM attempts").fetchall())
+        rows = {
+            student: (status, json.loads(mistakes), json.loads(cases))
+            for student, status, mistakes, cases in db.execute(
+                "SELECT student, status, mistakes, cases FROM attempts"
+            )
+        }
     # cy has both: the .py file is the submission.
-    assert rows == {"ana": "passed", "bob": "failed", "cy": "passed"}
+    assert {s: r[0] for s, r in rows.items()} == {
+        "ana": "passed", "bob": "failed", "cy": "passed", "dan": "failed"
+    }  # fmt: skip
+    assert rows["bob"][1] == rows["dan"][1] == ["log2"]
+    verdicts = {s: [(c["name"], c["status"], c["score"]) for c in r[2]] for s, r in rows.items()}
+    assert verdicts["bob"] == verdicts["dan"]
 
 
 def test_a_syntax_error_is_cited_by_cell_and_line(tmp_path: Path) -> None:

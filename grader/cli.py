@@ -660,21 +660,24 @@ def gradescope(
     ctx: click.Context, exercise_id: str, submission_dir: Path, results_path: Path
 ) -> None:
     """Grade a Gradescope submission (run_autograder calls this): the student's
-    EXERCISE.py, or the one .py file they uploaded, into results.json. Always writes a
+    EXERCISE.py (or EXERCISE.ipynb), or the one .py or .ipynb file they uploaded, into
+    results.json. Always writes a
     results.json, and exits 0, so Gradescope shows the student why."""
     from grader.grading import grade
     from grader.render.json import render_gradescope
 
-    candidates = [submission_dir / f"{exercise_id}.py"]
-    uploaded = sorted(submission_dir.glob("*.py")) if submission_dir.is_dir() else []
+    candidates = [submission_dir / f"{exercise_id}{suffix}" for suffix in (".py", ".ipynb")]
+    uploaded = []
+    if submission_dir.is_dir():
+        uploaded = sorted(submission_dir.glob("*.py")) + sorted(submission_dir.glob("*.ipynb"))
     if len(uploaded) == 1:
         candidates.append(uploaded[0])
     submission = next((c for c in candidates if c.is_file()), candidates[0])
     try:
         text = render_gradescope(grade(exercise_id, submission, course=_course(ctx)))
     except GraderError as exc:
-        names = ", ".join(p.name for p in uploaded) or "no .py file"
-        message = f"{exc}\n(uploaded: {names}; expected {exercise_id}.py)"
+        names = ", ".join(p.name for p in uploaded) or "no .py or .ipynb file"
+        message = f"{exc}\n(uploaded: {names}; expected {exercise_id}.py or {exercise_id}.ipynb)"
         text = json.dumps(
             {"score": 0, "output": message, "output_format": "text", "tests": []}, indent=2
         )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
 from conftest import SUBMISSIONS, run_grade, write
 
 #: The fields Gradescope's results.json specification documents (top level and per test).
@@ -60,7 +63,15 @@ def test_grade_gradescope_writes_results_json_for_any_submission(tmp_path: Path)
     assert empty.returncode == 0
     document = json.loads(results.read_text())
     assert document["score"] == 0
-    assert "expected ex01.py" in document["output"]
+    assert "expected ex01.py or ex01.ipynb" in document["output"]
+    # A notebook upload is graded as one.
+    source = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
+    nbformat.write(new_notebook(cells=[new_code_cell(source)]), str(submission / "work.ipynb"))
+    notebook = run_grade("gradescope", "ex01", *args)
+    assert notebook.returncode == 0, notebook.stderr
+    document = json.loads(results.read_text())
+    _check_fields(document)
+    assert document["score"] == document["extra_data"]["max_score"] > 0
 
 
 def test_json_prints_one_document_on_a_configuration_error() -> None:

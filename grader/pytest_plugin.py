@@ -116,7 +116,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def _grade(config: pytest.Config, exercise_id: str) -> tuple[Report, Path]:
     """The report of `grade EXERCISE` with the options given, and the submission's path."""
     from grader.course import find_course
-    from grader.errors import GraderError
+    from grader.errors import GraderError, SubmissionNotFoundError
     from grader.grading import grade
     from grader.sandbox import get_backend
 
@@ -132,6 +132,11 @@ def _grade(config: pytest.Config, exercise_id: str) -> tuple[Report, Path]:
                 seed=config.getoption("grade_seed"),
                 backend=backend,
             )
+    except SubmissionNotFoundError:  # its advice names the CLI's --file
+        raise pytest.UsageError(
+            f"{submission} does not exist\n  Pass --grade-file=PATH, or run 'grade start "
+            f"{exercise_id}' to create it from a template."
+        ) from None
     except GraderError as exc:
         raise pytest.UsageError(str(exc)) from None
     return report, submission

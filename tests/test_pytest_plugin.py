@@ -195,7 +195,8 @@ def test_pytest_does_not_import_a_submission_named_like_a_test_module(tmp_path: 
     ("exercise", "message"),
     [
         ("ex99", "there is no exercise 'ex99'"),
-        ("ex03", "ex03.py does not exist"),  # no ./ex03.py in the directory
+        # No ./ex03.py in the directory: the advice names pytest's option, not the CLI's.
+        ("ex03", "ex03.py does not exist\n  Pass --grade-file=PATH"),
     ],
 )
 def test_what_is_not_the_students_fault_is_a_usage_error_without_traceback(

@@ -73,11 +73,11 @@ def test_a_class_is_graded_once_and_a_rerun_skips_it(tmp_path: Path) -> None:
     assert float(table[1][3]) < 30  # the latest attempt, log2
 
 
-def test_a_batch_killed_mid_run_and_restarted_grades_each_submission_exactly_once(
-    tmp_path: Path,
-) -> None:
-    klass = _class(tmp_path / "class", 60)
-    book = tmp_path / "book.db"
+def _signal_mid_run(
+    klass: Path, book: Path, sig: signal.Signals, *, after: int
+) -> tuple[int, int, str]:
+    """Start `grade batch` (one worker, its own process group), send `sig` to the group
+    once `after` attempts are in the gradebook: the batch's pid, exit code and stderr."""
     args = [sys.executable, "-m", "grader", "batch", "ex01", str(klass), "--jobs", "1"]
     env = {k: v for k, v in os.environ.items() if k != "GRADER_COURSE"}
     with subprocess.Popen(
@@ -85,16 +85,25 @@ def test_a_batch_killed_mid_run_and_restarted_grades_each_submission_exactly_onc
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     ) as proc:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if _graded(book) >= 2:
-                break
+        while time.monotonic() < deadline and _graded(book) < after:
             time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, at once
-        proc.wait()
+        os.killpg(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=60)
+    return proc.pid, proc.returncode, stderr
+
+
+def test_a_batch_killed_mid_run_and_restarted_grades_each_submission_exactly_once(
+    tmp_path: Path,
+) -> None:
+    klass = _class(tmp_path / "class", 60)
+    book = tmp_path / "book.db"
+    # The batch and its workers, at once.
+    pid, _, _ = _signal_mid_run(klass, book, signal.SIGKILL, after=2)
     done_before = len(_rows(book))
     assert 2 <= done_before < 60, "the kill came after the end: make the class larger"
     restarted = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
@@ -103,9 +112,9 @@ def test_a_batch_killed_mid_run_and_restarted_grades_each_submission_exactly_onc
     assert sorted(r[0] for r in rows) == [f"s{i:02d}" for i in range(60)]
     assert f"skipped {done_before}" in restarted.stdout
     # The killed run could not clean up; the next one removed what it left.
-    assert not list(Path(tempfile.gettempdir()).glob(f"grader-run-{proc.pid}-*"))
+    assert not list(Path(tempfile.gettempdir()).glob(f"grader-run-{pid}-*"))
     roots = [Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")]
-    left = [c for root in roots if root.is_dir() for c in root.glob(f"grader-{proc.pid}-*")]
+    left = [c for root in roots if root.is_dir() for c in root.glob(f"grader-{pid}-*")]
     assert left == []
 
 
@@ -203,25 +212,11 @@ def test_an_empty_class_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_ctrl_c_stops_a_batch_cleanly_and_says_how_to_go_on(tmp_path: Path) -> None:
     klass = _class(tmp_path / "class", 60)
     book = tmp_path / "book.db"
-    args = [sys.executable, "-m", "grader", "batch", "ex01", str(klass), "--jobs", "1"]
-    env = {k: v for k, v in os.environ.items() if k != "GRADER_COURSE"}
-    with subprocess.Popen(
-        [*args, "--gradebook", str(book)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as proc:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not _graded(book):
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
-        _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    # What Ctrl-C sends: SIGINT to the whole foreground group.
+    pid, returncode, stderr = _signal_mid_run(klass, book, signal.SIGINT, after=1)
+    assert returncode == 130, stderr
     assert "Interrupted:" in stderr
     assert "run the same command again" in stderr
     assert "Traceback" not in stderr
     assert 1 <= len(_rows(book)) < 60
-    assert not list(Path(tempfile.gettempdir()).glob(f"grader-run-{proc.pid}-*"))
+    assert not list(Path(tempfile.gettempdir()).glob(f"grader-run-{pid}-*"))

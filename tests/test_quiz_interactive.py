@@ -119,7 +119,10 @@ def posed_for(course: Path, student: str = STUDENT) -> dict[str, Posed]:
 class Terminal:
     """`grade ARGS` on a pseudo-terminal of 120x40, read as a person reads the screen."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
+    def __init__(self, args: list[str], cwd: Path, *, controlling: bool = False) -> None:
+        """With `controlling`, the terminal is the program's controlling terminal, as a
+        shell's is: Ctrl-C typed there is a SIGINT to the program and its process group,
+        not a key for the program to read."""
         leader, follower = pty.openpty()
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         dropped = ("NO_COLOR", "GRADER_COURSE", "GRADER_STUDENT")
@@ -127,6 +130,11 @@ class Terminal:
         # A terminal emulator answers prompt_toolkit's cursor position requests; this one
         # does not, so tell prompt_toolkit not to ask.
         env |= {"TERM": "xterm", "COLUMNS": "120", "LINES": "40", "PROMPT_TOOLKIT_NO_CPR": "1"}
+
+        def take_the_terminal() -> None:  # in the child, before exec
+            os.setsid()  # as start_new_session does
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "grader", *args],
             stdin=follower,
@@ -134,7 +142,9 @@ class Terminal:
             stderr=follower,
             cwd=cwd,
             env=env,
-            start_new_session=True,  # pytest's own terminal and its Ctrl-C stay out of it
+            # pytest's own terminal and its Ctrl-C stay out of it either way.
+            start_new_session=not controlling,
+            preexec_fn=take_the_terminal if controlling else None,
         )
         os.close(follower)
         self.fd = leader

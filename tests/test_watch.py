@@ -3,19 +3,12 @@ grading, and the command itself in a real pseudo-terminal, saved into as an edit
 
 from __future__ import annotations
 
-import codecs
-import fcntl
 import io
 import json
 import os
-import pty
 import queue
 import re
 import shutil
-import struct
-import subprocess
-import sys
-import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -344,38 +337,6 @@ def test_a_missing_directory_is_a_grader_error(tmp_path: Path) -> None:
 # --- grade ex01 --watch, in a real terminal -------------------------------------------------
 
 
-class ControllingTerminal(Terminal):
-    """A Terminal that is the program's controlling terminal, as a shell's is: Ctrl-C typed
-    there is a SIGINT to the program and to what it started in its process group (the
-    sandbox too), not a key for the program to read."""
-
-    def __init__(self, args: list[str], cwd: Path) -> None:
-        leader, follower = pty.openpty()
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "GRADER_COURSE")}
-        env |= {"TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
-
-        def take_the_terminal() -> None:  # in the child, before exec
-            os.setsid()  # out of pytest's session, as start_new_session does
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "grader", *args],
-            stdin=follower,
-            stdout=follower,
-            stderr=follower,
-            cwd=cwd,
-            env=env,
-            preexec_fn=take_the_terminal,
-        )
-        os.close(follower)
-        self.fd = leader
-        self.raw = ""
-        self.seen = 0
-        self.eof = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-
-
 def graded_json(path: Path, seed: str) -> dict[str, Status]:
     result = run_grade("ex01", "--file", str(path), "--seed", seed, "--format", "json")
     return {t["name"]: Status(t["status"]) for t in json.loads(result.stdout)["tests"]}
@@ -387,9 +348,9 @@ def test_watch_regrades_an_editors_save_within_a_second_and_stops_on_ctrl_c(
     sub = tmp_path / "ex01.py"
     shutil.copy(SUBMISSIONS / "ex01" / "bad_log2.py", sub)
     good = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text(encoding="utf-8")
-    term = ControllingTerminal(
-        ["ex01", "--watch", "--file", str(sub), "--course", str(REPO)], tmp_path
-    )
+    # The program's controlling terminal, so that Ctrl-C below is a SIGINT, as in a shell.
+    args = ["ex01", "--watch", "--file", str(sub), "--course", str(REPO)]
+    term = Terminal(args, tmp_path, controlling=True)
     try:
         term.expect(r"grading ex01\.py\.\.\.", timeout=PATIENCE)
         first = term.expect(r"Score (\d+)/(\d+).*\(seed (\d+);", timeout=PATIENCE)

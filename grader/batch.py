@@ -175,22 +175,28 @@ class Summary:
     graded: int = 0
     skipped: int = 0
     errors: int = 0
-    scores: list[float] = field(default_factory=list)
-    max_score: float = 0.0
+    #: Scores and the maximum by exercise: a class run of `all` mixes exercises whose
+    #: points differ, so each gets its own line.
+    scores: dict[str, list[float]] = field(default_factory=dict)
+    max_score: dict[str, float] = field(default_factory=dict)
     passed: int = 0
     mistakes: Counter[str] = field(default_factory=Counter)
     slowest: list[tuple[float, str]] = field(default_factory=list)
-    items: set[str] = field(default_factory=set)
 
     def lines(self) -> list[str]:
-        n = len(self.scores)
         out = [f"graded {self.graded}, skipped {self.skipped} (already in the gradebook)"]
-        if n:
+        for item, scores in sorted(self.scores.items()):
+            prefix = f"{item}: " if len(self.scores) > 1 else ""
             out.append(
-                f"mean {statistics.mean(self.scores):.2f}, median "
-                f"{statistics.median(self.scores):g} of {self.max_score:g}; pass rate "
-                f"{self.passed / n:.0%}; errors {self.errors}"
+                f"{prefix}mean {statistics.mean(scores):.2f}, median "
+                f"{statistics.median(scores):g} of {self.max_score[item]:g}"
             )
+        if self.graded:
+            rates = f"pass rate {self.passed / self.graded:.0%}; errors {self.errors}"
+            if len(self.scores) == 1:
+                out[-1] += f"; {rates}"
+            else:
+                out.append(f"all: {rates}")
         if self.mistakes:
             common = ", ".join(f"{m} ({k})" for m, k in self.mistakes.most_common(5))
             out.append(f"most frequent mistakes: {common}")
@@ -278,7 +284,7 @@ def run_batch(
     dask: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Summary:
-    summary = Summary(items=set(items))
+    summary = Summary()
     tasks = _tasks(course, directory, items, book, seed, summary)
     if summary.graded + summary.skipped + sum(len(t.subs) for t in tasks) == 0:
         names = ", ".join(f"<student>/{i}.py" for i in items[:3]) + (", ..." if items[3:] else "")
@@ -415,8 +421,8 @@ def _record(
     )
     book.record(attempt)
     summary.graded += 1
-    summary.scores.append(attempt.score)
-    summary.max_score = max(summary.max_score, attempt.max_score)
+    summary.scores.setdefault(task.item, []).append(attempt.score)
+    summary.max_score[task.item] = max(summary.max_score.get(task.item, 0.0), attempt.max_score)
     summary.passed += attempt.status == "passed"
     summary.errors += attempt.status == "error"
     summary.mistakes.update(attempt.mistakes)

@@ -220,3 +220,36 @@ def test_ctrl_c_stops_a_batch_cleanly_and_says_how_to_go_on(tmp_path: Path) -> N
     assert "Traceback" not in stderr
     assert 1 <= len(_rows(book)) < 60
     assert not list(Path(tempfile.gettempdir()).glob(f"grader-run-{pid}-*"))
+
+
+def test_batch_all_grades_every_exercise_of_every_student(tmp_path: Path) -> None:
+    klass = tmp_path / "class"
+    for student, ex01, ex03 in (
+        ("ana", "good_vectorised.py", "good_fancy_indexing.py"),
+        ("bob", "bad_log2.py", None),
+    ):
+        write(klass / student / "ex01.py", (EX01 / ex01).read_text())
+        if ex03:
+            write(klass / student / "ex03.py", (SUBMISSIONS / "ex03" / ex03).read_text())
+    # A file at the top names no exercise: with 'all' it is not a submission.
+    write(klass / "cy.py", (EX01 / "good_vectorised.py").read_text())
+    book = tmp_path / "book.db"
+    result = run_grade("batch", "all", str(klass), "--gradebook", str(book))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(book) as db:
+        rows = sorted(db.execute("SELECT student, item, status FROM attempts").fetchall())
+    assert rows == [("ana", "ex01", "passed"), ("ana", "ex03", "passed"), ("bob", "ex01", "failed")]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "graded 3, skipped 0 (already in the gradebook)"
+    # One line per exercise, each with its own maximum (ex03 has 25 points, ex01 30).
+    with sqlite3.connect(book) as db:
+        (ex03,) = db.execute("SELECT max_score FROM attempts WHERE item = 'ex03'").fetchone()
+    assert ex03 != 30
+    assert lines[1].startswith("ex01: mean ")
+    assert lines[1].endswith(" of 30")
+    assert lines[2] == f"ex03: mean {ex03:.2f}, median {ex03:g} of {ex03:g}"
+    assert lines[3] == "all: pass rate 67%; errors 0"
+    exported = run_grade("gradebook", "export", "--gradebook", str(book))
+    table = list(csv.reader(io.StringIO(exported.stdout)))
+    assert len(table[0]) == 5  # Student, ID, Section and the two exercises
+    assert [row[0] for row in table[1:]] == ["ana", "bob"]

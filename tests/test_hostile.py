@@ -75,6 +75,14 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _skip_without_bwrap(backend: str) -> None:
+    """The bwrap and warm backends need bwrap: skipped, with the reason, where it fails."""
+    if backend in ("bwrap", "warm"):
+        problem = bwrap_problem(fresh=True)
+        if problem is not None:
+            pytest.skip(f"bwrap backend unavailable: {problem}")
+
+
 class _Listener:
     """A loopback port that records whether anything connected to it."""
 
@@ -128,10 +136,7 @@ def _processes_with(token: str) -> list[int]:
 def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
     path: Path, backend: str, course: Path, tmp_path: Path
 ) -> None:
-    if backend in ("bwrap", "warm"):
-        problem = bwrap_problem(fresh=True)
-        if problem is not None:
-            pytest.skip(f"bwrap backend unavailable: {problem}")
+    _skip_without_bwrap(backend)
     gap = NEEDS.get(path.stem)
     for limitation in get_backend(backend).limitations():
         if gap is not None and limitation.startswith(gap):
@@ -183,8 +188,7 @@ def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
 def test_a_hostile_run_does_not_affect_the_next_submission(
     backend: str, course: Path, tmp_path: Path
 ) -> None:
-    if backend in ("bwrap", "warm") and bwrap_problem(fresh=True) is not None:
-        pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
+    _skip_without_bwrap(backend)
     hostile = write(tmp_path / "bomb.py", (FIXTURES / "hostile" / "fork_bomb.py").read_text())
     good = write(
         tmp_path / "good.py", (FIXTURES / "submissions/ex01/good_vectorised.py").read_text()
@@ -236,8 +240,7 @@ def mean_squared_error(y_true, y_pred):
 def test_a_visible_call_cannot_reach_the_inputs_of_hidden_cases(
     backend: str, tmp_path: Path
 ) -> None:
-    if backend in ("bwrap", "warm") and bwrap_problem(fresh=True) is not None:
-        pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
+    _skip_without_bwrap(backend)
     path = write(tmp_path / "ex04.py", SNOOP)
     args = ("ex04", "--file", str(path), "--format", "json", "--sandbox", backend)
     report = run_grade(*args, "--seed", "1").json()
@@ -310,8 +313,7 @@ def mean_squared_error(y_true, y_pred):
 def test_what_a_visible_call_leaves_running_cannot_show_hidden_inputs(
     backend: str, tmp_path: Path
 ) -> None:
-    if backend in ("bwrap", "warm") and bwrap_problem(fresh=True) is not None:
-        pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
+    _skip_without_bwrap(backend)
     path = write(tmp_path / "ex04.py", LATE_READER)
     args = ("ex04", "--file", str(path), "--format", "json", "--sandbox", backend)
     result = run_grade(*args, "--seed", "1")

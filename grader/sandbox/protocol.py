@@ -199,10 +199,14 @@ def _int(event: Mapping[str, Any], key: str) -> int | None:
     return value
 
 
+#: One decoder for every line: json.loads with an option builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def parse_event(line: bytes) -> dict[str, Any]:
     """One event line as a dict with checked 'ev' (and 'case' where it belongs)."""
     try:
-        event = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
+        event = _DECODER.decode(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"not a JSON line: {exc}") from None
     if not isinstance(event, dict) or event.get("ev") not in _EVENTS:

@@ -493,8 +493,8 @@ def _send(sock: Any, message: dict[str, Any]) -> None:
 def _start_child(
     fds: list[int], request: dict[str, Any], work: str, np: Any, env_differs: bool
 ) -> None:
-    """In the forked child: its own session, streams, directory, environment, random state
-    and limits; then the submission. Never returns. Every step that writes to memory the
+    """In the forked child: its own session, streams, directory, environment and limits
+    (its random state is new: see _reseed); then the submission. Never returns. Every step that writes to memory the
     server shares costs page copies (fork, then the first write to each page): the server
     installs no signal handler to undo, and its environment is already the child's unless
     `env_differs`."""
@@ -511,10 +511,6 @@ def _start_child(
         if env_differs:
             os.environ.clear()
             os.environ.update(request["env"])
-        # A child's random numbers are its own, as a cold child's are (seeding from an
-        # int touches a third of the pages np.random.seed() does).
-        random.seed(int.from_bytes(os.urandom(8), "little"))
-        np.random.seed(int.from_bytes(os.urandom(4), "little"))
         manifest = request["manifest"]
         manifest["event_fd"] = 3
         _process_limits(manifest["limits"])
@@ -574,7 +570,7 @@ def _wipe(directory: str) -> bool:
     return not os.listdir(directory)
 
 
-def _warm_up(np: Any) -> None:
+def _warm_up(np: Any, work: str) -> None:
     """Do once, here, what every forked child would otherwise do for itself on its first
     call: numpy sets up a ufunc's loops, a reduction's helpers and its lazy modules on first
     use, which costs a fresh child 10-20 ms of CPU (measured: 22 ms for a fork that calls a
@@ -624,7 +620,7 @@ def _warm_up(np: Any) -> None:
             _same_plain(array.tolist(), array.tolist())
             _as_number(array.sum(), np)
             _as_number(np.float32(array.sum()), np)
-    np.frombuffer(bytes(8), dtype="<f8")
+    _read_once(np, work)
     inspect.signature(_warm_up)
     np.random.seed()  # its first call sets up the legacy generator: 15 ms
     np.random.seed(1)  # and the way a child seeds it
@@ -640,6 +636,23 @@ def _warm_up(np: Any) -> None:
         # fewer page faults per child (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD).
         libc.mallopt(-3, 64 * 2**20)
         libc.mallopt(-1, 128 * 2**20)
+
+
+def _read_once(np: Any, work: str) -> None:
+    """Read an inputs file as a child does (both ways: copied and mapped), so that no child
+    loads a module for it (mmap cost a child 100 page faults) or meets its first call."""
+    big = np.linspace(0.0, 1.0, _MAPPED_BYTES // 8)
+    head = json.dumps({"a": ["<f8", [2], 0, 16], "b": ["<f8", [len(big)], 64, big.nbytes]})
+    head += " " * (-(16 + len(head)) % 64)
+    path = os.path.join(work, "warm-up-inputs.bin")
+    with open(path, "wb") as handle:
+        handle.write(b"GRADERIN" + len(head).to_bytes(8, "little") + head.encode())
+        handle.write(np.arange(2.0).tobytes() + bytes(48) + big.tobytes())
+    inputs = _Inputs(path, np)
+    for key in ("a", "b"):
+        _same(inputs.pristine[key], inputs.fresh([key])[0], np)
+    inputs.close()
+    os.remove(path)
 
 
 def _clear_ipc() -> bool:
@@ -672,13 +685,48 @@ def _clear_ipc() -> bool:
     return not left
 
 
+def _reseed(np: Any) -> None:
+    """A child's random numbers are its own, as a cold child's are: the server draws a new
+    state for each one before the fork (where a child would copy the pages it writes; from
+    an int, seeding touches a third of the pages np.random.seed() does)."""
+    import random
+
+    random.seed(int.from_bytes(os.urandom(8), "little"))
+    np.random.seed(int.from_bytes(os.urandom(4), "little"))
+
+
+def _fork_function() -> Callable[[], int]:
+    """libc's fork, called with the GIL held, where the server has one thread (it never
+    starts one, and numpy's BLAS is kept to one): os.fork() also runs Python's after-fork
+    work in the child (locks of other threads, at-fork hooks such as random's reseeding),
+    which has nothing to do here and cost each child 200 page faults of 900."""
+    import ctypes
+    import threading
+
+    if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
+        return os.fork
+    libc = ctypes.PyDLL(None, use_errno=True)
+    raw = libc.fork
+    raw.restype = ctypes.c_int
+    raw.argtypes = []
+
+    def fork() -> int:
+        pid = int(raw())
+        if pid < 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error))
+        return pid
+
+    return fork
+
+
 def serve(config: dict[str, Any]) -> None:
     """The warm server's loop: one request, one forked child, one report."""
     import selectors
     import socket
 
     np = _load_numpy(config["sys_path"])
-    _warm_up(np)
+    _warm_up(np, config["work"])
     _prctl(_PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/mem or fd/ for the children
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # what a child leaves behind is reparented here
     work = config["work"]
@@ -689,6 +737,7 @@ def serve(config: dict[str, Any]) -> None:
     # What is loaded now is shared by every child: kept out of the collector's sight, a
     # collection in a child does not touch (and so copy) every page of it.
     gc.freeze()
+    fork = _fork_function()
     _send(sock, {"ev": "ready", "clean": _wipe(work) and _clear_ipc()})
     while True:
         data, fds, _, _ = socket.recv_fds(sock, _MESSAGE_BYTES, 4)
@@ -700,7 +749,8 @@ def serve(config: dict[str, Any]) -> None:
                 os.close(fd)
             continue  # a kill for a child already reported
         env_differs = request.get("env") != environment
-        pid = os.fork()
+        _reseed(np)
+        pid = fork()
         if pid == 0:
             sock.close()
             _start_child(fds, request, work, np, env_differs)

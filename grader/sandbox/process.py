@@ -378,6 +378,11 @@ class ProcessBackend:
     #: Whether a session starts its children ahead of its runs (see ProcessSession).
     prestarts = True
 
+    def place_inputs(self, path: Path, data: bytes) -> None:
+        """Put an inputs file where the session's child reads it."""
+        path.write_bytes(data)
+        path.chmod(0o644)
+
     def session_parent(self, job: Job) -> str | None:
         """Where a session's private directory is made (None: the system's temporary one)."""
         return None
@@ -543,8 +548,7 @@ class ProcessSession:
             for case, args in inputs.items()
             for param, array in zip(job.params, args, strict=True)
         }
-        path.write_bytes(pack_inputs(arrays))
-        path.chmod(0o644)
+        self.backend.place_inputs(path, pack_inputs(arrays))
         inside = self.backend.inside(self.layout, path)
         remaining = list(inputs)
         first = True

@@ -494,12 +494,10 @@ def _start_child(
     fds: list[int], request: dict[str, Any], work: str, np: Any, env_differs: bool
 ) -> None:
     """In the forked child: its own session, streams, directory, environment and limits
-    (its random state is new: see _reseed); then the submission. Never returns. Every step that writes to memory the
-    server shares costs page copies (fork, then the first write to each page): the server
-    installs no signal handler to undo, and its environment is already the child's unless
-    `env_differs`."""
-    import random
-
+    (its random state is new: see _reseed); then the submission. Never returns. Every step
+    that writes to memory the server shares costs page copies (fork, then the first write
+    to each page): the server installs no signal handler to undo, and its environment is
+    already the child's unless `env_differs`."""
     try:
         os.setsid()  # no signal to the server's process group reaches it
         high = [os.dup(fd) for fd in fds]  # out of the way of 0-3 before placing them

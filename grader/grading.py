@@ -314,7 +314,8 @@ def _case_result(
         if not verdict.passed and words.hint is None:
             words = feedback.Words(words.message, spec.hint)
         # Only the statement's names: the list comes from the child, which may be forged.
-        mutated = tuple(p for p in exercise.entry.param_names if p in outcome.mutated)
+        if outcome.mutated:
+            mutated = tuple(p for p in exercise.entry.param_names if p in outcome.mutated)
         if mutated:
             status = Status.FAILED
             words = feedback.mutated(mutated)

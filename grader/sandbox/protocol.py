@@ -280,7 +280,7 @@ def parse_problem(raw: Any) -> ReturnProblem:
 def parse_end(event: Mapping[str, Any], case_id: str) -> CallOutcome:
     """The outcome of one call, from its 'end' event."""
     mutated = event.get("mutated", [])
-    if not isinstance(mutated, list) or not all(isinstance(m, str) for m in mutated):
+    if type(mutated) is not list or (mutated and not all(type(m) is str for m in mutated)):
         raise ProtocolError("mutated is not a list of names")
     seconds = event.get("seconds")
     if not isinstance(seconds, float | int) or isinstance(seconds, bool):

@@ -40,8 +40,9 @@ MAX_TRACEBACK_FRAMES = 8
 
 
 def _emit(fd: int, *events: dict[str, Any]) -> None:
-    """Events in one write: the grader wakes once for them (a call's end goes out with the
-    next call's start, which must be out before that call runs)."""
+    """Events in one write: the grader wakes once for them. A call's end goes out before
+    the next call runs, which the grader takes as that call's start (only a run's first
+    call has a start event of its own)."""
     data = "".join(json.dumps(e, allow_nan=False) + "\n" for e in events).encode("utf-8")
     while data:
         data = data[os.write(fd, data) :]

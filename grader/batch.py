@@ -25,6 +25,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -430,7 +431,17 @@ def _pool_results(
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                yield pending.pop(future), future.result()
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise GraderError(
+                        "a worker process of the batch stopped (killed from outside, or out "
+                        "of memory); every submission graded before it is in the gradebook",
+                        fix="Run the same command again: it grades only what is missing. "
+                        "A script that calls run_batch must do so under "
+                        "`if __name__ == '__main__':` (worker processes import it).",
+                    ) from None
+                yield pending.pop(future), result
             feed()
 
 

@@ -118,6 +118,56 @@ def test_a_batch_killed_mid_run_and_restarted_grades_each_submission_exactly_onc
     assert left == []
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_bytes() if entry.name.isdigit() else b""
+        except OSError:  # gone meanwhile
+            continue
+        if stat and int(stat.rsplit(b")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_a_worker_killed_mid_run_is_a_clear_error_and_a_rerun_finishes(tmp_path: Path) -> None:
+    klass = _class(tmp_path / "class", 60)
+    book = tmp_path / "book.db"
+    args = [sys.executable, "-m", "grader", "batch", "ex01", str(klass), "--jobs", "2"]
+    with subprocess.Popen(
+        [*args, "--gradebook", str(book)], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    ) as proc:  # fmt: skip
+        deadline = time.monotonic() + 120
+        workers: list[int] = []
+        while time.monotonic() < deadline and not (workers and _graded(book) >= 2):
+            # The batch's workers: forked by its forkserver (or spawned by the batch).
+            workers = [
+                worker
+                for child in _children(proc.pid)
+                if b"forkserver" in _cmdline(child) or b"spawn_main" in _cmdline(child)
+                for worker in _children(child) or [child]
+            ]
+            time.sleep(0.05)
+        assert workers, "no worker process found"
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2, stderr
+    assert "a worker process of the batch stopped" in stderr
+    assert "Run the same command again" in stderr
+    assert "Traceback" not in stderr
+    again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
+    assert again.returncode == 0, again.stderr
+    assert sorted(r[0] for r in _rows(book)) == [f"s{i:02d}" for i in range(60)]
+
+
 def test_a_bad_gradebook_or_class_folder_is_a_clear_error(tmp_path: Path) -> None:
     not_a_db = write(tmp_path / "book.db", "this is not SQLite")
     klass = _class(tmp_path / "class", 1)

@@ -346,6 +346,40 @@ def test_parameters_in_another_order_are_called_by_position_and_their_names_repo
     assert result.outcomes["c0"].value == 0.0  # y_pred here is y_true = [1.0, 0.0]
 
 
+_DECORATED = """\
+import functools
+def deco(f):
+    @functools.wraps(f)
+    def inner(*args, **kwargs):
+        return f(*args, **kwargs)
+    return inner
+@deco
+def loss(p, q):
+    return 1.0
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ("def loss(a, b, c=1):\n    return 1.0\n", ("a", "b")),
+        ("def loss(a, b, /):\n    return 1.0\n", ("a", "b")),
+        ("def loss(a, *rest):\n    return 1.0\n", ("a", "*rest")),
+        ("def loss(a, b, *, c=2):\n    return 1.0\n", ("a", "b")),
+        (_DECORATED, ("p", "q")),  # through functools.wraps to the function inside
+        ("loss = lambda x, y: 1.0\n", ("x", "y")),
+        ("class L:\n    def __call__(self, u, v):\n        return 1.0\nloss = L()\n", ("u", "v")),
+    ],
+)
+def test_the_names_reported_are_the_parameters_the_arguments_arrive_under(
+    backend: Backend, tmp_path: Path, body: str, names: tuple[str, ...]
+) -> None:
+    result = run(backend, tmp_path, body, cases=1)
+    assert result.fault is None
+    assert result.param_names == names
+    assert result.outcomes["c0"].value == 1.0
+
+
 def test_an_import_that_fails_names_the_module_while_loading_and_in_a_call(
     backend: Backend, tmp_path: Path
 ) -> None:

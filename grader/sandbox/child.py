@@ -32,6 +32,7 @@ import resource
 import sys
 import time
 import traceback
+import types
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -267,6 +268,9 @@ def _load_submission(
         return None, {"kind": "missing", "message": f"{display} defines no function {entry!r}"}
     if not callable(fn):
         return None, {"kind": "missing", "message": f"{entry!r} in {display} is not a function"}
+    simple = _simple_names(fn, len(params))
+    if simple is not None:
+        return fn, {"names": simple}
     try:
         signature = inspect.signature(fn)
         signature.bind(*params)
@@ -282,6 +286,21 @@ def _load_submission(
     # The names the arguments arrive under, by position: the grader warns when they differ
     # from the statement's. Called by position, so they cost no point by themselves.
     return fn, {"names": _positional_names(signature, len(params))}
+
+
+def _simple_names(fn: Any, count: int) -> list[str] | None:
+    """The names of a plain function's parameters when it takes `count` arguments by
+    position and nothing else is asked of it (no *args or **kwargs, no keyword-only
+    parameter, nothing wrapped): what inspect.signature() and bind() would say, for a
+    third of what they cost a fresh child. None otherwise: inspect decides."""
+    if type(fn) is not types.FunctionType or {"__wrapped__", "__signature__"} & set(vars(fn)):
+        return None
+    code = fn.__code__
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount:
+        return None
+    if not code.co_argcount - len(fn.__defaults__ or ()) <= count <= code.co_argcount:
+        return None  # a signature that does not fit: inspect words the error
+    return [name[:100] for name in code.co_varnames[:count]]
 
 
 def _positional_names(signature: inspect.Signature, count: int) -> list[str]:

@@ -790,7 +790,7 @@ def serve(config: dict[str, Any]) -> None:
             if not message:
                 os.kill(-1, 9)
                 os._exit(0)
-        # Else the child ended; either way the grader wants it gone now.
+        # The child ended, or the grader asked to end it: either way, end all it left.
         watch.unregister(pidfd)
         os.close(pidfd)
         status = _end_all(pid)

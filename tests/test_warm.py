@@ -273,3 +273,15 @@ def test_each_child_starts_as_a_cold_child_does(warm: WarmBackend, tmp_path: Pat
     assert "('HOME', '/sandbox/work')" in _printed(first, "ENV")
     # Random numbers of their own: not the server's state, copied into each.
     assert _printed(first, "RANDOM") != _printed(second, "RANDOM")
+
+
+def test_a_warm_backend_leaves_no_directory_behind(tmp_path: Path) -> None:
+    backend = WarmBackend(parent=str(tmp_path))
+    backend.limitations()  # asked, not used: nothing is made
+    assert list(tmp_path.iterdir()) == []
+    report = _grade(SUBMISSIONS / "ex01" / "good_vectorised.py", backend)
+    assert report.score == report.max_score
+    made = sorted(p.name.split("-")[1] for p in tmp_path.iterdir())
+    assert made == ["inputs", "warm"]  # the sessions' directory and the stored inputs
+    backend.close()
+    assert list(tmp_path.iterdir()) == []

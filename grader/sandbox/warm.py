@@ -262,15 +262,29 @@ class WarmBackend(BwrapBackend):
         super().__init__()
         #: The sessions' directories (submission and inputs), bound read-only into every
         #: sandbox this backend starts: a session outlives a sandbox thrown away under it.
-        self.io = Path(tempfile.mkdtemp(prefix="grader-warm-", dir=parent))
-        self.io.chmod(0o755)
+        self._parent = parent
+        self._io: Path | None = None
         #: Inputs files written once and linked into a session's directory for each run
         #: (a class's runs all have the same inputs): never bound into a sandbox.
-        self.store = Path(tempfile.mkdtemp(prefix="grader-inputs-", dir=parent))
+        self._store: Path | None = None
         self._stored: dict[int, tuple[bytes, Path]] = {}
         self.server: Server | None = None
         #: Sandboxes started so far (a new one after every discard): for tests and reports.
         self.started = 0
+
+    # Made on first use: a backend asked only for its limitations leaves nothing behind.
+    @property
+    def io(self) -> Path:
+        if self._io is None:
+            self._io = Path(tempfile.mkdtemp(prefix="grader-warm-", dir=self._parent))
+            self._io.chmod(0o755)
+        return self._io
+
+    @property
+    def store(self) -> Path:
+        if self._store is None:
+            self._store = Path(tempfile.mkdtemp(prefix="grader-inputs-", dir=self._parent))
+        return self._store
 
     def _server(self, packages: tuple[str, ...]) -> Server:
         if self.server is not None and self.server.packages != packages:
@@ -295,8 +309,11 @@ class WarmBackend(BwrapBackend):
         """End the sandbox and remove every file of the backend."""
         if self.server is not None:
             self.discard(self.server)
-        remove_tree(self.io)
-        remove_tree(self.store)
+        for made in (self._io, self._store):
+            if made is not None:
+                remove_tree(made)
+        self._io = self._store = None
+        self._stored.clear()
 
     def __enter__(self) -> WarmBackend:
         return self

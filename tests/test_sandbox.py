@@ -293,6 +293,27 @@ def test_changing_an_input_in_place_is_detected(backend: Backend, tmp_path: Path
     assert result.outcomes["c0"].mutated == ("y_pred",)
 
 
+def test_a_large_input_changed_in_place_is_detected_and_the_next_call_gets_it_whole(
+    backend: Backend, tmp_path: Path
+) -> None:
+    # 20,000 floats a parameter: above the size the child maps instead of copying.
+    source = tmp_path / "sub.py"
+    source.write_text(
+        "def loss(y_true, y_pred):\n    total = float(y_pred.sum())\n    y_pred *= 2\n"
+        "    y_true[:] = 0\n    return total\n"
+    )
+    limits = SandboxLimits(seconds_per_case=3.0, memory_bytes=1024 * 2**20, output_chars=2000)
+    job = Job(submission=source, entry="loss", params=PARAMS, limits=limits)
+    y_true, y_pred = np.ones(20_000), np.linspace(0.0, 1.0, 20_000)
+    inputs = {f"c{i}": (y_true, y_pred) for i in range(3)}
+    with backend.start(job) as session:
+        result = session.run(inputs)
+    for case in inputs:  # each call saw the inputs as they were, not the last call's
+        outcome = result.outcomes[case]
+        assert outcome.value == pytest.approx(float(y_pred.sum()))
+        assert outcome.mutated == ("y_true", "y_pred")
+
+
 def test_printed_output_is_captured_per_call_and_capped(backend: Backend, tmp_path: Path) -> None:
     result = run(
         backend,

@@ -660,7 +660,8 @@ def _warm_up(np: Any, work: str) -> None:
 
 def _read_once(np: Any, work: str) -> None:
     """Read an inputs file as a child does (both ways: copied and mapped), so that no child
-    loads a module for it (mmap cost a child 100 page faults) or meets its first call."""
+    loads a module for it (mmap cost a child 100 page faults) or meets its first call. The
+    file is written here in process.pack_inputs's format: this program imports no grader."""
     big = np.linspace(0.0, 1.0, _MAPPED_BYTES // 8)
     head = json.dumps({"a": ["<f8", [2], 0, 16], "b": ["<f8", [len(big)], 64, big.nbytes]})
     head += " " * (-(16 + len(head)) % 64)

@@ -23,6 +23,7 @@ from grader import __version__
 from grader.course import Course, find_course
 from grader.errors import GraderError, SpecError
 from grader.render import FORMATS
+from grader.render.untrusted import visible
 
 if TYPE_CHECKING:
     from grader.gradebook import Gradebook
@@ -50,11 +51,13 @@ def _reports_errors(fn: F) -> F:
                 from grader.render.json import render_error
 
                 click.echo(render_error(str(exc)), nl=False)
+            # Names and messages in an error may be anyone's text: shown, never acted on.
+            text = visible(str(exc))
             if isinstance(exc, SpecError):
                 # One line per problem, as `grade validate` prints them: file:line:col: ...
-                click.echo(str(exc), err=True)
+                click.echo(text, err=True)
                 sys.exit(EXIT_USAGE)
-            raise _ConfigError(str(exc)) from None
+            raise _ConfigError(text) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -806,13 +809,17 @@ def batch(
     finally:
         book.close()
     if fmt == "json":
-        click.echo(json.dumps({"summary": summary.lines(), "attempts": rows}, indent=2))
+        from grader.render.json import dumps
+
+        click.echo(dumps({"summary": summary.lines(), "attempts": rows}))
     elif fmt == "junit":
         from grader.render.junit import render_attempts
 
         click.echo(render_attempts(rows), nl=False)
     else:
-        click.echo("\n".join(summary.lines()))
+        from grader.render.text import render_lines
+
+        click.echo(render_lines(summary.lines()), nl=False)
     ctx.exit(EXIT_PASSED)  # the run is done; students' results are in the gradebook
 
 
@@ -872,14 +879,15 @@ def gradebook() -> None:
 def gradebook_export(ctx: click.Context, fmt: str, gradebook_path: Path) -> None:
     """Print the gradebook: CSV with one row per student and one column per exercise, or
     every attempt as JSON."""
-    from grader.gradebook import export_csv
+    from grader.render.json import dumps
+    from grader.render.spreadsheet import render_class
 
     if not gradebook_path.is_file():
         raise GraderError(f"{gradebook_path} does not exist", fix="Run grade batch first.")
     book = _open_gradebook(gradebook_path)
     try:
         if fmt == "json":
-            click.echo(json.dumps(book.rows(), indent=2))
+            click.echo(dumps(book.rows()))
             return
         titles = {}
         try:
@@ -887,7 +895,7 @@ def gradebook_export(ctx: click.Context, fmt: str, gradebook_path: Path) -> None
             titles = _titles(course, course.exercise_ids())
         except GraderError:
             pass  # columns named by id alone
-        click.echo(export_csv(book, titles), nl=False)
+        click.echo(render_class(book.latest(), titles), nl=False)
     finally:
         book.close()
 

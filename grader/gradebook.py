@@ -9,9 +9,7 @@ again grades what is missing and nothing twice.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -141,21 +139,3 @@ class Gradebook:
         for row in self.rows():
             latest[row["student"], row["item"]] = row  # rows come in id order per pair
         return latest
-
-
-def export_csv(book: Gradebook, titles: dict[str, str]) -> str:
-    """One row per student, one column per exercise: the layout Canvas imports (its
-    header starts Student, ID, Section; a column is 'Title (id)') and Moodle maps by the
-    ID column (set it to the id number or email Moodle knows)."""
-    latest = book.latest()
-    items = sorted({item for _, item in latest})
-    students = sorted({student for student, _ in latest})
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["Student", "ID", "Section", *(f"{titles.get(i, i)} ({i})" for i in items)])
-    for student in students:
-        scores = [latest.get((student, item)) for item in items]
-        writer.writerow(
-            [student, student, "", *("" if r is None else f"{r['score']:g}" for r in scores)]
-        )
-    return out.getvalue()

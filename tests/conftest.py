@@ -65,6 +65,16 @@ def grade() -> GradeRunner:
     return run_grade
 
 
+def skip_without_bwrap(backend: str) -> None:
+    """The bwrap and warm backends need bwrap: skipped, with the reason, where it fails."""
+    if backend in ("bwrap", "warm"):
+        from grader.sandbox import bwrap_problem
+
+        problem = bwrap_problem(fresh=True)
+        if problem is not None:
+            pytest.skip(f"bwrap backend unavailable: {problem}")
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

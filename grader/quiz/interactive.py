@@ -32,6 +32,7 @@ from grader.quiz.answers import read_answers, template
 from grader.quiz.grading import Judged, Posed, judge
 from grader.quiz.run import OpenQuiz
 from grader.quiz.spec import QuestionType, Quiz
+from grader.render.untrusted import visible
 
 #: A number as a student writes it: digits, an optional point and exponent. Stricter than
 #: float(), which also takes 'nan', 'inf' and '1_000': none of them is an answer.
@@ -297,11 +298,14 @@ def _say_how_to_go_on(quiz: Quiz, student: str, save: Path, answered: int, total
     if save != Path(f"{quiz.id}-answers.yaml"):
         again += ["--out", str(save)]
     grade = ["grade", quiz.id, "--answers", str(save), *_course_args(quiz)]
+    # The student id and the file name are anyone's text: shown, never acted on.
     click.echo(
-        f"\n\nStopped with {answered} of {total} questions answered; the answers so far are "
-        f"saved in {save}.\n"
-        f"Run '{shlex.join(again)}' again to go on, "
-        f"or grade what you have with '{shlex.join(grade)}'.",
+        visible(
+            f"\n\nStopped with {answered} of {total} questions answered; the answers so far are "
+            f"saved in {save}.\n"
+            f"Run '{shlex.join(again)}' again to go on, "
+            f"or grade what you have with '{shlex.join(grade)}'."
+        ),
         err=True,
     )
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.render.templating import environment
+from grader.render.untrusted import map_text, visible
 
 #: Bins of a histogram at most: one per point up to this, wider bins beyond, so that a
 #: 30-point exercise reads as 10 bars rather than 31 slivers.
@@ -222,8 +223,10 @@ def render_dashboard(
     """The class's page: a section per exercise found in `rows`, in the order of their ids.
 
     `titles` names the exercises (an id without one is shown by its id alone);
-    `generated` is when the page was made, shown as given.
+    `generated` is when the page was made, shown as given. Student text (names, messages)
+    is escaped by jinja2, its unseen characters first shown as escapes (untrusted.visible).
     """
+    rows, titles = map_text(list(rows), visible), map_text(dict(titles), visible)
     by_item: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         by_item.setdefault(row["item"], []).append(row)

@@ -7,15 +7,21 @@ aggregated into one error, never one annotation per case. `step_summary` is the 
 report, cut to fit GitHub's limit of 1 MiB per step summary; the CLI appends it to
 $GITHUB_STEP_SUMMARY, since a renderer writes no files.
 
-Every piece of text the student controls (exception messages, file names) is escaped as
-GitHub's toolkit escapes it (actions/toolkit, packages/core/src/command.ts), so it can
-neither end a command early nor start one of its own.
+This module is the GitHub log's boundary for student text. A report is made safe whole at
+the top of render_github: control characters and bidirectional overrides shown as escapes
+(grader.render.untrusted.visible), as in a terminal, since the log viewer acts on colour
+sequences. Every command's message and properties are escaped as GitHub's toolkit escapes
+them (actions/toolkit, packages/core/src/command.ts), so text can neither end a command
+early nor start one on a line of its own; and since the runner still obeys the legacy
+`##[command]` form anywhere in a line, every `##[` of the output is broken by a zero-width
+space (`#\u200b#[`): it reads the same and commands nothing.
 """
 
 from __future__ import annotations
 
 from grader.render.markdown import render_markdown
 from grader.render.numbers import diagnosis_lines, points, summary
+from grader.render.untrusted import map_text, visible
 from grader.results import CaseResult, Report, Status, SubmissionError
 
 #: GitHub shows at most this many annotations of one level (error, warning, notice) per
@@ -33,6 +39,15 @@ SUMMARY_LIMIT = 1024 * 1024
 SUMMARY_BUDGET = SUMMARY_LIMIT - 64 * 1024
 
 _WORD = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.ERROR: "ERROR"}
+#: The runner's legacy command prefix, obeyed anywhere in a line (actions/runner,
+#: ActionCommand.TryParse), and what it is written as instead.
+LEGACY_PREFIX = "##["
+_INERT_PREFIX = "#\u200b#["
+
+
+def inert(text: str) -> str:
+    """Text in which the runner finds no legacy command."""
+    return text.replace(LEGACY_PREFIX, _INERT_PREFIX)
 
 
 def escape_data(text: str) -> str:
@@ -144,6 +159,7 @@ def render_github(report: Report) -> str:
     """At most one error, one warning per report warning and one notice per note plus the
     score, each level within GitHub's 10 per step; then every case in a folded log group
     (none when the submission did not load: every case would say "not run")."""
+    report = map_text(report, visible)
     lines: list[str] = []
     failures = [case for case in report.tests if case.status is not Status.PASSED]
     if report.error is not None:
@@ -164,19 +180,42 @@ def render_github(report: Report) -> str:
         lines.append(command("notice", note, title=f"{report.exercise}: note"))
     if report.tests and report.error is None:
         lines += _case_log(report)
-    return "\n".join(lines) + "\n"
+    return inert("\n".join(lines)) + "\n"
+
+
+def _fence_run(line: str) -> str:
+    """The backticks a line starts with (after its indentation)."""
+    stripped = line.lstrip()
+    return stripped[: len(stripped) - len(stripped.lstrip("`"))]
+
+
+def _open_fence(text: str) -> str | None:
+    """The fence of the code block `text` ends inside, if any: a block is closed only by a
+    line of backticks at least as long as its opening fence (the report's fences are longer
+    than any run of backticks in student text)."""
+    fence: str | None = None
+    for line in text.splitlines():
+        run = _fence_run(line)
+        if len(run) < 3:
+            continue
+        if fence is None:
+            fence = run
+        elif len(run) >= len(fence) and not line.strip().strip("`"):
+            fence = None
+    return fence
 
 
 def _cut(markdown: str, budget: int, marker: str) -> str:
     """The longest run of whole lines that fits with the marker, its code fence closed."""
-    room = budget - len(marker.encode("utf-8")) - len("\n```\n\n")
+    longest = max((len(_fence_run(line)) for line in markdown.splitlines()), default=3)
+    room = budget - len(marker.encode("utf-8")) - longest - 3
     kept = markdown.encode("utf-8")[: max(room, 0)]
     newline = kept.rfind(b"\n")
     # A newline byte never sits inside a UTF-8 sequence; without one, drop a cut character.
     text = kept[: newline + 1].decode() if newline >= 0 else kept.decode(errors="ignore") + "\n"
-    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
-    if fences % 2:
-        text += "```\n"
+    still_open = _open_fence(text)
+    if still_open is not None:
+        text += still_open + "\n"
     return text + "\n" + marker
 
 

@@ -3,6 +3,11 @@
 Top-level `score`, `max_score`, `execution_time` and `tests` (each with `name`, `score`,
 `max_score`, `status`, `output`, `visibility`) follow Gradescope's results.json; the rest
 (`schema_version`, `details` per test, `error`...) is ours and documented in README.md.
+
+Every JSON document the grader prints or writes (ours, Gradescope's, a class's attempts,
+the gradebook export) goes through `dumps`, the one boundary where student text is made
+I-JSON (RFC 7493): lone surrogates and noncharacters, which strict decoders reject, become
+U+FFFD. Everything else is JSON's own escaping.
 """
 
 from __future__ import annotations
@@ -13,7 +18,13 @@ from dataclasses import asdict
 from typing import Any
 
 from grader.render.numbers import diagnosis_lines, summary
+from grader.render.untrusted import map_text, well_formed
 from grader.results import SCHEMA_VERSION, CaseResult, Report, Status
+
+
+def dumps(document: Any, *, indent: int | None = 2) -> str:
+    """A JSON document every strict decoder reads, whatever student text it holds."""
+    return json.dumps(map_text(document, well_formed), indent=indent, allow_nan=False)
 
 
 def _finite(value: float | None) -> float | str | None:
@@ -101,7 +112,7 @@ def render_json(report: Report) -> str:
         "output": _overall(report),
         "tests": [_test(case) for case in report.tests],
     }
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    return dumps(document) + "\n"
 
 
 def _gradescope_test(case: CaseResult) -> dict[str, Any]:
@@ -143,7 +154,7 @@ def render_gradescope(report: Report) -> str:
         },
         "tests": [_gradescope_test(case) for case in report.tests],
     }
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    return dumps(document) + "\n"
 
 
 def render_error(what: str, *, kind: str = "configuration") -> str:
@@ -155,4 +166,4 @@ def render_error(what: str, *, kind: str = "configuration") -> str:
         "score": 0,
         "tests": [],
     }
-    return json.dumps(document, indent=2) + "\n"
+    return dumps(document) + "\n"

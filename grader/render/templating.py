@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import jinja2
 
@@ -13,8 +14,11 @@ from grader.render.numbers import diagnosis_lines, expected_text, num, points, s
 EXPANDED_FAILURES = 3
 
 
-@functools.lru_cache(maxsize=2)
-def environment(*, html: bool) -> jinja2.Environment:
+@functools.lru_cache(maxsize=4)
+def environment(
+    *, html: bool, finalize: Callable[[object], object] | None = None
+) -> jinja2.Environment:
+    """HTML escapes every expression (autoescape); Markdown passes its own `finalize`."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("grader", "templates"),
         undefined=jinja2.StrictUndefined,
@@ -22,6 +26,7 @@ def environment(*, html: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=finalize,
     )
     env.filters.update(num=num, short=short, points=points, expected=expected_text)
     env.globals.update(diagnosis_lines=diagnosis_lines, expanded_failures=EXPANDED_FAILURES)

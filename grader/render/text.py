@@ -2,6 +2,12 @@
 failures in full, then every case on one line. Every line fits the terminal's width.
 
 Colour and width are parameters: the CLI turns colour on only for a TTY without NO_COLOR.
+
+This module is the terminal's boundary for student text: a report is made safe whole at
+the top of render_text (every control character, bidirectional override and lone
+surrogate shown as its escape, grader.render.untrusted.visible) before any line is cut, so
+no sequence reaches the reader's terminal and a cut can never leave half of one. Only the
+grader's own colours, added after, are escape sequences.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any
 import click
 
 from grader.render.numbers import diagnosis_lines, expected_text, num, points, short
+from grader.render.untrusted import map_text, visible
 from grader.results import CaseResult, Report, Status, SubmissionError
 
 _MARKS = {
@@ -191,6 +198,7 @@ def render_text(
 ) -> str:
     """The student's first screen first: score, warnings, diagnosis, the first failures in
     full, then every case on one line. `verbose` details every failure."""
+    report = map_text(report, visible)
     paint = Painter(color, unicode)
     out = _Writer(paint, max(width, 40))
     dot = " · " if unicode else " - "
@@ -253,6 +261,12 @@ def render_text(
     return "\n".join(out.lines).rstrip("\n") + "\n"
 
 
+def render_lines(lines: list[str]) -> str:
+    """Lines for a terminal that may hold student text (a class's summary names students):
+    each shown with its unseen characters escaped."""
+    return "".join(visible(line) + "\n" for line in lines)
+
+
 def score_lines(report: Report, paint: Painter, width: int) -> list[str]:
     passed, failed = report.count(Status.PASSED), report.count(Status.FAILED)
     errors = report.count(Status.ERROR)
@@ -267,4 +281,4 @@ def score_lines(report: Report, paint: Painter, width: int) -> list[str]:
     head = f"{paint(score, fg=fg, bold=True)}: {verdict}"
     if len(f"{score}: {verdict}   {run}") <= width:
         return [f"{head}   {run}"]
-    return [head, run]
+    return [head, *_wrap(run, width)]

@@ -1,0 +1,66 @@
+"""The class as CSV: one row per student, one column per exercise (`grade gradebook export`).
+
+This module is CSV's boundary for student text. A spreadsheet runs a cell that starts with
+`=`, `+`, `-` or `@` as a formula (tab and carriage return too, in some), so a folder named
+`=HYPERLINK(...)` would run on the instructor's machine: such a text cell is written with a
+leading `'` (OWASP's rule for CSV injection), which spreadsheets show as text. Numbers the
+grader writes are written as numbers, never prefixed. Rows end in CRLF (RFC 4180), so the
+csv module quotes any cell holding a carriage return or a line feed and no cell can split a
+row. Other unseen characters (an escape sequence would act on a terminal that shows the
+file) are shown as escapes, and lone surrogates replaced (untrusted.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from grader.render.untrusted import visible, well_formed
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+Cell = str | float | int | None
+
+
+def text_cell(text: str) -> str:
+    """A text cell no spreadsheet runs: a formula's first character is kept, after a `'`."""
+    # A carriage return stays (the cell is quoted): it is part of the name an LMS matches.
+    safe = "\r".join(well_formed(visible(part)) for part in text.split("\r"))
+    return "'" + safe if safe.startswith(FORMULA_START) else safe
+
+
+def _cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return text_cell(value)
+    return f"{value:g}"
+
+
+def render_rows(rows: Iterable[Sequence[Cell]]) -> str:
+    """CSV of text and number cells: text made inert (text_cell), numbers as numbers."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return out.getvalue()
+
+
+def render_class(
+    latest: Mapping[tuple[str, str], Mapping[str, Any]], titles: Mapping[str, str]
+) -> str:
+    """Each student's latest score per exercise: the layout Canvas imports (its header
+    starts Student, ID, Section; a column is 'Title (id)') and Moodle maps by the ID column
+    (set it to the id number or email Moodle knows)."""
+    items = sorted({item for _, item in latest})
+    students = sorted({student for student, _ in latest})
+    header: list[Cell] = ["Student", "ID", "Section", *(f"{titles.get(i, i)} ({i})" for i in items)]
+    rows: list[Sequence[Cell]] = [header]
+    for student in students:
+        scores = [latest.get((student, item)) for item in items]
+        rows.append(
+            [student, student, "", *(None if r is None else float(r["score"]) for r in scores)]
+        )
+    return render_rows(rows)

@@ -118,6 +118,7 @@ def _grade(config: pytest.Config, exercise_id: str) -> tuple[Report, Path]:
     from grader.course import find_course
     from grader.errors import GraderError, SubmissionNotFoundError
     from grader.grading import grade
+    from grader.render.untrusted import map_text, visible
     from grader.sandbox import get_backend
 
     here = config.invocation_params.dir
@@ -138,8 +139,9 @@ def _grade(config: pytest.Config, exercise_id: str) -> tuple[Report, Path]:
             f"{exercise_id}' to create it from a template."
         ) from None
     except GraderError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    return report, submission
+        raise pytest.UsageError(visible(str(exc))) from None
+    # pytest prints to a terminal: student text is shown, never acted on (render/untrusted).
+    return map_text(report, visible), submission
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k, -m and --deselect choose among the items

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 import watchfiles
 
 from grader.errors import GraderError
+from grader.render.untrusted import visible
 from grader.results import Report, Status
 
 if TYPE_CHECKING:
@@ -145,7 +146,8 @@ def _run(
 
 
 def _say(out: TextIO, line: str) -> None:
-    out.write(line + "\n")
+    """A line for the terminal; it may name cases and quote errors: shown, never acted on."""
+    out.write(visible(line) + "\n")
     out.flush()
 
 

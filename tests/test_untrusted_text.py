@@ -13,7 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from conftest import SUBMISSIONS, Completed, run_grade, skip_without_bwrap, write
+from conftest import REPO, SUBMISSIONS, Completed, run_grade, skip_without_bwrap, write
 from grader.render.dashboard import render_dashboard
 from grader.render.github import render_github, step_summary
 from grader.render.html import render_html
@@ -508,3 +511,22 @@ def test_a_class_with_hostile_folder_names_exports_safely(tmp_path: Path) -> Non
     assert [float(row[3]) for row in rows[1:]] == [30.0] * len(HOSTILE_NAMES)
     every = run_grade("gradebook", "export", "--format", "json", "--gradebook", book)
     assert {row["student"] for row in _json_safe(every.stdout)} == set(HOSTILE_NAMES)
+
+
+def test_pytest_grade_shows_a_hostile_submissions_text_without_acting_on_it(
+    tmp_path: Path,
+) -> None:
+    """pytest --grade prints the student's messages in its own terminal report."""
+    hostile = _submission(tmp_path, PAYLOAD, "ex01.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--grade", "ex01",
+         f"--grade-file={hostile}", f"--grade-course={REPO}", "--grade-seed=3", "-rA"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "COLUMNS")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr
+    _terminal_safe(result.stdout + result.stderr)
+    assert "\\x1b]0;owned\\x07" in result.stdout

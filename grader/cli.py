@@ -7,7 +7,6 @@ loaded); 2 usage or configuration error; 3 a bug in grader itself.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import sys
@@ -21,7 +20,14 @@ import click
 
 from grader import __version__
 from grader.course import Course, find_course
-from grader.errors import GraderError, SpecError
+from grader.errors import (
+    CourseNotFoundError,
+    GraderError,
+    ReferenceSolutionError,
+    SandboxError,
+    SpecError,
+    UnknownExerciseError,
+)
 from grader.render import FORMATS
 from grader.render.untrusted import visible
 
@@ -32,6 +38,16 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+
+
+#: Faults of the course or of the machine, never of a submission (grade gradescope).
+_COURSE_FAULTS = (
+    ReferenceSolutionError,
+    SpecError,
+    UnknownExerciseError,
+    CourseNotFoundError,
+    SandboxError,
+)
 
 
 class _ConfigError(click.ClickException):
@@ -667,7 +683,7 @@ def gradescope(
     results.json. Always writes a
     results.json, and exits 0, so Gradescope shows the student why."""
     from grader.grading import grade
-    from grader.render.json import render_gradescope
+    from grader.render.json import dumps, render_gradescope
 
     candidates = [submission_dir / f"{exercise_id}{suffix}" for suffix in (".py", ".ipynb")]
     uploaded = []
@@ -678,12 +694,19 @@ def gradescope(
     submission = next((c for c in candidates if c.is_file()), candidates[0])
     try:
         text = render_gradescope(grade(exercise_id, submission, course=_course(ctx)))
+    except _COURSE_FAULTS as exc:
+        # Never the student's: they learn it is not theirs, the instructor (the log) what.
+        click.echo(f"grade: the autograder is misconfigured: {exc}", err=True)
+        message = (
+            "The autograder is misconfigured: this is not your fault, and your submission "
+            "was not graded (the score 0 only holds the place). Please tell your instructor, "
+            f"who can fix it and grade it again.\n\nFor the instructor:\n{exc}"
+        )
+        text = dumps({"score": 0, "output": message, "output_format": "text", "tests": []})
     except GraderError as exc:
         names = ", ".join(p.name for p in uploaded) or "no .py or .ipynb file"
         message = f"{exc}\n(uploaded: {names}; expected {exercise_id}.py or {exercise_id}.ipynb)"
-        text = json.dumps(
-            {"score": 0, "output": message, "output_format": "text", "tests": []}, indent=2
-        )
+        text = dumps({"score": 0, "output": message, "output_format": "text", "tests": []})
     try:
         results_path.parent.mkdir(parents=True, exist_ok=True)
         results_path.write_text(text, encoding="utf-8")

@@ -26,6 +26,15 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
+def raised(exc: BaseException, limit: int = 300) -> str:
+    """What the course's own code raised, in one line for a message: type and message."""
+    lines = str(exc).strip().splitlines()
+    message = lines[0] if lines else ""
+    if len(message) > limit:
+        message = message[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 class GraderError(Exception):
     """A fault with a message for a person, never shown as a traceback."""
 

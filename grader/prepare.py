@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import cache
-from grader.errors import GraderError, ReferenceSolutionError
+from grader.errors import GraderError, ReferenceSolutionError, raised
 from grader.spec import Exercise, Mistake, Visibility
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ class Prepared:
         assert reference is not None
         for case in cases:
             clock = time.perf_counter()
-            expected[case.id] = expected_for(self.exercise, reference, case)
+            expected[case.id] = expected_for(self.exercise, reference, case, seed=seed)
             seconds[case.id] = call_seconds(self.exercise, time.perf_counter() - clock)
         check_promises(cases, expected)
         return Answers(expected, seconds)
@@ -280,11 +280,19 @@ class Prepared:
         if self.released is not None:
             flat = [y for line in self.released.curve or [] for y in line]
             return flat if len(flat) == len(points) else None
-        from grader.reference import reference_value
+        from grader.reference import COURSE_FAULT, reference_value
 
         reference = self.reference
         assert reference is not None
-        return [reference_value(reference, arrays) for arrays in points]
+        try:
+            return [reference_value(reference, arrays) for arrays in points]
+        except Exception as exc:  # the course's reference, on the course's sweep
+            raise ReferenceSolutionError(
+                f"the reference {self.exercise.reference} raised {raised(exc)} on the plot's "
+                "inputs",
+                where=self.exercise.where("plot", "series"),
+                fix=f"Fix the plot's args or its x range. {COURSE_FAULT}",
+            ) from exc
 
 
 def check_promises(cases: list[Case], expected: Mapping[str, Expected]) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from grader.cases import Case
 from grader.compare import Expected
-from grader.errors import ReferenceSolutionError
+from grader.errors import ReferenceSolutionError, raised
 from grader.spec import Compare, Exercise, Mistake, Variant
 
 Reference = Callable[..., Any]
@@ -87,22 +87,47 @@ def _accepts(fn: Reference, keyword: str) -> bool:
         return False
 
 
-def expected_for(exercise: Exercise, reference: Reference, case: Case) -> Expected:
-    """The reference's answer to a case: a value, or the interval the clipping range allows."""
-    if case.spec.compare is Compare.CLIP_RANGE:
-        assert exercise.clip is not None
-        ends = [
-            _call(reference, case, **{exercise.clip.param: eps})
-            for eps in (exercise.clip.min, exercise.clip.max)
-        ]
-        answer = Expected(min(ends), max(ends))
-    else:
-        answer = Expected.exact(_call(reference, case))
-    if not (math.isfinite(answer.low) and math.isfinite(answer.high)):
+#: What every fault of the reference on a case tells the person who reads it: a student
+#: must learn it is not their doing, an author how to find such inputs before students do.
+COURSE_FAULT = (
+    "A fault of the course, not of any submission (none is graded with it): fix the "
+    "reference or the case; 'grade validate' tries many seeds to find such inputs."
+)
+
+
+def expected_for(
+    exercise: Exercise, reference: Reference, case: Case, *, seed: int | None = None
+) -> Expected:
+    """The reference's answer to a case: a value, or the interval the clipping range allows.
+
+    The reference is the course's code: whatever it raises, or a value that is not finite,
+    is a ReferenceSolutionError naming the case and the seed that drew it, never charged
+    to the submission being graded (nor shown as a bug of the grader)."""
+    name = exercise.reference or "the reference"
+    drawn = f" (seed {seed})" if seed is not None else ""
+    try:
+        if case.spec.compare is Compare.CLIP_RANGE:
+            assert exercise.clip is not None
+            ends = [
+                _call(reference, case, **{exercise.clip.param: eps})
+                for eps in (exercise.clip.min, exercise.clip.max)
+            ]
+            answer = Expected(min(ends), max(ends))
+        else:
+            answer = Expected.exact(_call(reference, case))
+    except Exception as exc:  # trusted code, but it may still fail on an input it was given
         raise ReferenceSolutionError(
-            f"the reference gave {answer.low} on case {case.name!r}",
+            f"the reference {name} raised {raised(exc)} on case {case.name!r}{drawn}",
             where=case.spec.where,
-            fix="The case or the reference is wrong: a reference must be finite everywhere.",
+            fix=COURSE_FAULT,
+        ) from exc
+    if not (math.isfinite(answer.low) and math.isfinite(answer.high)):
+        value = answer.low if not math.isfinite(answer.low) else answer.high
+        raise ReferenceSolutionError(
+            f"the reference {name} gave {value} on case {case.name!r}{drawn}: a reference "
+            "must be finite on every input",
+            where=case.spec.where,
+            fix=COURSE_FAULT,
         )
     return answer
 

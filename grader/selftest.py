@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader.compare import Expected, apart
-from grader.errors import GraderError
+from grader.errors import GraderError, ReferenceSolutionError, raised
 from grader.prepare import Answers, Prepared
 from grader.results import Status
 from grader.sandbox.protocol import CallOutcome, CallStatus, RunResult, Stop, StopKind
@@ -46,31 +47,34 @@ class ExerciseProof:
     catches: dict[str, set[str]] = field(default_factory=dict)
     alike: list[tuple[str, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: The reference failed (raised, not finite, did not load): the counts above are those
+    #: of an unfinished proof, so the table leaves them out.
+    broken: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
 
-def _call(fn: Callable[..., Any], args: Sequence[Any]) -> tuple[float | None, bool]:
-    """A function's number on fresh copies of the inputs, and whether it ran at all."""
+def _call(fn: Callable[..., Any], args: Sequence[Any]) -> tuple[float | None, str | None]:
+    """A function's number on fresh copies of the inputs, or what it raised instead."""
     import numpy as np
 
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            return float(fn(*[np.array(a) for a in args])), True
-    except Exception:
-        return None, False
+            return float(fn(*[np.array(a) for a in args])), None
+    except Exception as exc:
+        return None, raised(exc)
 
 
 def _run_in_process(fn: Callable[..., Any], cases: list[Any]) -> RunResult:
     outcomes = {}
     for case in cases:
-        value, ran = _call(fn, list(case.args.values()))
+        value, error = _call(fn, list(case.args.values()))
         outcomes[case.id] = (
             CallOutcome(case.id, CallStatus.RETURNED, value=value, value_type="float")
-            if ran
+            if error is None
             else CallOutcome(case.id, CallStatus.CRASHED, stop=Stop(StopKind.EXIT))
         )
     return RunResult(
@@ -94,8 +98,6 @@ def _score(
 
 
 def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
-    from grader.reference import load_variants
-
     exercise = prepared.exercise
     proof = ExerciseProof(exercise.id, exercise.title, tuple(seeds))
     if prepared.released is not None:
@@ -104,6 +106,22 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
             where=str(exercise.source),
             fix="Run grade selftest in the course the bundle was released from.",
         )
+    try:
+        _prove(prepared, proof)
+    except ReferenceSolutionError as exc:
+        # The reference fails on some seed (or does not load): nothing of this exercise can
+        # be proven, and the other exercises still are.
+        where = f"{exc.where}: " if exc.where else ""
+        proof.failures.append(where + exc.what)
+        proof.broken = True
+    return proof
+
+
+def _prove(prepared: Prepared, proof: ExerciseProof) -> None:
+    from grader.reference import load_variants
+
+    exercise = prepared.exercise
+    seeds = proof.seeds
     reference = prepared.reference
     assert reference is not None
     mistakes = prepared.mistake_functions
@@ -129,12 +147,12 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
             )
         for variant, fn in variants:
             tests, _ = score(fn)
-            wrong = [t.name for t in tests if t.status is not Status.PASSED]
+            wrong = [c for c, t in zip(cases, tests, strict=True) if t.status is not Status.PASSED]
             if wrong and variant.id not in variant_failed:
                 variant_failed.add(variant.id)
                 proof.failures.append(
-                    f"correct variant {variant.id!r} fails case {wrong[0]!r} with seed "
-                    f"{seed}: the case rejects a correct style (or the variant is wrong)"
+                    f"correct variant {variant.id!r} fails case {wrong[0].name!r} with seed "
+                    f"{seed}: {_why_variant_fails(fn, wrong[0])}"
                 )
         _mistakes(proof, prepared, seed, cases, slipped, score)
         _pairs(prepared, seed, cases, apart)
@@ -156,7 +174,18 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
                 f"case {spec.name!r} ({spec.where}) catches no declared mistake: declare the "
                 "mistake it is for, or say why it exists in 'purpose:'"
             )
-    return proof
+
+
+def _why_variant_fails(fn: Callable[..., Any], case: Any) -> str:
+    """A variant that raises or is not finite is wrong on that input (the course's code);
+    one that returns a number the case rejects may be a correct style the case is too
+    strict for."""
+    value, error = _call(fn, list(case.args.values()))
+    if error is not None:
+        return f"it raised {error} (fix the variant, or remove it)"
+    if value is not None and not math.isfinite(value):
+        return f"it gave {value} (fix the variant, or remove it)"
+    return "the case rejects a correct style (or the variant is wrong)"
 
 
 def _mistakes(
@@ -231,7 +260,7 @@ def table(proof: ExerciseProof) -> list[str]:
     ]
     seeds = ", ".join(map(str, proof.seeds))
     lines = [f"{proof.exercise}: {proof.title}  (seeds {seeds})"]
-    lines += [f"  {name:<32} {value}" for name, value in rows]
+    lines += [f"  {name:<32} {value}" for name, value in rows if not proof.broken]
     lines += [f"  FAIL: {failure}" for failure in proof.failures]
     lines.append(f"  {'proven' if proof.ok else 'NOT proven'}")
     return lines

@@ -82,7 +82,8 @@ class QuestionProof:
 def prove_quiz(quiz: Quiz, course_root: Path, students: int = len(STUDENTS)) -> list[QuestionProof]:
     """Every student's variant of every question: the key is right, each misconception is
     named as itself, and none collides with another."""
-    problems = quiz_problems(quiz, course_root, students=1)
+    # Functions that do not load or take the parameters: nothing can be drawn at all.
+    problems = quiz_problems(quiz, course_root, students=0)
     if problems:
         raise SpecError(problems=problems)
     load = solution_loader(course_root)
@@ -90,7 +91,12 @@ def prove_quiz(quiz: Quiz, course_root: Path, students: int = len(STUDENTS)) -> 
     for question in quiz.questions:
         proof = QuestionProof(question.id)
         for student in STUDENTS[:students]:
-            posed = pose(quiz, question, student, load)
+            try:
+                posed = pose(quiz, question, student, load)
+            except GraderError as exc:  # a function fails on a draw: this question's FAIL
+                where = f"{exc.where}: " if exc.where else ""
+                proof.failures.append(f"{student}: {where}{exc.what}")
+                break
             proof.variants += 1
             proof.skipped += posed.variant.skipped
             proof.most_skipped = max(proof.most_skipped, posed.variant.skipped)

@@ -19,12 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from grader.compare import Expected, apart
-from grader.errors import GraderError
+from grader.errors import GraderError, ReferenceSolutionError, raised
 from grader.quiz.spec import Question, Quiz
 from grader.spec import Tolerance
 
 #: Draws tried before a question is declared unable to avoid collisions.
 MAX_DRAWS = 200
+
+#: What a failing quiz function tells its reader: the student that it is not their doing.
+COURSE_FAULT = (
+    "A fault of the course, not of the student (nothing was graded): fix the function or "
+    "the parameters' ranges; 'grade validate' draws many students' variants to find such "
+    "draws."
+)
 
 
 def variant_seed(course: str, quiz: str, question: str, student: str) -> int:
@@ -111,27 +118,71 @@ def make_variant(quiz: Quiz, question: Question, student: str, load: Loader | No
     if load is None:
         return Variant(seed, {}, question.value, {})
     if question.answer is None:  # a fixed value: its misconceptions are fixed values too
-        fixed = {m.id: float(load(m.formula)()) for m in question.misconceptions}
+        try:
+            fixed = {
+                m.id: _value(question, m.formula, load(m.formula), {}, student, seed)
+                for m in question.misconceptions
+            }
+        except _UndefinedError as exc:  # no other draw to take
+            raise ReferenceSolutionError(
+                f"question {question.id!r}: {exc}", where=question.where, fix=COURSE_FAULT
+            ) from exc
         return Variant(seed, {}, question.value, fixed)
     answer_fn = load(question.answer)
-    formulas = [(m.id, load(m.formula)) for m in question.misconceptions]
+    formulas = [(m.formula, load(m.formula)) for m in question.misconceptions]
     rng = random.Random(seed)
     tolerance = _decisive(question)
+    last: str | None = None
     for attempt in range(MAX_DRAWS):
         params = {name: draw(spec, rng) for name, spec in question.params.items()}
         try:
-            answer = float(answer_fn(**params))
-            wrong = {mid: float(fn(**params)) for mid, fn in formulas}
-        except (ArithmeticError, ValueError):
+            answer = _value(question, question.answer, answer_fn, params, student, seed)
+            wrong = {
+                m.id: _value(question, dotted, fn, params, student, seed)
+                for m, (dotted, fn) in zip(question.misconceptions, formulas, strict=True)
+            }
+        except _UndefinedError as exc:
+            last = str(exc)
             continue
         if _distinct([answer, *wrong.values()], tolerance):
             return Variant(seed, params, answer, wrong, skipped=attempt)
     raise GraderError(
         f"question {question.id!r}: no draw of {MAX_DRAWS} keeps the answer and every "
-        "misconception apart",
+        "misconception apart" + (f" (the last draw skipped: {last})" if last else ""),
         where=question.where,
         fix="Widen the parameters' ranges, or remove a misconception that equals the answer.",
     )
+
+
+class _UndefinedError(Exception):
+    """A formula undefined on a draw (a domain or arithmetic error): the draw is skipped,
+    as one with a non-finite value is, and the student gets the next."""
+
+
+def _value(
+    question: Question,
+    dotted: str,
+    fn: Callable[..., Any],
+    params: Mapping[str, Any],
+    student: str,
+    seed: int,
+) -> float:
+    """A course function's number on a draw. A domain error skips the draw; anything else
+    it raises is a fault of the course, never charged to the student whose draw met it."""
+    try:
+        return float(fn(**params))
+    except (ArithmeticError, ValueError) as exc:
+        raise _UndefinedError(f"{dotted} raised {raised(exc)}") from exc
+    except Exception as exc:  # trusted code, but it fails on an input it was given
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        if len(shown) > 200:
+            shown = shown[:197] + "..."
+        raise ReferenceSolutionError(
+            f"question {question.id!r}: {dotted} raised {raised(exc)} on the draw for student "
+            f"{student!r} (seed {seed}{'; ' + shown if shown else ''})",
+            where=question.where,
+            fix=COURSE_FAULT,
+        ) from exc
 
 
 def _decisive(question: Question) -> Tolerance:

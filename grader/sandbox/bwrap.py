@@ -75,6 +75,8 @@ class BwrapBackend(ProcessBackend):
 
     #: The user namespace already makes the child uid 65534 without capabilities.
     drops_privileges = False
+    #: The child runs under the sandbox's init, and dies with it (--die-with-parent).
+    direct_child = False
 
     def limitations(self) -> tuple[str, ...]:
         if cgroup.available() or os.geteuid() != 0:

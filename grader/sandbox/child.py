@@ -254,6 +254,21 @@ def _load_submission(
         }
     except ValueError as exc:  # e.g. source with NUL bytes
         return None, {"kind": "syntax", "message": f"cannot compile {display}: {exc}"}
+    except (RecursionError, MemoryError) as exc:
+        # Python's parser and compiler give up on an expression nested too deeply
+        # (x = ----...1, 1+1+...+1), or on a file too long for the memory the child has:
+        # the student's fault, worded as such.
+        what = (
+            "an expression is nested too deeply"
+            if isinstance(exc, RecursionError)
+            else f"an expression is nested too deeply, or the file ({len(source):,} "
+            "characters) is too long"
+        )
+        return None, {
+            "kind": "too_complex",
+            "message": f"Python cannot compile {display}: {what} "
+            f"({type(exc).__name__}{f': {exc}' if str(exc) else ''})",
+        }
     module = type(sys)("submission")
     module.__file__ = path
     sys.modules["submission"] = module
@@ -331,6 +346,7 @@ def _load_numpy(sys_path: list[str]) -> Any:
 
 def main(manifest: dict[str, Any]) -> None:
     """One submission in a process of its own (the cold path)."""
+    _die_with_parent(manifest.get("parent"))
     _process_limits(manifest["limits"])
     run(manifest, _load_numpy(manifest["sys_path"]))
 
@@ -366,6 +382,7 @@ def run(manifest: dict[str, Any], np: Any) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        _die_with_parent(manifest.get("parent"))  # a change of uid cleared it
         _limit(resource.RLIMIT_NPROC, limits["processes"])
     params = manifest["params"]
     path, display = manifest["submission"], manifest["display_name"]
@@ -496,6 +513,7 @@ def _call_each(
 
 #: Control messages: one JSON object each, on a SOCK_SEQPACKET socket.
 _MESSAGE_BYTES = 1 << 20
+_PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -506,6 +524,20 @@ def _prctl(option: int, value: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(option, value, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """A child of the process backend (`parent`: the grader's pid, as the manifest gives
+    it) is killed when the grader dies, even by SIGKILL, which leaves no time to end it;
+    if the grader is gone already, it ends now. bwrap's children die with the sandbox."""
+    if parent is None:
+        return
+    import signal
+
+    with contextlib.suppress(OSError):
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(70)
 
 
 def _send(sock: Any, message: dict[str, Any]) -> None:

@@ -276,6 +276,9 @@ class ProcessBackend:
     """Runs a submission in a child process with rlimits; see the module docstring."""
 
     name = "process"
+    #: Whether the child is this process's own child in its PID namespace, and so can
+    #: die with it (see child.py); a sandbox's child dies with the sandbox instead.
+    direct_child = True
 
     def __init__(self, python: str | None = None) -> None:
         self.python = python or sys.executable
@@ -403,6 +406,7 @@ class ProcessBackend:
             "packages": list(job.packages),
             "sys_path": self.sys_path(layout),
             "uid": layout.uid,
+            "parent": os.getpid() if self.direct_child else None,
             "limits": {
                 "memory_bytes": limits.memory_bytes,
                 "file_bytes": limits.file_bytes,

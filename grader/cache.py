@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.spec import Exercise, PathKey, Position, exercise_from, parse_exercise, schema
+from grader.errors import SpecError
+from grader.spec import (
+    Exercise,
+    PathKey,
+    Position,
+    exercise_from,
+    parse_exercise,
+    read_text,
+    schema,
+)
 
 #: Set to 0 to read every file afresh (a course author debugging the cache itself).
 ENV_VAR = "GRADER_CACHE"
@@ -71,8 +80,9 @@ def load_exercise(source: Path) -> Exercise:
     """The exercise in a file, validated now or on an earlier run of the same bytes."""
     directory = cache_dir()
     try:
-        raw = source.read_bytes()
-    except OSError:
+        # Bounded as the parser's read is: a huge file is refused there, not hashed here.
+        raw = read_text(source).encode("utf-8")
+    except SpecError:
         raw = None
     if directory is None or raw is None:
         return parse_exercise(source)[0]

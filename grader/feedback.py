@@ -263,6 +263,8 @@ _FAULT_HINTS = {
     "syntax": "Fix the line shown; Python stops reading the file at the first syntax error.",
     "import": "The file fails while it loads, before any test runs: fix the error shown.",
     "unreadable": "Save the file as UTF-8 text.",
+    "too_complex": "Split long expressions into several statements, and keep data out of "
+    "the source file.",
     "timeout": "Code at the top level of your file runs when it is loaded: move slow code "
     "into functions, or remove it.",
     "crashed": "Code at the top level of your file runs when it is loaded: remove test code "

@@ -179,7 +179,7 @@ def _definition(name: str, function: types.FunctionType, text: str) -> tuple[str
     name (evaluated where the function is defined, so absent from its code)."""
     try:
         tree = ast.parse(text)
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # too deep, NUL bytes...
         tree = None
     statement = tree.body[0] if tree is not None and len(tree.body) == 1 else None
     if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):

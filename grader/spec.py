@@ -236,7 +236,19 @@ def _loader() -> Any:
     base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(base):  # type: ignore[valid-type,misc]
-        pass
+        def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+            # A scalar the resolver reads as a number or date that Python will not build
+            # (an int of 5,000 digits, 2020-13-45, !!int abc): a fault at its place.
+            try:
+                return super().construct_object(node, deep)
+            except (ValueError, OverflowError, TypeError) as exc:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"cannot read {str(node.value)[:40]!r} as YAML's "
+                    f"{node.tag.rsplit(':', 1)[-1]} ({str(exc)[:120]})",
+                    node.start_mark,
+                ) from None
 
     Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
     return Loader
@@ -280,14 +292,32 @@ def _node_lines(
             _node_lines(item, (*path, index), lines, source, dups)
 
 
-def _yaml_problem(exc: yaml.YAMLError, source: Path) -> Problem:
+def _yaml_problem(exc: yaml.YAMLError, source: Path, text: str = "") -> Problem:
     """A parser's complaint in an author's words, at the place it points to."""
+    import yaml
+
+    if isinstance(exc, yaml.reader.ReaderError):
+        # libyaml counts bytes of the UTF-8 text; the pure-Python reader, characters.
+        if exc.encoding == "unicode":
+            before = text[: exc.position]
+        else:
+            before = text.encode("utf-8")[: exc.position].decode("utf-8", "ignore")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        return Problem(
+            f"{source}:{line}:{column}",
+            f"character U+{exc.character:04X} is not allowed in YAML text",
+            "Remove it; NUL characters (U+0000) mean the file is not text or was saved as "
+            "UTF-16: save it as UTF-8 text.",
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, column = _mark(mark) if mark is not None else (1, 1)
     problem = str(getattr(exc, "problem", None) or exc)
     context = str(getattr(exc, "context", None) or "")
     opened = getattr(exc, "context_mark", None)
     where = f"{source}:{line}:{column}"
+    if problem.startswith("cannot read ") and "as YAML's" in problem:
+        return Problem(where, problem, "Quote it to keep it as text.")
     if "'\\t'" in problem or "tab character" in problem:
         return Problem(where, "a tab character", "YAML indents with spaces only: replace the tab.")
     if "another document" in problem:
@@ -322,13 +352,83 @@ def _yaml_problem(exc: yaml.YAMLError, source: Path) -> Problem:
     return Problem(where, f"invalid YAML: {problem}", "Check indentation and quoting there.")
 
 
-def _decode(source: Path) -> str:
+@dataclass(frozen=True)
+class YamlLimits:
+    """How much YAML a file may hold before it is refused, checked before anything is built
+    from it: a file too big, nested too deep, or whose aliases repeat one value into
+    millions ("billion laughs") would otherwise cost the grader its memory, its time or
+    its stack. An answers file is a student's, so its limits are tight; a course's files
+    get more room."""
+
+    #: What the file is, for messages: "an answers file".
+    name: str
+    max_bytes: int
+    #: Collections (mappings, lists) inside one another, the top level counting 1.
+    max_depth: int
+    #: Keys and values, counted as built: an alias counts every value it repeats.
+    max_nodes: int
+    #: Aliases (*name); 0: none at all.
+    max_aliases: int
+    #: What to do, said after every refusal.
+    fix: str
+
+
+#: Exercise and quiz files of a course (and a bundle's copies): about 1,000 values and a
+#: depth of 7 today, so these limits leave a hundredfold room.
+COURSE_YAML = YamlLimits(
+    name="an exercise or quiz file",
+    max_bytes=2 * 1024 * 1024,
+    max_depth=32,
+    max_nodes=100_000,
+    max_aliases=1_000,
+    fix=YAML_HELP,
+)
+
+#: A student's answers file: a few keys and one value or short list per question.
+ANSWERS_YAML = YamlLimits(
+    name="an answers file",
+    max_bytes=256 * 1024,
+    max_depth=50,
+    max_nodes=10_000,
+    max_aliases=0,
+    fix="Keep one value (or a short list) per question: start again from 'grade QUIZ --template'.",
+)
+
+
+def read_text(source: Path, limits: YamlLimits = COURSE_YAML) -> str:
+    """The text of a YAML file, refused (SpecError) when it is not a regular file, is larger
+    than the limits allow or is not UTF-8. Never more than the limit is read, and a FIFO
+    or device is refused without waiting on it."""
+    import os
+    import stat
+
+    where = f"{source}:1:1"
     try:
-        raw = source.read_bytes()
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror or exc}", where=where) from None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SpecError(
+                    "not a regular file (a directory, FIFO or device)",
+                    where=str(source),
+                    fix="Pass the path of a file saved on disk.",
+                )
+            raw = handle.read(limits.max_bytes + 1)
+        except OSError as exc:
+            raise SpecError(f"cannot read the file: {exc.strerror or exc}", where=where) from None
+    if len(raw) > limits.max_bytes:
         raise SpecError(
-            f"cannot read the file: {exc.strerror or exc}", where=f"{source}:1:1"
-        ) from None
+            f"the file is larger than {limits.max_bytes // 1024} KiB, the most "
+            f"{limits.name} may hold",
+            where=str(source),
+            fix=limits.fix,
+        )
+    return _decode(raw, source)
+
+
+def _decode(raw: bytes, source: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -342,11 +442,101 @@ def _decode(source: Path) -> str:
         ) from None
 
 
-def read_yaml(source: Path) -> tuple[Any, dict[PathKey, Position]]:
-    """Parse one YAML file into plain data and a map from key paths to positions."""
+def _check_size(text: str, source: Path, limits: YamlLimits) -> None:
+    """Refuse, from the parser's events and before any node is built, a document nested
+    deeper than the limits allow, with more values than they allow once aliases are
+    expanded, or with an alias inside the value it names (a loop). One pass, constant
+    stack; a YAML syntax error is left for the composer to report."""
     import yaml
 
-    text = _decode(source)
+    loader = _loader()(text)
+    # Per open collection: its anchor, the count of values before it, its tallest child.
+    open_: list[list[Any]] = []
+    #: anchor -> (values it expands to, its height in collections)
+    anchors: dict[str, tuple[int, int]] = {}
+    count = aliases = 0
+
+    def refuse(event: Any, what: str) -> SpecError:
+        line, column = _mark(event.start_mark)
+        return SpecError(what, where=f"{source}:{line}:{column}", fix=limits.fix)
+
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, before, tallest = open_.pop()
+                if anchor is not None:
+                    anchors[anchor] = (count - before, tallest + 1)
+                if open_:
+                    open_[-1][2] = max(open_[-1][2], tallest + 1)
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if limits.max_aliases == 0:
+                    raise refuse(
+                        event,
+                        f"an alias (*{event.anchor}): {limits.name} may not use aliases",
+                    )
+                if aliases > limits.max_aliases:
+                    raise refuse(event, f"more than {limits.max_aliases} aliases (*name)")
+                if any(frame[0] == event.anchor for frame in open_):
+                    raise refuse(event, f"the alias *{event.anchor} is inside the value it names")
+                size, height = anchors.get(str(event.anchor), (1, 0))
+                count += size
+                if open_:
+                    open_[-1][2] = max(open_[-1][2], height)
+                depth = len(open_) + height
+            elif isinstance(event, yaml.ScalarEvent):
+                count += 1
+                if event.anchor is not None:
+                    anchors[event.anchor] = (1, 0)
+                depth = len(open_)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                open_.append([event.anchor, count, 0])
+                count += 1
+                depth = len(open_)
+            else:
+                continue
+            if depth > limits.max_depth:
+                raise refuse(
+                    event, f"values nested more than {limits.max_depth} deep in {limits.name}"
+                )
+            if count > limits.max_nodes:
+                raise refuse(
+                    event,
+                    f"more than {limits.max_nodes:,} keys and values in {limits.name}"
+                    + (" (counting those aliases repeat)" if aliases else ""),
+                )
+    except yaml.YAMLError as exc:
+        # libyaml's scanner reads ahead, so it may meet its own depth limit (1,000) first.
+        mark = getattr(exc, "problem_mark", None)
+        if "nesting depth" in str(exc) and mark is not None:
+            line, column = _mark(mark)
+            raise SpecError(
+                f"values nested more than {limits.max_depth} deep in {limits.name}",
+                where=f"{source}:{line}:{column}",
+                fix=limits.fix,
+            ) from None
+        return  # the composer reports it, in an author's words
+    finally:
+        loader.dispose()
+
+
+def read_yaml(
+    source: Path, limits: YamlLimits = COURSE_YAML
+) -> tuple[Any, dict[PathKey, Position]]:
+    """Parse one YAML file into plain data and a map from key paths to positions."""
+    return parse_yaml(read_text(source, limits), source, limits)
+
+
+def parse_yaml(
+    text: str, source: Path, limits: YamlLimits = COURSE_YAML
+) -> tuple[Any, dict[PathKey, Position]]:
+    """Parse the text of `source` (from read_text) into plain data and a map from key paths
+    to positions; SpecError, with file:line:col, for text that is not YAML or that goes
+    beyond the limits."""
+    import yaml
+
+    _check_size(text, source, limits)
     loader = _loader()(text)
     dups: list[Problem] = []
     try:
@@ -361,7 +551,7 @@ def read_yaml(source: Path) -> tuple[Any, dict[PathKey, Position]]:
             raise SpecError(problems=dups)
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise SpecError(problems=[_yaml_problem(exc, source)]) from None
+        raise SpecError(problems=[_yaml_problem(exc, source, text)]) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):

@@ -8,13 +8,14 @@ with file:line:col, like an exercise file; an answer that is merely wrong is a s
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from grader.errors import Problem, SpecError
 from grader.quiz.grading import Posed
 from grader.quiz.spec import QuestionType, Quiz
-from grader.spec import locate, read_yaml
+from grader.spec import ANSWERS_YAML, locate, parse_yaml, read_text
 
 HOW = {
     QuestionType.NUMERIC: "a number",
@@ -70,16 +71,25 @@ def _yaml_text(value: str) -> str:
 
 def read_answers(path: Path, quiz: Quiz) -> tuple[dict[str, Any], str | None]:
     """The answers by question id (numbers as written, for counting their digits), and the
-    student the file names. Raises SpecError, with file:line:col, for a malformed file."""
-    data, lines = read_yaml(path)
+    student the file names. Raises SpecError, with file:line:col, for a malformed file, and
+    for one beyond ANSWERS_YAML's limits (size, depth, values, any alias)."""
+    limits = replace(
+        ANSWERS_YAML,
+        fix=f"An answers file holds one value or a short list per "
+        f"question: start again from 'grade {quiz.id} --template'.",
+    )
+    text = read_text(path, limits)
+    data, lines = parse_yaml(text, path, limits)
     problems: list[Problem] = []
 
     def where(*key: str | int) -> str:
         return locate(path, lines, tuple(key))
 
-    unknown = sorted(set(data) - {"quiz", "student", "answers"})
+    unknown = sorted(set(data) - {"quiz", "student", "answers"}, key=str)  # keys of any type
     for key in unknown:
-        problems.append(Problem(where(key), f"unknown key {key!r}", "Keep quiz, student, answers."))
+        problems.append(
+            Problem(where(str(key)), f"unknown key {key!r}", "Keep quiz, student, answers.")
+        )
     if data.get("quiz", quiz.id) != quiz.id:
         problems.append(
             Problem(
@@ -102,20 +112,20 @@ def read_answers(path: Path, quiz: Quiz) -> tuple[dict[str, Any], str | None]:
         )
         raise SpecError(problems=problems)
     ids = {q.id for q in quiz.questions}
-    source = path.read_text(encoding="utf-8").splitlines()
+    source = text.splitlines()
     out: dict[str, Any] = {}
     for key, value in answers.items():
         if key not in ids:
             problems.append(
                 Problem(
-                    where("answers", key),
+                    where("answers", str(key)),
                     f"{quiz.id} has no question {key!r}",
                     f"Its questions: {', '.join(q.id for q in quiz.questions)}.",
                 )
             )
             continue
         if isinstance(value, dict):
-            problems.append(Problem(where("answers", key), "an answer is one value or a list"))
+            problems.append(Problem(where("answers", str(key)), "an answer is one value or a list"))
             continue
         if isinstance(value, float | int) and not isinstance(value, bool):
             value = _as_written(source, lines.get(("answers", key)), value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+_MAX_BYTES = 2 * 1024 * 1024 + 1
 _KIND_LINE = re.compile(r"^kind:\s*['\"]?quiz['\"]?\s*(#.*)?$", re.MULTILINE)
 
 
@@ -13,6 +14,12 @@ def is_quiz(path: Path) -> bool:
     """Whether a file of exercises/ is a quiz: a top-level 'kind: quiz' line. Read as text,
     not parsed, so that listing a course never fails on a broken file of the other kind."""
     try:
-        return bool(_KIND_LINE.search(path.read_text(encoding="utf-8", errors="replace")))
+        # Only a regular file, and no more of it than spec.COURSE_YAML lets any file hold:
+        # a FIFO would block the listing, a huge file fill the memory.
+        if not path.is_file():
+            return False
+        with path.open("rb") as handle:
+            head = handle.read(_MAX_BYTES)
+        return bool(_KIND_LINE.search(head.decode("utf-8", errors="replace")))
     except OSError:
         return False

@@ -139,7 +139,8 @@ class CallOutcome:
 class Fault:
     """Why the submission could not be loaded: no call was made."""
 
-    kind: str  # syntax, import, missing, signature, unreadable, timeout, crashed, protocol
+    # syntax, too_complex, import, missing, signature, unreadable, timeout, crashed, protocol
+    kind: str
     message: str
     line: int | None = None
     column: int | None = None

@@ -69,6 +69,14 @@ def test_an_alias_bomb_is_refused_at_its_first_alias(tmp_path: Path) -> None:
     _refused(result, f"{path}:5:8", "alias", "grade q01 --template")
 
 
+def test_an_answers_file_that_is_a_named_pipe_is_refused_without_waiting(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "answers.yaml"
+    os.mkfifo(path)
+    _refused(_answers(path), f"{path} is not a regular file", "grade q01 --template")
+
+
 def test_a_50_mb_list_is_refused_by_its_size(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     with path.open("w") as out:

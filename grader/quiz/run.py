@@ -65,10 +65,16 @@ def write_template(opened: OpenQuiz, student: str, path: Path, *, force: bool) -
 def grade_answers(opened: OpenQuiz, path: Path, student: str | None) -> Report:
     """Grade an answers file; the student is the file's, unless --student says otherwise
     and the file names none (a file for one student never grades as another's)."""
-    if not path.is_file():
+    if not path.exists():
         raise GraderError(
             f"{path} does not exist",
             fix=f"Write a blank one with 'grade {opened.quiz.id} --template'.",
+        )
+    if not path.is_file():  # a folder, a named pipe: nothing to wait on or read
+        raise GraderError(
+            f"{path} is not a regular file",
+            fix=f"Pass the answers file itself (a blank one: 'grade {opened.quiz.id} "
+            "--template').",
         )
     answers, named = read_answers(path, opened.quiz)
     if named is not None and student is not None and named != student:

@@ -73,8 +73,7 @@ def grade_answers(opened: OpenQuiz, path: Path, student: str | None) -> Report:
     if not path.is_file():  # a folder, a named pipe: nothing to wait on or read
         raise GraderError(
             f"{path} is not a regular file",
-            fix=f"Pass the answers file itself (a blank one: 'grade {opened.quiz.id} "
-            "--template').",
+            fix=f"Pass the answers file itself (a blank one: 'grade {opened.quiz.id} --template').",
         )
     answers, named = read_answers(path, opened.quiz)
     if named is not None and student is not None and named != student:

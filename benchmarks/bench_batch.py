@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.spec import load_exercise
+from grader.exercise.spec import load_exercise
 
 REPO = Path(__file__).resolve().parents[1]
 EXERCISE = "ex01"

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.spec import load_exercise
+from grader.exercise.spec import load_exercise
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD = {

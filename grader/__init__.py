@@ -1,6 +1,6 @@
 """grader: auto-graded exercises on the loss functions of neural networks.
 
-The library API is `grader.grading.grade`; the `grade` command (grader.cli) is a thin
+The library API is `grader.exercise.grading.grade`; the `grade` command (grader.cli) is a thin
 shell over it.
 """
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from grader import __version__
 from grader.errors import SpecError
-from grader.spec import (
+from grader.exercise.spec import (
     Exercise,
     PathKey,
     Position,

@@ -32,7 +32,7 @@ from grader.render import FORMATS
 from grader.render.untrusted import visible
 
 if TYPE_CHECKING:
-    from grader.gradebook import Gradebook
+    from grader.classroom.gradebook import Gradebook
     from grader.results import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -208,7 +208,7 @@ def _grade_command(exercise_id: str) -> click.Command:
         sandbox: str | None,
         watch: bool,
     ) -> None:
-        from grader.grading import grade
+        from grader.exercise.grading import grade
         from grader.render import REPORT_SUFFIXES
         from grader.sandbox import get_backend
 
@@ -234,7 +234,7 @@ def _grade_command(exercise_id: str) -> click.Command:
             _emit(ctx, grade_once(), fmt, report_path, verbose=verbose)
             return
 
-        from grader.watch import watch as watch_file
+        from grader.integrations.watch import watch as watch_file
 
         def grade_again() -> Report:
             nonlocal seed
@@ -486,7 +486,7 @@ def show(ctx: click.Context, exercise_id: str) -> None:
 @_reports_errors
 def start(ctx: click.Context, exercise_id: str, file: Path | None, force: bool) -> None:
     """Write a starter file with the function to implement."""
-    from grader.starter import write_starter
+    from grader.authoring.starter import write_starter
 
     exercise = _course(ctx).load(exercise_id)
     path = write_starter(exercise, file or Path(f"{exercise.id}.py"), force=force)
@@ -504,7 +504,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     Prints every problem of every file, one per line as file:line:col: what; what to do.
     Exit code 2 on any problem, 0 otherwise.
     """
-    from grader.validate import validate as check
+    from grader.authoring.validate import validate as check
 
     course = None if paths else _course(ctx)
     root = _course_root(ctx, paths)
@@ -540,8 +540,8 @@ def selftest(ctx: click.Context, exercise_ids: tuple[str, ...], seeds: int) -> N
     """Prove exercises' cases [default: all]: the reference and the correct variants get
     full marks, every mistake loses points and is diagnosed as itself, every case has a
     reason to exist. Exit code 1 when a proof fails."""
-    from grader.selftest import selftest as prove
-    from grader.selftest import table
+    from grader.authoring.selftest import selftest as prove
+    from grader.authoring.selftest import table
 
     course = _course(ctx)
     ids = list(exercise_ids) or course.exercise_ids() + course.quiz_ids()
@@ -572,7 +572,7 @@ def new(ctx: click.Context, exercise_id: str, title: str | None) -> None:
     """Scaffold an exercise: exercises/ID.yaml and its reference and mistakes in
     solutions/, in the course given by --course, else the one around the current
     directory, else a new course in the current directory."""
-    from grader.scaffold import scaffold
+    from grader.authoring.scaffold import scaffold
 
     here = Path.cwd()
     enclosing = next((d for d in (here, *here.parents) if (d / "exercises").is_dir()), here)
@@ -598,7 +598,7 @@ def new(ctx: click.Context, exercise_id: str, title: str | None) -> None:
 def release(ctx: click.Context, outdir: Path, seeds: int, force: bool) -> None:
     """Build the student bundle: exercises without hidden cases, starter files, a README,
     and the answers of the visible cases; no solutions."""
-    from grader.release import release as build
+    from grader.authoring.release import release as build
 
     bundle = build(_course(ctx).root, outdir, seeds=seeds, force=force)
     click.echo(
@@ -682,7 +682,7 @@ def gradescope(
     EXERCISE.py (or EXERCISE.ipynb), or the one .py or .ipynb file they uploaded, into
     results.json. Always writes a
     results.json, and exits 0, so Gradescope shows the student why."""
-    from grader.grading import grade
+    from grader.exercise.grading import grade
     from grader.render.json import dumps, render_gradescope
 
     candidates = [submission_dir / f"{exercise_id}{suffix}" for suffix in (".py", ".ipynb")]
@@ -777,7 +777,7 @@ def batch(
     (with 'all': every exercise's DIRECTORY/<student>/<ID>.py; a notebook, .ipynb, where
     there is no .py file), in parallel, into the gradebook. Attempts already graded (same
     submission, same exercise) are skipped, so an interrupted run is simply started again."""
-    from grader.batch import run_batch
+    from grader.classroom.batch import run_batch
 
     if report_path is not None and report_path.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter(
@@ -870,7 +870,7 @@ def _write_dashboard(course: Course, book: Gradebook, items: list[str], path: Pa
 
 
 def _open_gradebook(path: Path) -> Gradebook:
-    from grader.gradebook import Gradebook
+    from grader.classroom.gradebook import Gradebook
 
     try:
         return Gradebook(path)

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from grader import cache
 from grader.errors import CourseNotFoundError, GraderError, UnknownExerciseError
+from grader.exercise.spec import Exercise
 from grader.quiz.kind import is_quiz
-from grader.spec import Exercise
 
 if TYPE_CHECKING:
-    from grader.prepare import Prepared
+    from grader.exercise.prepare import Prepared
     from grader.quiz.spec import Quiz
 
 ENV_VAR = "GRADER_COURSE"
@@ -76,7 +76,7 @@ class Course:
         return cache.load_exercise(self.exercise_path(exercise_id))
 
     def prepare(self, exercise_id: str) -> Prepared:
-        from grader.prepare import prepare
+        from grader.exercise.prepare import prepare
 
         return prepare(self.root, self.exercise_path(exercise_id))
 

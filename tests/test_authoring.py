@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from conftest import REPO, SUBMISSIONS, run_grade, write
+from grader.authoring.selftest import selftest
 from grader.course import Course
-from grader.selftest import selftest
 
 EXERCISES = Course(REPO).exercise_ids()
 

@@ -24,8 +24,8 @@ import pytest
 from test_hostile import _skip_without_bwrap
 
 from conftest import REPO, SUBMISSIONS, run_grade, write
-from grader import batch
-from grader.batch import Submission, find_submissions, grade_chunk, visible_name
+from grader.classroom import batch
+from grader.classroom.batch import Submission, find_submissions, grade_chunk, visible_name
 from grader.errors import GraderError
 
 GOOD = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
@@ -116,9 +116,9 @@ def test_pipes_sockets_folders_odd_names_and_a_crashing_notebook_each_get_a_row(
 def test_an_unexpected_exception_is_that_submissions_row_and_the_chunk_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import grader.grading
+    import grader.exercise.grading
 
-    real = grader.grading.grade
+    real = grader.exercise.grading.grade
     faults: dict[str, BaseException] = {
         "deep.ipynb": RecursionError("maximum recursion depth exceeded"),
         "huge.ipynb": MemoryError(),
@@ -130,7 +130,7 @@ def test_an_unexpected_exception_is_that_submissions_row_and_the_chunk_goes_on(
             raise faults[path.name]
         return real(exercise_id, path, **kwargs)
 
-    monkeypatch.setattr(grader.grading, "grade", grade)
+    monkeypatch.setattr(grader.exercise.grading, "grade", grade)
     items = [(name, b"") for name in faults] + [("good.py", GOOD.encode())]
     try:
         results = grade_chunk(str(REPO), "ex01", 1, "process", items)
@@ -318,7 +318,8 @@ def test_a_batch_killed_with_sigkill_leaves_no_process(sandbox: str, tmp_path: P
         assert _survivors(seen, f"grader-run-{proc.pid}-".encode()) == []
 
 
-#: A batch as an older version ran it: a forkserver preloading grader.batch, whose worker
+#: A batch as an older version ran it: a forkserver preloading grader.batch (the module's
+#: name before the package layout; an import it cannot make is skipped), whose worker
 #: (busy, and holding the forkserver's "alive" pipe) ends with nothing. Prints its
 #: forkserver, resource tracker and worker, then dies by SIGKILL ("die") or lives on.
 OLD_BATCH = """\

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from grader.cases import GENERATORS, Case, build_cases, describe
-from grader.compare import compare
-from grader.reference import expected_for, load_reference
-from grader.spec import Compare, Exercise, Visibility, load_exercise
+from grader.exercise.cases import GENERATORS, Case, build_cases, describe
+from grader.exercise.compare import compare
+from grader.exercise.reference import expected_for, load_reference
+from grader.exercise.spec import Compare, Exercise, Visibility, load_exercise
 
 
 def rng(seed: int = 0) -> np.random.Generator:

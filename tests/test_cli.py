@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO, GradeRunner, write
 from grader import __version__
-from grader.spec import load_exercise
+from grader.exercise.spec import load_exercise
 
 GOOD_BCE = """\
 import numpy as np

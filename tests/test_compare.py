@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from grader import feedback
-from grader.compare import Expected, Finding, apart, compare, within
-from grader.spec import Tolerance
+from grader.exercise import feedback
+from grader.exercise.compare import Expected, Finding, apart, compare, within
+from grader.exercise.spec import Tolerance
 
 TOL = Tolerance(rtol=1e-4, atol=1e-9)
 

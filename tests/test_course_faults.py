@@ -160,7 +160,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _flaky_seeds(course: Path) -> dict[int, str]:
     """Seed -> name of the first case on which ex01's reference raises, for seeds 0..22."""
-    from grader.prepare import prepare
+    from grader.exercise.prepare import prepare
 
     prepared = prepare(course, course / "exercises" / "ex01.yaml")
     found = {}
@@ -365,7 +365,7 @@ def test_the_pytest_plugin_and_the_notebook_say_it_is_the_courses_fault(
     assert "Traceback" not in output
     _names_the_fault(result.stderr, "ex01", bad_seed)
 
-    from grader.notebook import check
+    from grader.integrations.notebook import check
 
     checked = check("ex01", seed=bad_seed, course=course, function=_notebook_loss)
     assert checked.report is None

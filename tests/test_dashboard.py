@@ -13,7 +13,7 @@ import pytest
 from test_reports import BROWSER_FLAGS, PHONE, _axe_violations, _browser
 
 from conftest import SUBMISSIONS, run_grade, write
-from grader.gradebook import Gradebook
+from grader.classroom.gradebook import Gradebook
 from grader.render.dashboard import render_dashboard
 
 EX01 = SUBMISSIONS / "ex01"

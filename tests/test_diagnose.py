@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from grader.compare import Expected
-from grader.diagnose import Evidence, agrees, diagnose
-from grader.spec import Mistake, Tolerance
+from grader.exercise.compare import Expected
+from grader.exercise.diagnose import Evidence, agrees, diagnose
+from grader.exercise.spec import Mistake, Tolerance
 
 TOL = Tolerance(rtol=1e-4, atol=1e-9)
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from conftest import REPO, SUBMISSIONS, GradeRunner, write
-from grader.prepare import call_seconds
-from grader.spec import load_exercise
+from grader.exercise.prepare import call_seconds
+from grader.exercise.spec import load_exercise
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

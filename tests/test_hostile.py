@@ -21,7 +21,7 @@ import pytest
 
 from conftest import FIXTURES, REPO, run_grade, write
 from grader.course import Course
-from grader.grading import grade
+from grader.exercise.grading import grade
 from grader.sandbox import bwrap_problem, get_backend
 
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO, run_grade, write
-from grader.packages import package_problems
+from grader.authoring.packages import package_problems
 from grader.sandbox import bwrap_problem
 
 #: A small binary cross-entropy exercise; `packages` is filled in per exercise.
@@ -261,7 +261,7 @@ def test_one_warm_backend_grades_exercises_with_different_packages_in_turn(
     if bwrap_problem(fresh=True) is not None:
         pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
     from grader.course import Course
-    from grader.grading import grade
+    from grader.exercise.grading import grade
     from grader.sandbox.warm import WarmBackend
 
     loops = write(tmp_path / "loops.py", PURE)

@@ -1,6 +1,6 @@
-"""`pytest --grade EXERCISE` (grader.pytest_plugin), run as GitHub Classroom runs it: pytest
-in a fresh interpreter in the student's directory, checked case by case against the JSON
-report of `grade EXERCISE` on the same file with the same seed."""
+"""`pytest --grade EXERCISE` (grader.integrations.pytest_plugin), run as GitHub Classroom
+runs it: pytest in a fresh interpreter in the student's directory, checked case by case
+against the JSON report of `grade EXERCISE` on the same file with the same seed."""
 
 from __future__ import annotations
 
@@ -227,10 +227,12 @@ def test_the_options_are_in_pytests_help(tmp_path: Path) -> None:
 def test_importing_the_plugin_loads_nothing_of_the_grader() -> None:
     """pytest imports it in every run: numpy and the grading engine must wait for --grade."""
     code = (
-        "import sys, grader.pytest_plugin\n"
+        "import sys, grader.integrations.pytest_plugin\n"
         "print(sorted(m for m in sys.modules if m == 'numpy' or m.startswith('grader')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert result.stdout.strip() == "['grader', 'grader.pytest_plugin']"
+    # grader.integrations is a package of one docstring.
+    loaded = "['grader', 'grader.integrations', 'grader.integrations.pytest_plugin']"
+    assert result.stdout.strip() == loaded

@@ -12,10 +12,10 @@ import pytest
 from conftest import QUIZ_SOLUTION as SOLUTION
 from conftest import REPO, run_grade, write
 from grader.course import Course
+from grader.exercise.spec import Tolerance
 from grader.quiz.grading import Posed, judge
 from grader.quiz.spec import Option, Partial, Question, QuestionType
 from grader.quiz.variants import Variant
-from grader.spec import Tolerance
 
 QUIZ = """\
 kind: quiz

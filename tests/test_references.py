@@ -17,7 +17,7 @@ import pytest
 from sklearn.metrics import log_loss
 from sklearn.metrics import mean_squared_error as sk_mse
 
-from grader.reference import load_function
+from grader.exercise.reference import load_function
 
 # Warnings are errors here whatever the configuration: a reference that warns (log(0),
 # 0 * inf, ...) or a scikit-learn call that warns (rows not summing to one) fails the test.

@@ -22,8 +22,8 @@ import pytest
 from scipy.special import expit, log_expit, log_softmax, logsumexp, softmax
 from sklearn.metrics import log_loss
 
-from grader.cases import GENERATORS
-from grader.reference import load_function
+from grader.exercise.cases import GENERATORS
+from grader.exercise.reference import load_function
 
 # Warnings are errors here whatever the configuration: a reference that overflows (exp of
 # 1000) or takes log(0) fails the test. The mistakes, which do, are called under errstate.

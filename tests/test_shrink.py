@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SUBMISSIONS, GradeRunner
-from grader.cases import build_cases
-from grader.shrink import shrink_candidates, size_of
-from grader.spec import load_exercise
+from grader.exercise.cases import build_cases
+from grader.exercise.shrink import shrink_candidates, size_of
+from grader.exercise.spec import load_exercise
 
 
 @pytest.mark.parametrize("exercise", ["ex01", "ex02", "ex03", "ex04"])

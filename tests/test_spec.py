@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO, write
 from grader.errors import SpecError
-from grader.spec import CaseKind, Compare, Visibility, load_exercise
+from grader.exercise.spec import CaseKind, Compare, Visibility, load_exercise
 
 GOOD = """\
 id: demo

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO, SUBMISSIONS, run_grade
 from grader.course import Course
-from grader.spec import load_exercise
+from grader.exercise.spec import load_exercise
 
 EXERCISES = Course(REPO).exercise_ids()
 GOOD = sorted(SUBMISSIONS.glob("ex*/good_*.py"))

@@ -16,7 +16,7 @@ from test_hostile import _processes_with
 
 from conftest import REPO, SUBMISSIONS, write
 from grader.course import Course
-from grader.grading import grade
+from grader.exercise.grading import grade
 from grader.results import Report
 from grader.sandbox import bwrap_problem, cgroup
 from grader.sandbox.bwrap import BwrapBackend

@@ -19,8 +19,8 @@ from test_quiz_interactive import Terminal
 
 from conftest import REPO, SUBMISSIONS, run_grade
 from grader.errors import GraderError, SubmissionNotFoundError
+from grader.integrations.watch import CLEAR, NAMES_SHOWN, changes, watch
 from grader.results import CaseResult, Report, Status, SubmissionError
-from grader.watch import CLEAR, NAMES_SHOWN, changes, watch
 
 #: How long a test waits for a run it caused; a wait that ends is a failure, not a timing.
 PATIENCE = 30.0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import GraderError, Problem, SpecError
-from grader.prepare import callable_with
+from grader.exercise.prepare import callable_with
 from grader.quiz.grading import judge, pose
 from grader.quiz.spec import Quiz
 from grader.quiz.variants import solution_loader

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from grader import __version__
-from grader.compare import within
+from grader.exercise.compare import within
 from grader.quiz.spec import PLACEHOLDER, Partial, Question, QuestionType, Quiz
 from grader.quiz.variants import Loader, Variant, make_variant, variant_seed
 from grader.results import CaseResult, Report, Status

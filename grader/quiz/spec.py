@@ -1,6 +1,6 @@
 """Quiz YAML -> frozen dataclasses, with every problem at file:line:col.
 
-The quiz kind shares the exercise's YAML reader, positions and schema step (grader.spec);
+The quiz kind shares the exercise's YAML reader, positions and schema step (grader.exercise.spec);
 its own schema is grader/schema/quiz.schema.json.
 """
 
@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from grader.errors import Problem, SpecError
-from grader.spec import (
+from grader.exercise.spec import (
     RESERVED_IDS,
     PathKey,
     Position,

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.compare import Expected, apart
 from grader.errors import GraderError, ReferenceSolutionError, raised
+from grader.exercise.compare import Expected, apart
+from grader.exercise.spec import Tolerance
 from grader.quiz.spec import Question, Quiz
-from grader.spec import Tolerance
 
 #: Draws tried before a question is declared unable to avoid collisions.
 MAX_DRAWS = 200
@@ -195,7 +195,7 @@ def _decisive(question: Question) -> Tolerance:
 
 def solution_loader(course_root: Path) -> Loader:
     """Dotted paths into the course's solutions/, loaded by file as references are."""
-    from grader.reference import load_function
+    from grader.exercise.reference import load_function
 
     cache: dict[str, Callable[..., Any]] = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.spec import Exercise
+from grader.exercise.spec import Exercise
 
 
 def render_starter(exercise: Exercise) -> str:

@@ -13,14 +13,14 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from grader.cases import Arrays, Case, describe
-from grader.compare import Expected, compare
 from grader.errors import ReferenceSolutionError
-from grader.reference import Reference, expected_for
+from grader.exercise.cases import Arrays, Case, describe
+from grader.exercise.compare import Expected, compare
+from grader.exercise.reference import Reference, expected_for
+from grader.exercise.spec import Exercise, Visibility
 from grader.results import SmallestInput
 from grader.sandbox import Session
 from grader.sandbox.protocol import CallOutcome, CallStatus
-from grader.spec import Exercise, Visibility
 
 Shrinker = Callable[[Arrays], list[Arrays]]
 SHRINKERS: dict[str, Shrinker] = {}

@@ -13,11 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader import __version__, feedback
-from grader.compare import Verdict
+from grader import __version__
 from grader.course import Course, find_course
 from grader.errors import SubmissionNotFoundError
-from grader.prepare import CALL_FLOOR_SECONDS, Answers, Prepared
+from grader.exercise import feedback
+from grader.exercise.compare import Verdict
+from grader.exercise.prepare import CALL_FLOOR_SECONDS, Answers, Prepared
+from grader.exercise.spec import Exercise, Visibility
 from grader.results import (
     CaseResult,
     Diagnosis,
@@ -29,13 +31,12 @@ from grader.results import (
 )
 from grader.sandbox import Backend, Job, SandboxLimits, Session, default_backend
 from grader.sandbox.protocol import CallOutcome, CallStatus, Fault, RunResult, Stop, StopKind
-from grader.spec import Exercise, Visibility
 
 HIDDEN = Visibility.HIDDEN
 
 if TYPE_CHECKING:
-    from grader.cases import Case
-    from grader.compare import Expected
+    from grader.exercise.cases import Case
+    from grader.exercise.compare import Expected
 
 
 def sandbox_limits(exercise: Exercise) -> SandboxLimits:
@@ -94,8 +95,8 @@ def grade(
         packages=exercise.packages,
     )
     with backend.start(job) as session:
-        from grader.shrink import shrink as smallest_inputs
-        from grader.sweep import plot_data
+        from grader.exercise.shrink import shrink as smallest_inputs
+        from grader.exercise.sweep import plot_data
 
         cases, answers = prepared.graded(seed)
         run = _run(session, cases, answers.seconds)
@@ -142,7 +143,7 @@ def _grade_notebook(
     graded as a .py file is, and its report citing the notebook's cells."""
     import tempfile
 
-    from grader import notebook_source
+    from grader.integrations import notebook_source
 
     module = notebook_source.read(notebook, prepared.exercise.entry.function)
     with tempfile.TemporaryDirectory(prefix="grader-notebook-") as tmp:
@@ -211,7 +212,7 @@ def _verdicts(
     cases: list[Case], expected: dict[str, Expected], outcomes: Mapping[str, CallOutcome]
 ) -> dict[str, Verdict]:
     """Each returned number judged once; the diagnosis and the case results both read it."""
-    from grader.compare import compare
+    from grader.exercise.compare import compare
 
     return {
         case.id: compare(outcome.value, expected[case.id], case.spec.tolerance)
@@ -237,7 +238,7 @@ def _diagnosis(
     verdicts: Mapping[str, Verdict],
 ) -> _Diagnosed | None:
     """Which declared mistake explains the wrong values, computed in the grader."""
-    from grader.diagnose import Evidence, diagnose
+    from grader.exercise.diagnose import Evidence, diagnose
 
     if not prepared.exercise.mistakes:
         return None

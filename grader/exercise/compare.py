@@ -3,7 +3,7 @@
 numpy.isclose semantics, |got - expected| <= atol + rtol * |expected|, the tolerance taken
 relative to the reference, never to the student's value. NaN and infinity always fail as
 findings of their own: NaN compares unequal to everything and would otherwise read as
-"wrong by NaN". The words for each finding live in grader/feedback.py.
+"wrong by NaN". The words for each finding live in grader/exercise/feedback.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
-from grader.spec import Tolerance
+from grader.exercise.spec import Tolerance
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Expected:
 
 
 class Finding(str, Enum):
-    """What a comparison found; grader/feedback.py words it for the student."""
+    """What a comparison found; grader/exercise/feedback.py words it for the student."""
 
     WITHIN = "within"
     NAN = "nan"

@@ -22,10 +22,16 @@ from typing import Any
 from grader import __version__
 from grader.course import Course
 from grader.errors import GraderError, SpecError
-from grader.prepare import RELEASE_FORMAT, RELEASE_MANIFEST, Prepared, input_digest, prepare
+from grader.exercise.prepare import (
+    RELEASE_FORMAT,
+    RELEASE_MANIFEST,
+    Prepared,
+    input_digest,
+    prepare,
+)
+from grader.exercise.spec import Visibility, read_yaml
 from grader.quiz.kind import is_quiz
 from grader.quiz.spec import Quiz
-from grader.spec import Visibility, read_yaml
 
 ANSWERS_DIR = "answers"
 #: Keys of an exercise file a bundle drops: they name solutions or only matter to authors.
@@ -42,7 +48,7 @@ class Bundle:
 
 def release(course_root: Path, outdir: Path, *, seeds: int = 5, force: bool = False) -> Bundle:
     """Build the bundle in outdir; the course must validate first."""
-    from grader.validate import validate
+    from grader.authoring.validate import validate
 
     if (course_root / RELEASE_MANIFEST).is_file():
         raise GraderError(
@@ -144,7 +150,7 @@ def _write_text(path: Path, text: str) -> None:
 def _write_exercise(prepared: Prepared, path: Path, outdir: Path, seeds: tuple[int, ...]) -> None:
     import yaml
 
-    from grader.starter import render_starter
+    from grader.authoring.starter import render_starter
 
     dumper = _dumper()
 
@@ -198,8 +204,8 @@ def _interval(answer: Any) -> list[float] | None:
 
 def _answers(prepared: Prepared, seeds: tuple[int, ...]) -> dict[str, Any]:
     """The visible cases' answers for each seed, and the reference's plot curve."""
-    from grader.prepare import visible
-    from grader.sweep import sweep
+    from grader.exercise.prepare import visible
+    from grader.exercise.sweep import sweep
 
     by_seed: dict[str, dict[str, Any]] = {}
     for seed in seeds:

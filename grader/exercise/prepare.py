@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from grader import cache
 from grader.errors import GraderError, ReferenceSolutionError, raised
-from grader.spec import Exercise, Mistake, Visibility
+from grader.exercise.spec import Exercise, Mistake, Visibility
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from grader.cases import Case
-    from grader.compare import Expected
-    from grader.reference import Reference
+    from grader.exercise.cases import Case
+    from grader.exercise.compare import Expected
+    from grader.exercise.reference import Reference
 
 #: Answers of every declared mistake to some cases, by mistake then case id (None: the
 #: mistake cannot run on that input).
@@ -147,7 +147,7 @@ def _well_formed(stored: Any) -> bool:
 
 
 def _expected(raw: list[float] | None) -> Expected | None:
-    from grader.compare import Expected
+    from grader.exercise.compare import Expected
 
     return None if raw is None else Expected(float(raw[0]), float(raw[1]))
 
@@ -197,7 +197,7 @@ class Prepared:
         return seed
 
     def cases(self, seed: int) -> list[Case]:
-        from grader.cases import build_cases
+        from grader.exercise.cases import build_cases
 
         return build_cases(self.exercise, seed)
 
@@ -219,7 +219,7 @@ class Prepared:
         """The trusted function; None in a bundle, which has none."""
         if self.released is not None:
             return None
-        from grader.reference import load_reference
+        from grader.exercise.reference import load_reference
 
         return load_reference(self.exercise, self.course_root)
 
@@ -236,7 +236,7 @@ class Prepared:
                 expected[case.id] = answer
                 seconds[case.id] = float(stored["seconds"])
             return Answers(expected, seconds)
-        from grader.reference import expected_for
+        from grader.exercise.reference import expected_for
 
         reference = self.reference
         assert reference is not None
@@ -249,7 +249,7 @@ class Prepared:
 
     @cached_property
     def mistake_functions(self) -> list[tuple[Mistake, Reference]]:
-        from grader.reference import load_mistakes
+        from grader.exercise.reference import load_mistakes
 
         return load_mistakes(self.exercise, self.course_root)
 
@@ -262,7 +262,7 @@ class Prepared:
                 (m, {c.id: _expected(stored[c.id].get(m.id)) for c in cases})
                 for m in self.exercise.mistakes
             ]
-        from grader.reference import mistake_answer
+        from grader.exercise.reference import mistake_answer
 
         for case in cases:
             if (seed, case.id) not in self._mistake_memo:
@@ -280,7 +280,7 @@ class Prepared:
         if self.released is not None:
             flat = [y for line in self.released.curve or [] for y in line]
             return flat if len(flat) == len(points) else None
-        from grader.reference import COURSE_FAULT, reference_value
+        from grader.exercise.reference import COURSE_FAULT, reference_value
 
         reference = self.reference
         assert reference is not None
@@ -297,7 +297,7 @@ class Prepared:
 
 def check_promises(cases: list[Case], expected: Mapping[str, Expected]) -> None:
     """A fixed case's 'expect' is a number the statement prints: the reference must agree."""
-    from grader.compare import within
+    from grader.exercise.compare import within
 
     for case in cases:
         promised = case.spec.expect

@@ -12,7 +12,7 @@ import builtins
 import signal
 from dataclasses import dataclass
 
-from grader.compare import Finding
+from grader.exercise.compare import Finding
 from grader.sandbox.protocol import (
     CallOutcome,
     CallStatus,

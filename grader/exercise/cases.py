@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from grader.errors import SpecError
-from grader.spec import CaseSpec, Exercise
+from grader.exercise.spec import CaseSpec, Exercise
 
 Arrays = dict[str, np.ndarray]
 GeneratorFn = Callable[..., Arrays]

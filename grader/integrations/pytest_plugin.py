@@ -1,6 +1,6 @@
 """`pytest --grade EXERCISE`: each case of a graded submission as a pytest item.
 
-A shell over grader.grading beside the CLI, for autograders that run pytest and read its
+A shell over grader.exercise.grading beside the CLI, for autograders that run pytest and read its
 exit status (GitHub Classroom): it grades once, with the same engine, sandbox and course as
 `grade EXERCISE`, and turns the report into items. Nothing is judged here; a failing item
 says what the text report says about that case, in its words (grader.render).
@@ -117,7 +117,7 @@ def _grade(config: pytest.Config, exercise_id: str) -> tuple[Report, Path]:
     """The report of `grade EXERCISE` with the options given, and the submission's path."""
     from grader.course import find_course
     from grader.errors import GraderError, SubmissionNotFoundError
-    from grader.grading import grade
+    from grader.exercise.grading import grade
     from grader.render.untrusted import map_text, visible
     from grader.sandbox import get_backend
 

@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from grader.compare import Expected, within
-from grader.spec import Mistake, Tolerance
+from grader.exercise.compare import Expected, within
+from grader.exercise.spec import Mistake, Tolerance
 
 
 @dataclass(frozen=True)

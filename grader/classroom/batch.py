@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
+from grader.classroom.gradebook import Attempt, Gradebook, file_hash
 from grader.course import Course
 from grader.errors import GraderError
-from grader.gradebook import Attempt, Gradebook, file_hash
 
 #: Submissions per task: few enough for a steady progress bar, enough that sending a task
 #: (a millisecond with Dask) is small beside grading it.
@@ -159,7 +159,7 @@ def grade_chunk(
     """In a worker (a process of the pool, or of a Dask cluster): grade each (file name,
     content) and return plain results, in order. Never raises for a
     submission: a fault of the grader is that submission's error."""
-    from grader.grading import grade
+    from grader.exercise.grading import grade
 
     course = Course(Path(course_root))
     key = f"prepared:{course_root}:{exercise_id}"
@@ -487,7 +487,7 @@ def _local_results(
 #: What the workers' server loads before it forks them; and what must be in its
 #: environment before numpy loads (one BLAS thread: the workers already fill every core,
 #: and an idle OpenBLAS thread spins after each call, 8 % of a worker's time).
-_PRELOAD = ["grader.batch", "grader.grading", "grader.sandbox.warm", "numpy"]
+_PRELOAD = ["grader.classroom.batch", "grader.exercise.grading", "grader.sandbox.warm", "numpy"]
 _ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -714,8 +714,11 @@ def _sweep_dead_runs() -> None:
 
 #: A batch's forkserver (and its workers, forked from it) as /proc shows its command line:
 #: the descriptors of its listener and of its "alive" pipe, then what it preloads.
+#: Both names this module has had (grader.batch before the package layout): an older version's
+#: leftovers are ended too.
 _FORKSERVER = re.compile(
-    rb"from multiprocessing\.forkserver import main; main\((\d+), (\d+), \[[^\]]*'grader\.batch'"
+    rb"from multiprocessing\.forkserver import main; main\((\d+), (\d+), "
+    rb"\[[^\]]*'grader\.(?:classroom\.)?batch'"
 )
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.cases import Case
-from grader.compare import Expected
 from grader.errors import ReferenceSolutionError, raised
-from grader.spec import Compare, Exercise, Mistake, Variant
+from grader.exercise.cases import Case
+from grader.exercise.compare import Expected
+from grader.exercise.spec import Compare, Exercise, Mistake, Variant
 
 Reference = Callable[..., Any]
 

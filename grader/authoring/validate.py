@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader.errors import GraderError, Problem, ReferenceSolutionError, SpecError
-from grader.prepare import Prepared, callable_with, prepare
+from grader.exercise.prepare import Prepared, callable_with, prepare
+from grader.exercise.spec import Exercise
 from grader.quiz.kind import is_quiz
-from grader.spec import Exercise
 
 #: Seeds whose random inputs validate draws: enough to meet a generator's rare options.
 SEEDS = (0, 1, 2)
@@ -135,7 +135,7 @@ def course_problems(prepared: Prepared) -> list[Problem]:
 
 
 def _input_problems(exercise: Exercise) -> list[Problem]:
-    from grader.cases import build_cases
+    from grader.exercise.cases import build_cases
 
     found: list[Problem] = []
     for case in exercise.cases:
@@ -153,7 +153,7 @@ def _plot_problems(prepared: Prepared, *, run_reference: bool) -> list[Problem]:
     """The plot's inputs, built as the HTML report builds them, and the reference on them."""
     import math
 
-    from grader.sweep import sweep
+    from grader.exercise.sweep import sweep
 
     exercise = prepared.exercise
     plot = exercise.plot
@@ -186,7 +186,7 @@ def _plot_problems(prepared: Prepared, *, run_reference: bool) -> list[Problem]:
 
 
 def _package_problems(exercise: Exercise) -> list[Problem]:
-    from grader.packages import package_problems
+    from grader.authoring.packages import package_problems
 
     return [
         Problem(exercise.where("packages"), what) for what in package_problems(exercise.packages)
@@ -195,7 +195,7 @@ def _package_problems(exercise: Exercise) -> list[Problem]:
 
 def _function_problems(prepared: Prepared) -> list[Problem]:
     """The reference, each mistake and each variant: importable, callable as declared."""
-    from grader.reference import load_function
+    from grader.exercise.reference import load_function
 
     exercise = prepared.exercise
     count = len(exercise.entry.params)
@@ -227,8 +227,8 @@ def _function_problems(prepared: Prepared) -> list[Problem]:
 def _answer_problems(prepared: Prepared) -> list[Problem]:
     """The reference on every case, the random ones with many seeds: finite, as promised,
     and never raising. The first failing seed of a case is reported, with how to rerun it."""
-    from grader.prepare import check_promises
-    from grader.reference import expected_for
+    from grader.exercise.prepare import check_promises
+    from grader.exercise.reference import expected_for
 
     exercise = prepared.exercise
     reference = prepared.reference

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.spec import RESERVED_IDS
+from grader.exercise.spec import RESERVED_IDS
 
 _ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 SCHEMA_NAME = "exercise.schema.json"

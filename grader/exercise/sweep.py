@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.cases import literal
+from grader.exercise.cases import literal
+from grader.exercise.spec import Exercise, Plot
 from grader.results import PlotData, PlotLine
 from grader.sandbox import Session
 from grader.sandbox.protocol import CallStatus
-from grader.spec import Exercise, Plot
 
 
 def substitute(value: Any, x: float) -> Any:

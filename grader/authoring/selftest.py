@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.compare import Expected, apart
 from grader.errors import GraderError, ReferenceSolutionError, raised
-from grader.prepare import Answers, Prepared
+from grader.exercise.compare import Expected, apart
+from grader.exercise.prepare import Answers, Prepared
+from grader.exercise.spec import Tolerance, Visibility
 from grader.results import Status
 from grader.sandbox.protocol import CallOutcome, CallStatus, RunResult, Stop, StopKind
-from grader.spec import Tolerance, Visibility
 
 SEEDS = (0, 1, 2)
 
@@ -92,7 +92,7 @@ def _score(
     prepared: Prepared, seed: int, cases: list[Any], answers: Answers, fn: Callable[..., Any]
 ) -> tuple[Any, Any]:
     """A function's case results and diagnosis, judged as a submission's are."""
-    from grader.grading import judge
+    from grader.exercise.grading import judge
 
     return judge(prepared, seed, cases, answers, _run_in_process(fn, cases))
 
@@ -118,7 +118,7 @@ def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
 
 
 def _prove(prepared: Prepared, proof: ExerciseProof) -> None:
-    from grader.reference import load_variants
+    from grader.exercise.reference import load_variants
 
     exercise = prepared.exercise
     seeds = proof.seeds
@@ -235,7 +235,7 @@ def _apart(a: Expected | None, b: Expected | None, tol: Tolerance) -> bool:
 def _pairs(prepared: Prepared, seed: int, cases: list[Any], apart: set[tuple[str, str]]) -> None:
     """Pairs of mistakes some visible case of this seed tells apart: a student's report,
     and a bundle's, must be able to name either."""
-    from grader.prepare import visible
+    from grader.exercise.prepare import visible
 
     cases = visible(cases)
     answers = prepared.mistake_answers(cases, seed)

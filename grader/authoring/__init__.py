@@ -1,0 +1,2 @@
+"""What instructors run on their course: validate, selftest, release, new (scaffold),
+starter files."""

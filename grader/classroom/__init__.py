@@ -1,0 +1,1 @@
+"""A class at once: grade batch (discovery, workers) and the gradebook."""

@@ -110,3 +110,42 @@ def find_course(explicit: Path | None = None) -> Course:
         "no course found: no exercises/ directory here or in any parent directory",
         fix=f"Run grade inside the course directory, or pass --course PATH (or set {ENV_VAR}).",
     )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One item of a course as `grade list` shows it; `problem` says why it cannot be read."""
+
+    id: str
+    quiz: bool
+    title: str = ""
+    points: float = 0.0
+    problem: str | None = None
+
+
+def listing(course: Course) -> list[Listed]:
+    """Every exercise, then every quiz: one broken file hides none of the others."""
+    items = []
+    for item_id in course.exercise_ids() + course.quiz_ids():
+        quiz = course.is_quiz(item_id)
+        try:
+            item = course.load_quiz(item_id) if quiz else course.load(item_id)
+        except GraderError as exc:
+            items.append(Listed(item_id, quiz, problem=str(exc)))
+            continue
+        items.append(Listed(item.id, quiz, item.title, item.points))
+    return items
+
+
+def course_of(paths: list[Path]) -> Path | None:
+    """The course named files sit in (an exercises/ folder's parent), if any."""
+    for path in paths:
+        parent = path.resolve().parent
+        if path.suffix in (".yaml", ".yml") and parent.name == "exercises":
+            return parent.parent
+    return None
+
+
+def enclosing(here: Path) -> Path:
+    """The course around a directory, else the directory itself (a new course there)."""
+    return next((d for d in (here, *here.parents) if _is_course(d)), here)

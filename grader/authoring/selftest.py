@@ -16,9 +16,9 @@ import functools
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.errors import GraderError, ReferenceSolutionError, raised
 from grader.exercise.compare import Expected, apart
@@ -26,6 +26,9 @@ from grader.exercise.prepare import Answers, Prepared
 from grader.exercise.spec import Tolerance, Visibility
 from grader.results import Status
 from grader.sandbox.protocol import CallOutcome, CallStatus, RunResult, Stop, StopKind
+
+if TYPE_CHECKING:
+    from grader.course import Course
 
 SEEDS = (0, 1, 2)
 
@@ -264,3 +267,18 @@ def table(proof: ExerciseProof) -> list[str]:
     lines += [f"  FAIL: {failure}" for failure in proof.failures]
     lines.append(f"  {'proven' if proof.ok else 'NOT proven'}")
     return lines
+
+
+def prove_items(course: Course, ids: list[str], seeds: int) -> Iterator[tuple[list[str], bool]]:
+    """`grade selftest`: each item's table (an exercise's or a quiz's proof) and whether it
+    is proven, in the order given."""
+    for item_id in ids:
+        if course.is_quiz(item_id):
+            from grader.quiz.check import prove_quiz, quiz_table
+
+            quiz = course.load_quiz(item_id)
+            proofs = prove_quiz(quiz, course.root)
+            yield quiz_table(quiz, proofs), all(not p.failures for p in proofs)
+        else:
+            proof = selftest(course.prepare(item_id), seeds=range(seeds))
+            yield table(proof), proof.ok

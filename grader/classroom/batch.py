@@ -133,20 +133,14 @@ def _worker_backend(sandbox: str) -> Any:
     if key not in _WORKER:
         from multiprocessing import util
 
-        backend = make_backend(sandbox)
+        from grader.sandbox import get_backend
+
+        # 'auto' is decided where the sandbox runs (a Dask worker may be another machine).
+        backend = get_backend(sandbox, many=True)
         _WORKER[key] = backend
         # A pool's worker ends through multiprocessing, which runs these, not atexit.
         util.Finalize(backend, backend.close, exitpriority=10)
     return _WORKER[key]
-
-
-def make_backend(sandbox: str) -> Any:
-    """The backend a batch grades with: the warm engine where bwrap works ('auto')."""
-    from grader.sandbox import bwrap_problem, get_backend
-
-    if sandbox == "auto":
-        sandbox = "warm" if bwrap_problem() is None else "process"
-    return get_backend(sandbox)
 
 
 def grade_chunk(
@@ -377,6 +371,18 @@ def _regular(name: str, mode: int) -> None:
     if not stat.S_ISREG(mode):
         kind = next((k for test, k in _KINDS if test(mode)), "not a file")
         raise _RefusedError(f"{name} is {kind}, not a regular file: submit the file itself")
+
+
+def class_items(course: Course, exercise_id: str, directory: Path) -> list[str]:
+    """What a run of `exercise_id` ('all': every exercise; quizzes are answered, not
+    submitted) grades, each exercise loaded (an unknown or broken one stops here), and the
+    class folder checked: all before the gradebook or any other file is made."""
+    items = course.exercise_ids() if exercise_id == "all" else [exercise_id]
+    for item in items:
+        course.load(item)
+    if not directory.is_dir():
+        raise GraderError(f"{directory} is not a directory", fix="Pass the class's folder.")
+    return items
 
 
 def run_batch(

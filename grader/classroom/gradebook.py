@@ -139,3 +139,19 @@ class Gradebook:
         for row in self.rows():
             latest[row["student"], row["item"]] = row  # rows come in id order per pair
         return latest
+
+
+def open_gradebook(path: Path, *, create: bool = True) -> Gradebook:
+    """The gradebook at `path` (made if missing and `create`), or a GraderError saying why
+    it cannot be opened."""
+    from grader.errors import GraderError
+
+    if not create and not path.is_file():
+        raise GraderError(f"{path} does not exist", fix="Run grade batch first.")
+    try:
+        return Gradebook(path)
+    except Exception as exc:  # sqlite3.Error: not a database, a read-only place
+        raise GraderError(
+            f"cannot open the gradebook {path}: {exc}",
+            fix="Pass --gradebook PATH to a writable SQLite file (created if missing).",
+        ) from None

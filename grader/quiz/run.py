@@ -96,3 +96,22 @@ def grade_taken(opened: OpenQuiz, answers: dict[str, object], student: str) -> R
     return grade_quiz(
         opened.quiz, answers, student=student, load=opened.load, submission="(terminal)"
     )
+
+
+def export_quiz(course: Course, quiz_id: str, path: Path, *, variants: int) -> Path:
+    """Moodle XML of a quiz, written to `path`: each numeric question with its tolerance
+    and, per variant, its misconceptions as wrong answers carrying their feedback."""
+    from grader.quiz.moodle import export_moodle
+
+    if not course.is_quiz(quiz_id):
+        raise GraderError(
+            f"there is no quiz {quiz_id!r}",
+            fix=f"Quizzes of this course: {', '.join(course.quiz_ids()) or '(none)'}.",
+        )
+    quiz = course.load_quiz(quiz_id)
+    text = export_moodle(quiz, solution_loader(course.root), variants=variants)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write {path}: {exc.strerror}") from None
+    return path

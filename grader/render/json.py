@@ -157,6 +157,11 @@ def render_gradescope(report: Report) -> str:
     return dumps(document) + "\n"
 
 
+def render_class(summary: list[str], attempts: list[dict[str, Any]]) -> str:
+    """`grade batch --format json`: the summary and every attempt of the run."""
+    return dumps({"summary": summary, "attempts": attempts}) + "\n"
+
+
 def render_error(what: str, *, kind: str = "configuration") -> str:
     """The one document a JSON consumer gets when there is no report: it can always parse
     stdout, whatever the exit code."""

@@ -146,6 +146,11 @@ def render_junit(report: Report) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def render_class(summary: list[str], attempts: list[dict[str, Any]]) -> str:
+    """`grade batch --format junit`: the run's attempts (the summary is the counts)."""
+    return render_attempts(attempts)
+
+
 def render_attempts(rows: list[dict[str, Any]]) -> str:
     """A batch run as JUnit XML: one <testsuite> per attempt (student and exercise), one
     <testcase> per case, from the gradebook's rows (the case messages it keeps)."""

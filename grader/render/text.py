@@ -267,6 +267,11 @@ def render_lines(lines: list[str]) -> str:
     return "".join(visible(line) + "\n" for line in lines)
 
 
+def render_class_summary(summary: list[str], attempts: list[dict[str, Any]]) -> str:
+    """`grade batch`'s text output: the summary (the attempts are in the gradebook)."""
+    return render_lines(summary)
+
+
 def score_lines(report: Report, paint: Painter, width: int) -> list[str]:
     passed, failed = report.count(Status.PASSED), report.count(Status.FAILED)
     errors = report.count(Status.ERROR)

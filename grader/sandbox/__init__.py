@@ -22,8 +22,47 @@ from grader.errors import SandboxError
 from grader.sandbox.process import ProcessBackend
 from grader.sandbox.protocol import Inputs, Job, RunResult, SandboxLimits
 
-BACKENDS = ("auto", "bwrap", "warm", "process")
 ENV_VAR = "GRADER_SANDBOX"
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    """One way to run a submission, and what it needs."""
+
+    name: str
+    #: "module:Class" of the backend; imported only when chosen.
+    factory: str
+    #: Runs inside bubblewrap: chosen only where bwrap works (or asked for, and refused).
+    needs_bwrap: bool
+    help: str
+
+
+#: Every backend, strongest first. Adding one: a module with the class, and an entry here.
+BACKENDS: dict[str, BackendKind] = {
+    b.name: b
+    for b in (
+        BackendKind(
+            "bwrap",
+            "grader.sandbox.bwrap:BwrapBackend",
+            True,
+            "bubblewrap namespaces, a fresh sandbox per submission",
+        ),
+        BackendKind(
+            "warm",
+            "grader.sandbox.warm:WarmBackend",
+            True,
+            "bwrap's sandbox kept warm, a forked process per submission",
+        ),
+        BackendKind(
+            "process",
+            "grader.sandbox.process:ProcessBackend",
+            False,
+            "a process with rlimits (no file-system or network isolation)",
+        ),
+    )
+}
+#: What --sandbox accepts: a backend, or 'auto'.
+CHOICES = ("auto", *BACKENDS)
 
 
 class Session(Protocol):
@@ -109,28 +148,35 @@ def availability(*, fresh: bool = False) -> list[Availability]:
     return [Availability("bwrap", bwrap_problem(fresh=fresh)), Availability("process", None)]
 
 
-def get_backend(choice: str | None = None) -> Backend:
-    """The backend asked for ('auto' or None: the strongest that works here)."""
+def resolve(choice: str | None = None, *, many: bool = False) -> str:
+    """The backend a choice names, 'auto' decided here and only here: the strongest that
+    works on this machine, for one submission (bwrap) or for many (warm: a class, whose
+    submissions share the sandbox's start-up); asking for one that cannot run is an
+    error, never a silent fallback. None: $GRADER_SANDBOX, else auto."""
     choice = choice or os.environ.get(ENV_VAR) or "auto"
-    if choice not in BACKENDS:
-        raise SandboxError(f"unknown sandbox {choice!r}", fix=f"Use one of: {', '.join(BACKENDS)}.")
-    if choice == "process":
-        return ProcessBackend()
+    if choice not in CHOICES:
+        raise SandboxError(f"unknown sandbox {choice!r}", fix=f"Use one of: {', '.join(CHOICES)}.")
+    if choice != "auto" and not BACKENDS[choice].needs_bwrap:
+        return choice
     problem = bwrap_problem()
-    if problem is None and choice == "warm":
-        from grader.sandbox.warm import WarmBackend
-
-        return WarmBackend()
     if problem is None:
-        from grader.sandbox.bwrap import BwrapBackend
-
-        return BwrapBackend()
-    if choice in ("bwrap", "warm"):
+        return ("warm" if many else "bwrap") if choice == "auto" else choice
+    if choice != "auto":
         raise SandboxError(
             f"the {choice} sandbox was asked for, but {problem}",
             fix="Run 'grade doctor' for details, or use --sandbox process.",
         )
-    return ProcessBackend()
+    return "process"
+
+
+def get_backend(choice: str | None = None, *, many: bool = False) -> Backend:
+    """The backend asked for ('auto' or None: the strongest that works here). The caller
+    owns it: close() it (contextlib.closing) when done."""
+    import importlib
+
+    module, name = BACKENDS[resolve(choice, many=many)].factory.split(":")
+    backend: Backend = getattr(importlib.import_module(module), name)()
+    return backend
 
 
 def default_backend() -> Backend:
@@ -139,8 +185,10 @@ def default_backend() -> Backend:
 
 __all__ = [
     "BACKENDS",
+    "CHOICES",
     "Availability",
     "Backend",
+    "BackendKind",
     "Inputs",
     "Job",
     "ProcessBackend",
@@ -150,4 +198,5 @@ __all__ = [
     "availability",
     "default_backend",
     "get_backend",
+    "resolve",
 ]

@@ -1,0 +1,166 @@
+"""A class at once: `grade batch` and `grade gradebook export`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from grader.cli.common import (
+    EXIT_PASSED,
+    course,
+    course_option,
+    gradebook_option,
+    reports_errors,
+    sandbox_option,
+)
+from grader.cli.root import cli
+from grader.errors import GraderError
+from grader.render import BATCH_FORMATS, REPORT_SUFFIXES, format_help
+
+
+@cli.command()
+@click.argument("exercise_id", metavar="EXERCISE|all")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--jobs", type=click.IntRange(1, 256), help="Parallel graders [default: twice the cores]."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    help="Seed of the random cases, one for the whole class [default: derived from the "
+    "exercise, so that a re-run grades alike].",
+)
+@sandbox_option("auto", many=True)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Grade on an existing Dask cluster (tcp://HOST:8786) instead of local workers; "
+    "needs grader[dask].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(BATCH_FORMATS),
+    default="text",
+    show_default=True,
+    help="What to print: " + format_help(BATCH_FORMATS),
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the class dashboard (.html): histogram, pass rate per case, "
+    "mistakes, slowest and erroring submissions.",
+)
+@gradebook_option
+@course_option
+@click.pass_context
+@reports_errors
+def batch(
+    ctx: click.Context,
+    exercise_id: str,
+    directory: Path,
+    jobs: int | None,
+    seed: int | None,
+    sandbox: str,
+    dask_address: str | None,
+    fmt: str,
+    report_path: Path | None,
+    gradebook_path: Path,
+) -> None:
+    """Grade a class: every DIRECTORY/<student>/EXERCISE.py and DIRECTORY/<student>.py
+    (with 'all': every exercise's DIRECTORY/<student>/<ID>.py; a notebook, .ipynb, where
+    there is no .py file), in parallel, into the gradebook. Attempts already graded (same
+    submission, same exercise) are skipped, so an interrupted run is simply started again."""
+    from grader.classroom.batch import class_items, run_batch
+    from grader.classroom.exports import write_dashboard
+    from grader.classroom.gradebook import open_gradebook
+    from grader.render import batch_renderer
+
+    if report_path is not None and REPORT_SUFFIXES.get(report_path.suffix.lower()) != "html":
+        raise click.BadParameter(
+            "the class dashboard is HTML: name it .html", param_hint="--report"
+        )
+    found = course(ctx)
+    items = class_items(found, exercise_id, directory)
+    book = open_gradebook(gradebook_path)
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit="submission", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        start = book.last_id()
+        try:
+            summary = run_batch(
+                found,
+                items,
+                directory,
+                book,
+                jobs=jobs,
+                seed=seed,
+                sandbox=sandbox,
+                dask=dask_address,
+                progress=progress,
+            )
+        except KeyboardInterrupt:
+            done = len(book.rows(after=start))
+            click.echo(
+                f"\nInterrupted: {done} attempt(s) of this run are in {gradebook_path}; "
+                "run the same command again to grade the rest.",
+                err=True,
+            )
+            ctx.exit(130)
+        if bar is not None:
+            bar.close()
+        rows = book.rows(after=start)
+        if report_path is not None:
+            write_dashboard(found, book, items, report_path)
+    finally:
+        book.close()
+    click.echo(batch_renderer(fmt)(summary.lines(), rows), nl=False)
+    ctx.exit(EXIT_PASSED)  # the run is done; students' results are in the gradebook
+
+
+@cli.group()
+def gradebook() -> None:
+    """Read the gradebook that grade batch writes."""
+
+
+@gradebook.command(name="export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv: one row per student (Canvas, Moodle); json: every attempt.",
+)
+@gradebook_option
+@course_option
+@click.pass_context
+@reports_errors
+def gradebook_export(ctx: click.Context, fmt: str, gradebook_path: Path) -> None:
+    """Print the gradebook: CSV with one row per student and one column per exercise, or
+    every attempt as JSON."""
+    from grader.classroom.exports import export
+    from grader.classroom.gradebook import open_gradebook
+
+    book = open_gradebook(gradebook_path, create=False)
+    try:
+        try:
+            found = course(ctx)
+        except GraderError:
+            found = None  # columns named by id alone
+        click.echo(export(book, fmt, found), nl=False)
+    finally:
+        book.close()

@@ -1,0 +1,90 @@
+"""Gradescope's autograder: the submission it uploaded, graded into results.json.
+
+Gradescope shows the student whatever results.json says, and nothing when there is none,
+so a document is always produced: the report, or a score of 0 that says why there is no
+report. A fault of the course (a reference that raises, a broken exercise file, no
+sandbox) is said to be the autograder's, never the student's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.course import Course
+from grader.errors import (
+    CourseNotFoundError,
+    GraderError,
+    ReferenceSolutionError,
+    SandboxError,
+    SpecError,
+    UnknownExerciseError,
+)
+
+#: Faults of the course or of the machine, never of a submission.
+COURSE_FAULTS = (
+    ReferenceSolutionError,
+    SpecError,
+    UnknownExerciseError,
+    CourseNotFoundError,
+    SandboxError,
+)
+SUFFIXES = (".py", ".ipynb")
+
+
+@dataclass(frozen=True)
+class Results:
+    #: results.json's text.
+    document: str
+    #: For the autograder's log (the instructor): what went wrong, when the course did.
+    fault: str | None = None
+
+
+def find_submission(submission_dir: Path, exercise_id: str) -> tuple[Path, list[Path]]:
+    """EXERCISE.py, else EXERCISE.ipynb, else the one .py or .ipynb uploaded; and what
+    was uploaded."""
+    candidates = [submission_dir / f"{exercise_id}{suffix}" for suffix in SUFFIXES]
+    uploaded: list[Path] = []
+    if submission_dir.is_dir():
+        for suffix in SUFFIXES:
+            uploaded += sorted(submission_dir.glob(f"*{suffix}"))
+    if len(uploaded) == 1:
+        candidates.append(uploaded[0])
+    return next((c for c in candidates if c.is_file()), candidates[0]), uploaded
+
+
+def _failed(output: str) -> str:
+    from grader.render.json import dumps
+
+    return dumps({"score": 0, "output": output, "output_format": "text", "tests": []})
+
+
+def results(exercise_id: str, submission_dir: Path, course: Callable[[], Course]) -> Results:
+    """results.json for what Gradescope uploaded; never raises a GraderError."""
+    from grader.exercise.grading import grade
+    from grader.render.json import render_gradescope
+
+    submission, uploaded = find_submission(submission_dir, exercise_id)
+    try:
+        return Results(render_gradescope(grade(exercise_id, submission, course=course())))
+    except COURSE_FAULTS as exc:
+        message = (
+            "The autograder is misconfigured: this is not your fault, and your submission "
+            "was not graded (the score 0 only holds the place). Please tell your instructor, "
+            f"who can fix it and grade it again.\n\nFor the instructor:\n{exc}"
+        )
+        return Results(_failed(message), fault=str(exc))
+    except GraderError as exc:
+        names = ", ".join(p.name for p in uploaded) or "no .py or .ipynb file"
+        expected = f"{exercise_id}.py or {exercise_id}.ipynb"
+        return Results(_failed(f"{exc}\n(uploaded: {names}; expected {expected})"))
+
+
+def write(path: Path, document: str) -> None:
+    """Write results.json where Gradescope reads it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write {path}: {exc.strerror}") from None

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.integrations import notebook_source
+from grader.exercise import notebook_source
 
 ENTRY = "binary_cross_entropy"
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader import cache
 from grader.errors import CourseNotFoundError, GraderError, UnknownExerciseError
+from grader.exercise import cache
 from grader.exercise.spec import Exercise
 from grader.quiz.kind import is_quiz
 

@@ -26,7 +26,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from conftest import REPO, Completed, run_grade, write
 from grader.course import find_course
 from grader.errors import GraderError, SpecError
-from grader.integrations import notebook_source
+from grader.exercise import notebook_source
 from grader.quiz.answers import read_answers
 from grader.quiz.spec import Quiz
 from grader.sandbox import bwrap_problem

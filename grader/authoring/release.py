@@ -29,7 +29,8 @@ from grader.exercise.prepare import (
     input_digest,
     prepare,
 )
-from grader.exercise.spec import Visibility, read_yaml
+from grader.exercise.spec import Visibility
+from grader.exercise.yamlfile import read_yaml
 from grader.quiz.kind import is_quiz
 from grader.quiz.spec import Quiz
 

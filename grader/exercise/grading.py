@@ -143,7 +143,7 @@ def _grade_notebook(
     graded as a .py file is, and its report citing the notebook's cells."""
     import tempfile
 
-    from grader.integrations import notebook_source
+    from grader.exercise import notebook_source
 
     module = notebook_source.read(notebook, prepared.exercise.entry.function)
     with tempfile.TemporaryDirectory(prefix="grader-notebook-") as tmp:

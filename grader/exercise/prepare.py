@@ -18,8 +18,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader import cache
 from grader.errors import GraderError, ReferenceSolutionError, raised
+from grader.exercise import cache
 from grader.exercise.spec import Exercise, Mistake, Visibility
 
 if TYPE_CHECKING:

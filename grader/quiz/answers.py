@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import Problem, SpecError
-from grader.exercise.spec import ANSWERS_YAML, locate, parse_yaml, read_text
+from grader.exercise.yamlfile import ANSWERS_YAML, locate, parse_yaml, read_text
 from grader.quiz.grading import Posed
 from grader.quiz.spec import QuestionType, Quiz
 

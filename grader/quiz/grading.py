@@ -3,7 +3,7 @@
 Numbers are judged with the exercises' rule (numpy.isclose semantics) or by significant
 figures; a wrong number is checked against the question's misconceptions in order, and the
 first that matches names itself, gives its hint and the value it gives for this variant.
-Choice questions give partial credit by the rule each declares (formulas in README.md).
+Choice questions give partial credit by the rule each declares (formulas in docs/quizzes.md).
 """
 
 from __future__ import annotations

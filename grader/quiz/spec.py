@@ -15,15 +15,8 @@ from types import MappingProxyType
 from typing import Any
 
 from grader.errors import Problem, SpecError
-from grader.exercise.spec import (
-    RESERVED_IDS,
-    PathKey,
-    Position,
-    Tolerance,
-    locate,
-    read_yaml,
-    schema_problems,
-)
+from grader.exercise.spec import RESERVED_IDS, Tolerance
+from grader.exercise.yamlfile import PathKey, Position, locate, read_yaml, schema_problems
 
 KIND = "quiz"
 #: {name} in a question's text: replaced by that parameter's shown value. Nothing else is
@@ -43,7 +36,7 @@ class QuestionType(str, Enum):
 
 
 class Partial(str, Enum):
-    """How a multiple-choice question gives partial credit (formulas in README.md)."""
+    """How a multiple-choice question gives partial credit (formulas in docs/quizzes.md)."""
 
     OFF = "off"
     NET_CORRECT = "net-correct"

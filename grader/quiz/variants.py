@@ -59,7 +59,7 @@ def _round(value: float, digits: int | None) -> float:
 
 
 def draw(spec: Mapping[str, Any], rng: random.Random) -> Any:
-    """One parameter's value from its generator spec (see the quiz format in README.md)."""
+    """One parameter's value from its generator spec (see the quiz format in docs/quizzes.md)."""
     digits = spec.get("digits")
     if "uniform" in spec:
         low, high = spec["uniform"]

@@ -2,7 +2,7 @@
 
 Top-level `score`, `max_score`, `execution_time` and `tests` (each with `name`, `score`,
 `max_score`, `status`, `output`, `visibility`) follow Gradescope's results.json; the rest
-(`schema_version`, `details` per test, `error`...) is ours and documented in README.md.
+(`schema_version`, `details` per test, `error`...) is ours and documented in docs/integrations.md.
 
 Every JSON document the grader prints or writes (ours, Gradescope's, a class's attempts,
 the gradebook export) goes through `dumps`, the one boundary where student text is made

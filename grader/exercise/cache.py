@@ -18,15 +18,8 @@ from typing import Any
 
 from grader import __version__
 from grader.errors import SpecError
-from grader.exercise.spec import (
-    Exercise,
-    PathKey,
-    Position,
-    exercise_from,
-    parse_exercise,
-    read_text,
-    schema,
-)
+from grader.exercise.spec import Exercise, exercise_from, parse_exercise
+from grader.exercise.yamlfile import PathKey, Position, read_text, schema
 
 #: Set to 0 to read every file afresh (a course author debugging the cache itself).
 ENV_VAR = "GRADER_CACHE"

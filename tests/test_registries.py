@@ -1,0 +1,53 @@
+"""The registries the CLI reads: every entry is offered where it belongs, and documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SUBMISSIONS, run_grade
+from grader.render import BATCH_FORMATS, FORMATS, REPORT_SUFFIXES, STDOUT_FORMATS
+from grader.sandbox import BACKENDS, CHOICES
+
+MANUAL = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "docs").glob("*.md")))
+GOOD = SUBMISSIONS / "ex01" / "good_vectorised.py"
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_every_output_format_is_in_the_manual(name: str) -> None:
+    """A format on stdout has its row in the manual's table of --format; a report file
+    format is shown in use, by its first suffix."""
+    fmt = FORMATS[name]
+    if fmt.stdout:
+        table = (REPO / "docs" / "integrations.md").read_text(encoding="utf-8")
+        assert f"| `{name}` |" in table, f"docs/integrations.md has no row for --format {name}"
+    else:
+        assert re.search(rf"--report \S+\{fmt.suffixes[0]}\b", MANUAL), name
+
+
+@pytest.mark.parametrize("name", sorted(BACKENDS))
+def test_every_sandbox_backend_is_in_the_sandbox_page(name: str) -> None:
+    page = (REPO / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    assert f"**{name}**" in page
+
+
+def test_the_cli_offers_what_the_registries_hold() -> None:
+    helped = run_grade("ex01", "--help").stdout
+    assert f"[{'|'.join(STDOUT_FORMATS)}]" in helped.replace("\n", "").replace(" ", "")
+    assert f"[{'|'.join(CHOICES)}]" in helped.replace("\n", "").replace(" ", "")
+    batch = run_grade("batch", "--help").stdout.replace("\n", "").replace(" ", "")
+    assert f"[{'|'.join(BATCH_FORMATS)}]" in batch
+
+
+@pytest.mark.parametrize("suffix", sorted(REPORT_SUFFIXES))
+def test_every_report_suffix_writes_its_format(suffix: str, tmp_path: Path) -> None:
+    out = tmp_path / f"report{suffix}"
+    result = run_grade("ex01", "--file", str(GOOD), "--sandbox", "process", "--report", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    if REPORT_SUFFIXES[suffix] == "html":
+        assert text.startswith("<!DOCTYPE html>")
+    else:
+        assert text.startswith("## ex01")

@@ -25,7 +25,13 @@ from test_hostile import _skip_without_bwrap
 
 from conftest import REPO, SUBMISSIONS, run_grade, write
 from grader.classroom import batch
-from grader.classroom.batch import Submission, find_submissions, grade_chunk, visible_name
+from grader.classroom.batch import grade_chunk
+from grader.classroom.submissions import (
+    Submission,
+    find_submissions,
+    read_submission,
+    visible_name,
+)
 from grader.errors import GraderError
 
 GOOD = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
@@ -155,12 +161,12 @@ def test_reading_refuses_what_is_not_a_regular_file_without_opening_it(
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", spy)
-    content, refused = batch._read(Submission("s", "ex01", tmp_path / "pipe.py"), tmp_path)
+    content, refused = read_submission(Submission("s", "ex01", tmp_path / "pipe.py"), tmp_path)
     assert refused == "pipe.py is a named pipe, not a regular file: submit the file itself"
     assert content == refused.encode()
     assert opened == []
     write(tmp_path / "fine.py", "x = 1\n")
-    assert batch._read(Submission("s", "ex01", tmp_path / "fine.py"), tmp_path) == (
+    assert read_submission(Submission("s", "ex01", tmp_path / "fine.py"), tmp_path) == (
         b"x = 1\n",
         None,
     )
@@ -181,7 +187,7 @@ def test_a_student_folder_that_cannot_be_listed_still_gets_a_row(
     monkeypatch.setattr(os, "listdir", listdir)
     found = find_submissions(tmp_path, "ex01")
     assert [(s.student, s.path.name) for s in found] == [("ana", "ex01.py"), ("bob", "ex01.py")]
-    _, refused = batch._read(found[1], tmp_path)
+    _, refused = read_submission(found[1], tmp_path)
     assert refused is not None
     assert refused.startswith("cannot read ex01.py: ")
 

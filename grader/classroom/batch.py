@@ -20,90 +20,31 @@ import datetime
 import gc
 import hashlib
 import os
-import re
-import signal
-import stat
-import statistics
-import sys
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader import __version__
 from grader.classroom.gradebook import Attempt, Gradebook, file_hash
+from grader.classroom.lifeline import PARENT_ENV, die_with_parent, remove_run, sweep_dead_runs
+from grader.classroom.submissions import (
+    Submission,
+    find_submissions,
+    read_submission,
+    unexpected,
+    visible_name,
+)
+from grader.classroom.summary import Summary
 from grader.course import Course
 from grader.errors import GraderError
 
 #: Submissions per task: few enough for a steady progress bar, enough that sending a task
 #: (a millisecond with Dask) is small beside grading it.
 CHUNK = 8
-
-
-@dataclass(frozen=True)
-class Submission:
-    #: The student's name as it is recorded and printed (see visible_name).
-    student: str
-    item: str
-    path: Path
-
-
-#: What a submission may be, in the order preferred when a student has both.
-SUFFIXES = (".py", ".ipynb")
-
-
-def visible_name(name: str) -> str:
-    """A file or folder name as a class run records and prints it: the name itself when it
-    is valid UTF-8 without a backslash; otherwise each byte that is not UTF-8 written as
-    `\\xNN` and each backslash doubled. A folder b'caf\\xe9' (from a zip made on Windows;
-    Python names it with a lone surrogate, which SQLite and strict JSON refuse) is
-    `caf\\xe9`, and one really named `caf\\xe9` is `caf\\\\xe9`: two different names
-    never record as one student."""
-    raw = os.fsencode(name)
-    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
-
-
-def find_submissions(directory: Path, exercise_id: str, *, flat: bool = True) -> list[Submission]:
-    """DIR/<student>/<ID>.py or .ipynb, and with `flat` DIR/<student>.py or .ipynb (the
-    student's name from the path); a .py file wins over a notebook of the same student.
-    A student's folder that cannot be listed stands for its submission, which then cannot
-    be read: its row says why."""
-    if not directory.is_dir():
-        raise GraderError(f"{directory} is not a directory", fix="Pass the class's folder.")
-    found: dict[str, Submission] = {}
-    for suffix in SUFFIXES:
-        for path in sorted(directory.glob(f"*/{exercise_id}{suffix}")):
-            student = visible_name(path.parent.name)
-            found.setdefault(student, Submission(student, exercise_id, path))
-    try:
-        folders = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
-    except OSError as exc:
-        raise GraderError(f"cannot list {directory}: {exc.strerror}") from None
-    for folder in folders:
-        student = visible_name(folder.name)
-        if student not in found and _unlistable(folder):
-            found[student] = Submission(student, exercise_id, folder / f"{exercise_id}.py")
-    if flat:
-        for suffix in SUFFIXES:
-            for path in sorted(directory.glob(f"*{suffix}")):
-                student = visible_name(path.stem)
-                found.setdefault(student, Submission(student, exercise_id, path))
-    return sorted(found.values(), key=lambda s: s.student)
-
-
-def _unlistable(folder: Path) -> bool:
-    """A folder (glob passes over those it cannot list, silently) that cannot be listed."""
-    try:
-        if not folder.is_dir():
-            return False
-        os.listdir(folder)
-    except OSError:
-        return True
-    return False
 
 
 def exercise_hash(course: Course, exercise_id: str) -> str:
@@ -179,24 +120,10 @@ def grade_chunk(
             except GraderError as exc:
                 results.append({"error": str(exc)})
             except Exception as exc:  # RecursionError, MemoryError...: this file's row, not the run
-                results.append({"error": _unexpected(name, exc)})
+                results.append({"error": unexpected(name, exc)})
             finally:
                 path.unlink(missing_ok=True)
     return results
-
-
-def _unexpected(name: str, exc: Exception) -> str:
-    """What a student's row says when reading or grading their file failed in a way the
-    grader did not foresee (a notebook that makes the reader recurse too deep, say)."""
-    try:
-        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
-    except Exception:  # an exception that cannot say what it is
-        detail = ""
-    kind = type(exc).__name__ + (f": {detail}" if detail else "")
-    return (
-        f"the grader could not read {name} ({kind}); it was not graded. Submit it again "
-        "as a plain .py file, or report this to your instructor."
-    )
 
 
 def _plain(report: Any) -> dict[str, Any]:
@@ -221,42 +148,6 @@ def _plain(report: Any) -> dict[str, Any]:
 
 
 # --- in the batch process --------------------------------------------------------------------
-
-
-@dataclass
-class Summary:
-    graded: int = 0
-    skipped: int = 0
-    errors: int = 0
-    #: Scores and the maximum by exercise: a class run of `all` mixes exercises whose
-    #: points differ, so each gets its own line.
-    scores: dict[str, list[float]] = field(default_factory=dict)
-    max_score: dict[str, float] = field(default_factory=dict)
-    passed: int = 0
-    mistakes: Counter[str] = field(default_factory=Counter)
-    slowest: list[tuple[float, str]] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        out = [f"graded {self.graded}, skipped {self.skipped} (already in the gradebook)"]
-        for item, scores in sorted(self.scores.items()):
-            prefix = f"{item}: " if len(self.scores) > 1 else ""
-            out.append(
-                f"{prefix}mean {statistics.mean(scores):.2f}, median "
-                f"{statistics.median(scores):g} of {self.max_score[item]:g}"
-            )
-        if self.graded:
-            rates = f"pass rate {self.passed / self.graded:.0%}; errors {self.errors}"
-            if len(self.scores) == 1:
-                out[-1] += f"; {rates}"
-            else:
-                out.append(f"all: {rates}")
-        if self.mistakes:
-            common = ", ".join(f"{m} ({k})" for m, k in self.mistakes.most_common(5))
-            out.append(f"most frequent mistakes: {common}")
-        if self.slowest:
-            slow = ", ".join(f"{s} {t:.1f} s" for t, s in sorted(self.slowest)[-3:][::-1])
-            out.append(f"slowest: {slow}")
-        return out
 
 
 @dataclass(frozen=True)
@@ -285,7 +176,7 @@ def _tasks(
         todo = []
         run_seed = default_seed(ex_hash) if seed is None else seed
         for sub in find_submissions(directory, item, flat=flat):
-            content, refused = _read(sub, directory)
+            content, refused = read_submission(sub, directory)
             # The name's bytes: two names that differ only in bytes that are not UTF-8 differ.
             sub_hash = hashlib.sha256(os.fsencode(sub.path.name) + b"\0" + content + b"\0")
             digest = sub_hash.hexdigest()
@@ -300,77 +191,6 @@ def _tasks(
         for start in range(0, len(todo), CHUNK):
             tasks.append(_Task(item, ex_hash, run_seed, tuple(todo[start : start + CHUNK])))
     return tasks
-
-
-#: A loss function is a few hundred bytes; more than this is not a submission to load.
-MAX_SUBMISSION_BYTES = 1024 * 1024
-
-
-def _read(sub: Submission, directory: Path) -> tuple[bytes, str | None]:
-    """A submission's content, or why it is not graded (its content then stands for it in
-    the hash). Never raises: whatever the file is, the student gets a row and the class
-    goes on."""
-    try:
-        return _read_regular(sub.path, directory), None
-    except _RefusedError as exc:
-        reason = str(exc)
-    except OSError as exc:
-        reason = f"cannot read {visible_name(sub.path.name)}: {exc.strerror or exc}"
-    except Exception as exc:
-        reason = _unexpected(visible_name(sub.path.name), exc)
-    return reason.encode(), reason
-
-
-class _RefusedError(Exception):
-    """A submission that is not read, and why."""
-
-
-def _read_regular(path: Path, directory: Path) -> bytes:
-    """The bytes of a regular file inside the class folder, and nothing else: a symbolic
-    link could point at the course's solutions or at a classmate's file, and a named pipe,
-    socket or device would block the run or never end (checked before opening, and again
-    on what was opened: it could have been swapped meanwhile)."""
-    name = visible_name(path.name)
-    if any(p.is_symlink() for p in (path, *path.parents) if directory in p.parents or p == path):
-        target = visible_name(os.readlink(path)) if path.is_symlink() else "a linked folder"
-        raise _RefusedError(f"{name} is a symbolic link ({target}): submit the file itself")
-    _regular(name, os.lstat(path).st_mode)
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC
-    fd = os.open(path, flags)
-    try:
-        info = os.fstat(fd)
-        _regular(name, info.st_mode)
-        if info.st_size > MAX_SUBMISSION_BYTES:
-            raise _RefusedError(
-                f"{name} is {info.st_size} bytes, more than {MAX_SUBMISSION_BYTES} allowed"
-            )
-        chunks = []
-        left = MAX_SUBMISSION_BYTES + 1  # one byte more: a file that grew meanwhile shows
-        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
-            chunks.append(chunk)
-            left -= len(chunk)
-    finally:
-        os.close(fd)
-    if left <= 0:
-        raise _RefusedError(f"{name} is more than {MAX_SUBMISSION_BYTES} bytes allowed")
-    return b"".join(chunks)
-
-
-#: What a file that is not a regular one is, as a student's row names it.
-_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISLNK, "a symbolic link"),
-)
-
-
-def _regular(name: str, mode: int) -> None:
-    if not stat.S_ISREG(mode):
-        kind = next((k for test, k in _KINDS if test(mode)), "not a file")
-        raise _RefusedError(f"{name} is {kind}, not a regular file: submit the file itself")
 
 
 def class_items(course: Course, exercise_id: str, directory: Path) -> list[str]:
@@ -481,13 +301,13 @@ def _local_results(
     # 1,000 submissions in 13 s with 4 workers, 17 s with 2, 27 s with 8).
     workers = jobs or 2 * (os.cpu_count() or 1)
     context = _forkserver_context() or multiprocessing.get_context("spawn")
-    _sweep_dead_runs()
+    sweep_dead_runs()
     token = str(os.getpid())
     run_dir = Path(tempfile.mkdtemp(prefix=f"grader-run-{token}-"))
     try:
         yield from _pool_results(course, tasks, sandbox, workers, context, run_dir, token)
     finally:
-        _remove_run(run_dir, token)
+        remove_run(run_dir, token)
 
 
 #: What the workers' server loads before it forks them; and what must be in its
@@ -511,7 +331,7 @@ def _start_forkserver(context: Any) -> None:
 
     context.set_forkserver_preload(_PRELOAD)
     # The server imports this module first, and so learns whose death must end it.
-    environment = {**_ONE_THREAD, _PARENT_ENV: str(os.getpid())}
+    environment = {**_ONE_THREAD, PARENT_ENV: str(os.getpid())}
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
     try:
@@ -654,7 +474,7 @@ def _init_worker(run_dir: str, token: str, parent: int | None) -> None:
     parent (the forkserver, which ends with the batch process)."""
     from grader.sandbox import cgroup
 
-    _die_with_parent(parent)
+    die_with_parent(parent)
     tempfile.tempdir = run_dir
     cgroup.set_run(token)
     os.environ.update(_ONE_THREAD)  # a spawned worker: numpy is not loaded yet
@@ -668,197 +488,3 @@ def _workers_parent(context: Any) -> int | None:
 
     pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
     return pid if isinstance(pid, int) else None
-
-
-# --- nothing outlives a batch ----------------------------------------------------------------
-#
-# A batch killed with SIGKILL cannot end what it started, and its processes would not end
-# by themselves: every worker holds the write end of the forkserver's "alive" pipe (so the
-# forkserver never sees its batch go), a busy worker never reads its empty task queue, and
-# the resource tracker waits for all of them. So each ends with its parent, by Linux's
-# parent-death signal, down the chain: the forkserver with the batch process, each worker
-# with the forkserver, each sandbox with its worker (bwrap's --die-with-parent; the process
-# backend's child sets it itself), and the resource tracker once none of them holds its
-# pipe. The signal follows the thread that started a process: the batch's thread that runs
-# run_batch, the forkserver's only thread, a worker's main thread; each lives as long as
-# what it started must. What an older version left, or anything the signal missed, the
-# next run ends (_end_orphans).
-
-#: In the environment of the batch's forkserver only: the batch process's pid, read (and
-#: dropped) when the forkserver imports this module, the first it preloads.
-_PARENT_ENV = "GRADER_BATCH_PARENT"
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int | None) -> None:
-    """SIGKILL this process when its parent dies, and end it now if the parent `parent`
-    died before this could be set (it has been reparented). Linux only; elsewhere the
-    next run's sweep is what ends a killed run's processes."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if parent is not None and os.getppid() != parent:
-        os._exit(1)
-
-
-def _sweep_dead_runs() -> None:
-    """Remove what runs killed with SIGKILL left (their directory; cgroups named after
-    them; processes): only those whose process is gone, so never anything of a run going
-    on beside."""
-    from grader.sandbox import cgroup
-
-    _end_orphans()
-    for path in Path(tempfile.gettempdir()).glob("grader-run-*-*"):
-        pid = path.name.split("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
-            _remove_run(path, pid)
-    cgroup.remove_dead_runs(_alive)
-
-
-#: A batch's forkserver (and its workers, forked from it) as /proc shows its command line:
-#: the descriptors of its listener and of its "alive" pipe, then what it preloads.
-#: Both names this module has had (grader.batch before the package layout): an older version's
-#: leftovers are ended too.
-_FORKSERVER = re.compile(
-    rb"from multiprocessing\.forkserver import main; main\((\d+), (\d+), "
-    rb"\[[^\]]*'grader\.(?:classroom\.)?batch'"
-)
-
-
-@dataclass(frozen=True)
-class _Proc:
-    pid: int
-    ppid: int
-    started: int  # clock ticks after boot: with the pid, names one process for good
-    uid: int
-    cmdline: bytes
-
-
-def _end_orphans() -> list[int]:
-    """End every batch forkserver whose batch is gone, and every process under it (its
-    workers, their sandboxes): what a batch killed before it could end them left, whatever
-    version it was. A forkserver's batch, its parent, holds the write end of its "alive"
-    pipe for as long as the batch lives; a forkserver whose parent does not (it was
-    reparented: its batch died) is an orphan. A forkserver of a run going on beside, and
-    that run's workers (the forkserver's children: judged by it), are never touched. Only
-    this user's forkservers in this PID namespace are looked at. The pids ended."""
-    procs = _processes()
-    uid = os.getuid()
-    ended = []
-    for proc in procs.values():
-        match = _FORKSERVER.search(proc.cmdline)
-        if match is None or proc.uid != uid or proc.ppid == 0:
-            continue  # not a forkserver of ours (ppid 0: started from outside this namespace)
-        parent = procs.get(proc.ppid)
-        if parent is not None and parent.cmdline == proc.cmdline:
-            continue  # a worker: judged by its forkserver
-        pipe = _fd_target(proc.pid, int(match[2]))
-        if pipe is None or not pipe.startswith("pipe:"):
-            continue  # gone meanwhile, or not as a forkserver is: left alone
-        if pipe in _fd_targets(proc.ppid):  # (another user's init, say: none readable)
-            continue  # its batch is alive
-        for pid in _tree(procs, proc.pid):
-            if _kill(procs[pid]):
-                ended.append(pid)
-    return ended
-
-
-def _processes() -> dict[int, _Proc]:
-    """The living processes of this PID namespace that /proc shows us."""
-    try:
-        namespace = os.readlink("/proc/self/ns/pid")
-        entries = [e for e in os.listdir("/proc") if e.isdigit()]
-    except OSError:
-        return {}
-    found = {}
-    for entry in entries:
-        try:
-            uid = os.stat(f"/proc/{entry}").st_uid
-            if os.readlink(f"/proc/{entry}/ns/pid") != namespace:
-                continue
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read()
-        except OSError:
-            continue
-        if fields[0] in (b"Z", b"X"):
-            continue  # dead already, only not reaped
-        found[int(entry)] = _Proc(int(entry), int(fields[1]), int(fields[19]), uid, cmdline)
-    return found
-
-
-def _fd_target(pid: int, fd: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/fd/{fd}")
-    except OSError:
-        return None
-
-
-def _fd_targets(pid: int) -> set[str]:
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return set()
-    return {t for fd in fds if fd.isdigit() and (t := _fd_target(pid, int(fd))) is not None}
-
-
-def _tree(procs: dict[int, _Proc], root: int) -> list[int]:
-    """root and every process under it, parents first."""
-    children: dict[int, list[int]] = {}
-    for proc in procs.values():
-        children.setdefault(proc.ppid, []).append(proc.pid)
-    order, index = [root], 0
-    while index < len(order):
-        order += children.get(order[index], [])
-        index += 1
-    return order
-
-
-def _kill(proc: _Proc) -> bool:
-    """SIGKILL the process `proc` names, if it is still that process (not a new one that
-    took its pid meanwhile): through a pidfd, which cannot come to name another."""
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except OSError:
-        return False
-    try:
-        with open(f"/proc/{proc.pid}/stat", "rb") as handle:
-            started = int(handle.read().rsplit(b")", 1)[1].split()[19])
-        if started != proc.started:
-            return False
-        signal.pidfd_send_signal(fd, signal.SIGKILL)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_run(run_dir: Path, token: str) -> None:
-    """What this run's workers may have left (one killed mid-run cannot clean up): its
-    directory and its cgroups, tried again while they are still being let go of."""
-    from grader.sandbox import cgroup
-    from grader.sandbox.warm import remove_tree
-
-    cgroup.remove_run(token)
-    remove_tree(run_dir)
-
-
-# A batch's forkserver, importing this before it forks any worker: it ends with the batch.
-_batch_pid = os.environ.pop(_PARENT_ENV, "")
-if _batch_pid.isdigit() and "multiprocessing.forkserver" in sys.modules:
-    _die_with_parent(int(_batch_pid))

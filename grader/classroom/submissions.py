@@ -1,0 +1,164 @@
+"""A class folder's submissions: who submitted what, read safely.
+
+DIR/<student>/<ID>.py or .ipynb, and DIR/<student>.py for one exercise. Only regular files
+inside the folder are read, checked before opening and again on what was opened (a named
+pipe would block the run, a link could point at the solutions); a name that is not UTF-8
+is recorded under a visible escaped form; whatever goes wrong reading one file is that
+student's row, never the run's end.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import GraderError
+
+
+@dataclass(frozen=True)
+class Submission:
+    #: The student's name as it is recorded and printed (see visible_name).
+    student: str
+    item: str
+    path: Path
+
+
+#: What a submission may be, in the order preferred when a student has both.
+SUFFIXES = (".py", ".ipynb")
+
+
+def visible_name(name: str) -> str:
+    """A file or folder name as a class run records and prints it: the name itself when it
+    is valid UTF-8 without a backslash; otherwise each byte that is not UTF-8 written as
+    `\\xNN` and each backslash doubled. A folder b'caf\\xe9' (from a zip made on Windows;
+    Python names it with a lone surrogate, which SQLite and strict JSON refuse) is
+    `caf\\xe9`, and one really named `caf\\xe9` is `caf\\\\xe9`: two different names
+    never record as one student."""
+    raw = os.fsencode(name)
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+def find_submissions(directory: Path, exercise_id: str, *, flat: bool = True) -> list[Submission]:
+    """DIR/<student>/<ID>.py or .ipynb, and with `flat` DIR/<student>.py or .ipynb (the
+    student's name from the path); a .py file wins over a notebook of the same student.
+    A student's folder that cannot be listed stands for its submission, which then cannot
+    be read: its row says why."""
+    if not directory.is_dir():
+        raise GraderError(f"{directory} is not a directory", fix="Pass the class's folder.")
+    found: dict[str, Submission] = {}
+    for suffix in SUFFIXES:
+        for path in sorted(directory.glob(f"*/{exercise_id}{suffix}")):
+            student = visible_name(path.parent.name)
+            found.setdefault(student, Submission(student, exercise_id, path))
+    try:
+        folders = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    except OSError as exc:
+        raise GraderError(f"cannot list {directory}: {exc.strerror}") from None
+    for folder in folders:
+        student = visible_name(folder.name)
+        if student not in found and _unlistable(folder):
+            found[student] = Submission(student, exercise_id, folder / f"{exercise_id}.py")
+    if flat:
+        for suffix in SUFFIXES:
+            for path in sorted(directory.glob(f"*{suffix}")):
+                student = visible_name(path.stem)
+                found.setdefault(student, Submission(student, exercise_id, path))
+    return sorted(found.values(), key=lambda s: s.student)
+
+
+def _unlistable(folder: Path) -> bool:
+    """A folder (glob passes over those it cannot list, silently) that cannot be listed."""
+    try:
+        if not folder.is_dir():
+            return False
+        os.listdir(folder)
+    except OSError:
+        return True
+    return False
+
+
+def unexpected(name: str, exc: Exception) -> str:
+    """What a student's row says when reading or grading their file failed in a way the
+    grader did not foresee (a notebook that makes the reader recurse too deep, say)."""
+    try:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    except Exception:  # an exception that cannot say what it is
+        detail = ""
+    kind = type(exc).__name__ + (f": {detail}" if detail else "")
+    return (
+        f"the grader could not read {name} ({kind}); it was not graded. Submit it again "
+        "as a plain .py file, or report this to your instructor."
+    )
+
+
+#: A loss function is a few hundred bytes; more than this is not a submission to load.
+MAX_SUBMISSION_BYTES = 1024 * 1024
+
+
+def read_submission(sub: Submission, directory: Path) -> tuple[bytes, str | None]:
+    """A submission's content, or why it is not graded (its content then stands for it in
+    the hash). Never raises: whatever the file is, the student gets a row and the class
+    goes on."""
+    try:
+        return _read_regular(sub.path, directory), None
+    except _RefusedError as exc:
+        reason = str(exc)
+    except OSError as exc:
+        reason = f"cannot read {visible_name(sub.path.name)}: {exc.strerror or exc}"
+    except Exception as exc:
+        reason = unexpected(visible_name(sub.path.name), exc)
+    return reason.encode(), reason
+
+
+class _RefusedError(Exception):
+    """A submission that is not read, and why."""
+
+
+def _read_regular(path: Path, directory: Path) -> bytes:
+    """The bytes of a regular file inside the class folder, and nothing else: a symbolic
+    link could point at the course's solutions or at a classmate's file, and a named pipe,
+    socket or device would block the run or never end (checked before opening, and again
+    on what was opened: it could have been swapped meanwhile)."""
+    name = visible_name(path.name)
+    if any(p.is_symlink() for p in (path, *path.parents) if directory in p.parents or p == path):
+        target = visible_name(os.readlink(path)) if path.is_symlink() else "a linked folder"
+        raise _RefusedError(f"{name} is a symbolic link ({target}): submit the file itself")
+    _regular(name, os.lstat(path).st_mode)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        _regular(name, info.st_mode)
+        if info.st_size > MAX_SUBMISSION_BYTES:
+            raise _RefusedError(
+                f"{name} is {info.st_size} bytes, more than {MAX_SUBMISSION_BYTES} allowed"
+            )
+        chunks = []
+        left = MAX_SUBMISSION_BYTES + 1  # one byte more: a file that grew meanwhile shows
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    if left <= 0:
+        raise _RefusedError(f"{name} is more than {MAX_SUBMISSION_BYTES} bytes allowed")
+    return b"".join(chunks)
+
+
+#: What a file that is not a regular one is, as a student's row names it.
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
+
+
+def _regular(name: str, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((k for test, k in _KINDS if test(mode)), "not a file")
+        raise _RefusedError(f"{name} is {kind}, not a regular file: submit the file itself")

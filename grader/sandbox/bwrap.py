@@ -20,7 +20,8 @@ import sysconfig
 from pathlib import Path
 
 from grader.sandbox import cgroup
-from grader.sandbox.process import Layout, ProcessBackend
+from grader.sandbox.layout import Layout
+from grader.sandbox.process import ProcessBackend
 
 #: Where things are inside the sandbox.
 IO_DIR = "/sandbox/io"

@@ -10,6 +10,11 @@ expected value: it only reports what the student's function returned, as plain J
 Everything before the submission is imported is trusted; everything after may be forged
 by the student, which is why the grader checks values itself and parses events strictly.
 
+One file of more than 500 lines on purpose: it is handed to the child as source text
+(`python -c`) and imports nothing of grader, so it cannot be split into modules; both of
+its programs (the cold child and the warm server, which forks children that run the cold
+child's code) must be in it.
+
 The manifest names the packages the submission may import. The child needs numpy itself (to
 read the inputs and to check what comes back); when numpy is not among those packages, it
 imports numpy first and then, before loading the submission, drops it from ``sys.modules``
@@ -174,7 +179,7 @@ def _same_plain(before: Any, after: Any) -> bool:
 
 
 class _Inputs:
-    """The arrays of an inputs file (see process.pack_inputs). The file is mapped, not
+    """The arrays of an inputs file (see layout.pack_inputs). The file is mapped, not
     read: its pages are the page cache's, not a copy (a large case is MBs)."""
 
     def __init__(self, path: str, np: Any) -> None:
@@ -693,7 +698,7 @@ def _warm_up(np: Any, work: str) -> None:
 def _read_once(np: Any, work: str) -> None:
     """Read an inputs file as a child does (both ways: copied and mapped), so that no child
     loads a module for it (mmap cost a child 100 page faults) or meets its first call. The
-    file is written here in process.pack_inputs's format: this program imports no grader."""
+    file is written here in layout.pack_inputs's format: this program imports no grader."""
     big = np.linspace(0.0, 1.0, _MAPPED_BYTES // 8)
     head = json.dumps({"a": ["<f8", [2], 0, 16], "b": ["<f8", [len(big)], 64, big.nbytes]})
     head += " " * (-(16 + len(head)) % 64)

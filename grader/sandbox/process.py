@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import json
 import os
 import secrets
-import selectors
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -30,160 +27,29 @@ import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from grader.errors import SandboxError
 from grader.sandbox import cgroup
 from grader.sandbox.cgroup import PidsCgroup
+from grader.sandbox.events import HANGING_CALLS, Attempt, Capped, hung_after
+from grader.sandbox.layout import CHILD_SOURCE, Layout, pack_inputs, package_entries
 from grader.sandbox.protocol import (
     CallOutcome,
     CallStatus,
     Fault,
     Inputs,
     Job,
-    ProtocolError,
     RunResult,
     Stop,
     StopKind,
-    parse_end,
-    parse_event,
-    parse_fault,
-    parse_ready,
 )
+from grader.sandbox.supervisor import Child, Clock, kill_group, supervise
 
 if TYPE_CHECKING:
-    import numpy as np
-
-#: Longest event line accepted from the child; more is a hostile or broken child.
-MAX_EVENT_BYTES = 4 * 1024 * 1024
-_CHILD_SOURCE = resources.files("grader.sandbox").joinpath("child.py").read_text("utf-8")
-
-
-class _Capped:
-    """Keeps the first `cap` bytes of a stream and counts the rest."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.data = bytearray()
-        self.dropped = 0
-
-    def add(self, chunk: bytes) -> None:
-        room = max(0, self.cap - len(self.data))
-        self.data += chunk[:room]
-        self.dropped += len(chunk) - min(room, len(chunk))
-
-    def text(self) -> str:
-        text = self.data.decode("utf-8", errors="replace")
-        return text + (f"\n[... {self.dropped} more bytes not shown]" if self.dropped else "")
-
-
-@dataclass
-class _Attempt:
-    """What one child process did before it ended."""
-
-    outcomes: dict[str, CallOutcome] = field(default_factory=dict)
-    fault: Fault | None = None
-    loaded: bool = False
-    import_output: str = ""
-    started_any: bool = False
-    param_names: tuple[str, ...] | None = None
-    #: It ended its work well and still runs: it may take the session's next run.
-    reusable: bool = False
-    #: A child kept from the run before that died before doing anything of this one:
-    #: nothing to blame on the submission, a new child runs the cases.
-    lost: bool = False
-
-
-#: One thing to expose to the child: its name in the child's site directory, and where it
-#: is on the host.
-Entry = tuple[str, Path]
-
-
-@functools.cache
-def _distribution_names() -> dict[str, tuple[str, ...]]:
-    """Import name -> the installed distributions providing it (scans every installed
-    distribution: asked only when a package's shared libraries are not under its own name)."""
-    import importlib.metadata
-
-    found = importlib.metadata.packages_distributions()
-    return {name: tuple(dict.fromkeys(dists)) for name, dists in found.items()}
-
-
-@functools.cache
-def _package_entries(name: str) -> tuple[Entry, ...]:
-    if not name.isidentifier():
-        raise SandboxError(f"{name!r} is not the name of a top-level package")
-    try:
-        # A top-level name: found without importing anything (numpy takes a while).
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None:
-        raise SandboxError(
-            f"{name} is not installed, but the exercise lets submissions import it",
-            fix=f"pip install {name}, or remove it from the exercise's packages.",
-        )
-    if spec.submodule_search_locations:
-        where = Path(next(iter(spec.submodule_search_locations)))
-    elif spec.has_location and spec.origin:
-        where = Path(spec.origin)  # a module of one file
-    else:
-        return ()  # built into the interpreter: nothing to expose
-    entries = [(where.name, where.resolve())]
-    # Wheels keep the shared libraries of their extensions beside the package, named after
-    # the package (numpy.libs) or after its distribution (scikit_learn.libs for sklearn).
-    site = where.parent
-    libs = [f"{name}.libs"]
-    if not (site / libs[0]).is_dir() and any(site.glob("*.libs")):
-        for dist in _distribution_names().get(name, ()):
-            wheel = dist.replace("-", "_").replace(".", "_")
-            libs += [f"{wheel}.libs", f"{wheel.lower()}.libs"]
-    for lib in dict.fromkeys(libs):
-        if (site / lib).is_dir():
-            entries.append((lib, (site / lib).resolve()))
-    return tuple(entries)
-
-
-def package_entries(names: tuple[str, ...]) -> tuple[Entry, ...]:
-    """What exposing these installed packages takes, and nothing else of site-packages: each
-    one's top-level directory (or single-file module) and the shared-library directory its
-    wheel keeps beside it. Raises SandboxError for a package that is not installed."""
-    found: dict[str, Path] = {}
-    for name in names:
-        found.update(_package_entries(name))
-    return tuple(found.items())
-
-
-def _death(returncode: int) -> Stop:
-    """How the child ended, as Python reports its status (negative: a signal)."""
-    if returncode < 0:
-        return Stop(StopKind.SIGNAL, signal=-returncode)
-    return Stop(StopKind.EXIT, exit_code=returncode)
-
-
-class Child(Protocol):
-    """A started child, as a session drives it: its work line in, events and output out."""
-
-    #: The read ends of its event pipe, stdout and stderr.
-    @property
-    def events(self) -> int: ...
-
-    @property
-    def stdout(self) -> int: ...
-
-    @property
-    def stderr(self) -> int: ...
-
-    def send_work(self, line: bytes) -> None: ...
-
-    def end(self) -> int:
-        """Kill it and everything it started; its exit status (negative: a signal)."""
-        ...
-
-    def close(self) -> None: ...
+    pass
 
 
 @dataclass
@@ -216,12 +82,12 @@ class _Child:
             pass  # the child is already gone; supervising it finds out why
 
     def end(self) -> int:
-        _kill_group(self.proc)
+        kill_group(self.proc)
         return self.exit_status(self.proc.wait())
 
     def close(self) -> None:
         if self.proc.returncode is None:
-            _kill_group(self.proc)
+            kill_group(self.proc)
             self.proc.wait()
         if self.cgroup is not None:  # whatever left the process group, before the next child
             self.cgroup.remove()
@@ -232,26 +98,6 @@ class _Child:
                     stream.close()
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A session's files, as the grader sees them."""
-
-    root: Path  # private to the session, removed at the end
-    io: Path  # the copy of the submission and the inputs: read-only for the child
-    submission: Path  # the copy, inside io
-    #: Whether each child gets a pids cgroup of its own, which bounds its processes and finds
-    #: every one of them (False where the grader may not make one).
-    cgroups: bool
-    #: The uid the submission runs as (the grader runs as root), or None: the grader's own.
-    uid: int | None = None
-    #: What the submission may import beside the standard library (see package_entries).
-    site: tuple[Entry, ...] = ()
-    #: numpy for the child's own use (reading inputs, checking what came back) when the
-    #: submission may not import it: kept in a directory of its own, which the child drops
-    #: from its path before loading the submission. Empty when numpy is in `site`.
-    own: tuple[Entry, ...] = ()
 
 
 #: When the grader runs as root, the process backend runs each session's submission as a
@@ -420,7 +266,7 @@ class ProcessBackend:
         host_work, work = self.make_work(layout)
         read_fd, write_fd = os.pipe()
         manifest = json.dumps(self.manifest(job, layout, write_fd))
-        argv = [self.python, "-I", "-S", "-B", "-c", _CHILD_SOURCE, manifest]
+        argv = [self.python, "-I", "-S", "-B", "-c", CHILD_SOURCE, manifest]
         group = PidsCgroup.create() if layout.cgroups else None
         try:
             command = self.command(layout, work, argv)
@@ -538,7 +384,7 @@ class ProcessSession:
         budget_end = self._budget_end
         limit = {case: (seconds or {}).get(case, job.limits.seconds_per_case) for case in inputs}
         cap = job.limits.output_chars
-        stdout, stderr = _Capped(cap), _Capped(cap)
+        stdout, stderr = Capped(cap), Capped(cap)
         outcomes: dict[str, CallOutcome] = {}
         fault: Fault | None = None
         import_output = ""
@@ -589,7 +435,7 @@ class ProcessSession:
                 fault = attempt.fault
                 break
             remaining = [c for c in remaining if c not in outcomes]
-            self._hung = _hung_after(attempt, self._hung)
+            self._hung = hung_after(attempt, self._hung)
             if remaining and not attempt.started_any and time.monotonic() < budget_end:
                 fault = Fault("crashed", "", stop=Stop(StopKind.EXIT))
                 break
@@ -619,254 +465,23 @@ class ProcessSession:
         child: Child,
         cases: list[str],
         inputs: str,
-        stdout: _Capped,
-        stderr: _Capped,
+        stdout: Capped,
+        stderr: Capped,
         limit: Mapping[str, float],
         budget_end: float,
         quiet: bool,
         kept: tuple[Child, tuple[str, ...] | None] | None,
-    ) -> _Attempt:
+    ) -> Attempt:
         limits = self.job.limits
         # A safety net under the wall clocks, for every run the child may serve.
         cpu = int(limits.import_seconds + limits.seconds_total) + 1
         work = {"cases": cases, "inputs": inputs, "cpu_seconds": cpu, "quiet": quiet}
         child.send_work(json.dumps(work).encode() + b"\n")
-        return _supervise(
+        return supervise(
             child,
-            _Clock(limits.import_seconds, limit, budget_end, limits.seconds_total),
+            Clock(limits.import_seconds, limit, budget_end, limits.seconds_total),
             cases,
             stdout,
             stderr,
             kept=kept is not None,
         )
-
-
-#: The inputs file: this, the length of a JSON index, the index ({key: [dtype, shape,
-#: offset, size]}), then the arrays' bytes. numpy's .npz took 2-15 ms to read in the child
-#: (a zip member and a header to parse per array); this takes microseconds.
-INPUTS_MAGIC = b"GRADERIN"
-_INPUTS_MEMO: dict[bytes, bytes] = {}
-#: Every array starts at a multiple of this in the file: aligned for numpy's fast loops.
-_ALIGN = 64
-_INPUTS_BY_ID: dict[tuple[tuple[str, int], ...], tuple[tuple[object, ...], bytes]] = {}
-
-
-def pack_inputs(arrays: Mapping[str, np.ndarray]) -> bytes:
-    """The inputs file of these arrays (numbers only: no object, no pickle). A batch sends
-    the same inputs to every submission, so the last few files are kept by content."""
-    import hashlib
-
-    import numpy as np  # here, not at the top: the child starts before numpy loads
-
-    # The same read-only arrays (a batch's shared cases) are the same file: found by
-    # identity, kept alive in the memo so that no id is reused.
-    same = tuple((name, id(a)) for name, a in arrays.items() if not a.flags.writeable)
-    if len(same) == len(arrays) and same in _INPUTS_BY_ID:
-        return _INPUTS_BY_ID[same][1]
-    digest = hashlib.blake2b()
-    index: dict[str, list[object]] = {}
-    chunks = []
-    offset = 0
-    for name, array in arrays.items():
-        if array.dtype.kind not in "biuf":
-            raise SandboxError(f"input {name} is not numeric ({array.dtype})")
-        raw = np.ascontiguousarray(array).tobytes()
-        index[name] = [array.dtype.str, list(array.shape), offset, len(raw)]
-        digest.update(f"{name}\0{array.dtype.str}\0{array.shape}\0".encode())
-        digest.update(raw)
-        pad = -len(raw) % _ALIGN
-        chunks += [raw, bytes(pad)]
-        offset += len(raw) + pad
-    key = digest.digest()
-    if key not in _INPUTS_MEMO:
-        head = json.dumps(index).encode()
-        head += b" " * (-(16 + len(head)) % _ALIGN)  # JSON allows the trailing spaces
-        if len(_INPUTS_MEMO) >= 8:
-            _INPUTS_MEMO.pop(next(iter(_INPUTS_MEMO)))
-        _INPUTS_MEMO[key] = b"".join([INPUTS_MAGIC, len(head).to_bytes(8, "little"), head, *chunks])
-    if len(same) == len(arrays):
-        if len(_INPUTS_BY_ID) >= 8:
-            _INPUTS_BY_ID.pop(next(iter(_INPUTS_BY_ID)))
-        _INPUTS_BY_ID[same] = (tuple(arrays.values()), _INPUTS_MEMO[key])
-    return _INPUTS_MEMO[key]
-
-
-#: After this many calls in a row ran out of time, a session runs no more calls: the
-#: submission hangs (every call would take its whole limit, up to the session's budget),
-#: and a class's batch should not wait for it. A single slow case does not stop the rest.
-HANGING_CALLS = 2
-
-
-def _hung_after(attempt: _Attempt, hung: int) -> int:
-    """The count of calls in a row that ran out of time, after this attempt."""
-    timed_out = [
-        o
-        for o in attempt.outcomes.values()
-        if o.status is CallStatus.TIMEOUT
-        and o.stop is not None
-        and o.stop.kind is StopKind.TIME_LIMIT
-    ]
-    if not timed_out:
-        return 0 if attempt.outcomes else hung
-    # An attempt ends at its first timeout: in a row with the last one only if no call
-    # returned before it in this attempt.
-    return hung + 1 if len(attempt.outcomes) == 1 else 1
-
-
-@dataclass(frozen=True)
-class _Clock:
-    """The deadlines of one child: loading, each call, and the session's budget."""
-
-    import_seconds: float
-    per_case: Mapping[str, float]
-    budget_end: float
-    budget_seconds: float
-
-    def deadline(self, current: str | None) -> float:
-        now = time.monotonic()
-        if current is None:
-            return now + self.import_seconds
-        return min(now + self.per_case[current], self.budget_end)
-
-
-def _supervise(
-    child: Child,
-    clock: _Clock,
-    cases: list[str],
-    stdout: _Capped,
-    stderr: _Capped,
-    *,
-    kept: bool = False,
-) -> _Attempt:
-    """Read the child's events and output until its work is done, it dies, or a deadline
-    passes. A kept child (see ProcessSession._live) has loaded the submission already."""
-    attempt = _Attempt(loaded=kept)
-    pending = list(cases)
-    current: str | None = None
-    done = False
-    problem: str | None = None
-    deadline = clock.deadline(None)
-    buffer = bytearray()
-    streams: dict[int, _Capped | None] = {
-        child.events: None,
-        child.stdout: stdout,
-        child.stderr: stderr,
-    }
-    with selectors.DefaultSelector() as selector:
-        for fd in streams:
-            os.set_blocking(fd, False)
-            selector.register(fd, selectors.EVENT_READ)
-        while streams and not done and problem is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            for key, _ in selector.select(left):
-                fd = int(key.fd)
-                try:
-                    chunk = os.read(fd, 65536)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    selector.unregister(fd)
-                    del streams[fd]
-                    continue
-                sink = streams[fd]
-                if sink is not None:
-                    sink.add(chunk)
-                    continue
-                buffer += chunk
-                if b"\n" in chunk:
-                    *lines, rest = bytes(buffer).split(b"\n")
-                    buffer = bytearray(rest)
-                    for line in lines:
-                        try:
-                            current, done = _on_event(line, attempt, pending, current)
-                        except ProtocolError as exc:
-                            problem = str(exc)
-                        if done or problem is not None:
-                            break
-                    deadline = clock.deadline(current)
-                if len(buffer) > MAX_EVENT_BYTES:
-                    problem = "an event line is too long"
-        timed_out = not done and problem is None and bool(streams)
-    if done and attempt.fault is None:
-        attempt.reusable = True
-        return attempt  # still running, waiting for more work: the session decides
-    returncode = child.end()
-    if done or attempt.fault is not None:
-        return attempt
-    if kept and not attempt.started_any and problem is None:
-        attempt.lost = True  # it died or stalled between runs, before this one started
-        return attempt
-    stop: Stop
-    if problem is not None:
-        stop, status = Stop(StopKind.CHANNEL, detail=problem), CallStatus.CRASHED
-    elif timed_out and current is None:
-        stop, status = Stop(StopKind.TIME_LIMIT, seconds=clock.import_seconds), CallStatus.TIMEOUT
-    elif timed_out and deadline >= clock.budget_end:
-        stop = Stop(StopKind.BUDGET, seconds=clock.budget_seconds)
-        status = CallStatus.TIMEOUT
-    elif timed_out:
-        assert current is not None
-        stop = Stop(StopKind.TIME_LIMIT, seconds=clock.per_case[current])
-        status = CallStatus.TIMEOUT
-    else:
-        stop, status = _death(returncode), CallStatus.CRASHED
-    if current is not None:
-        attempt.outcomes[current] = CallOutcome(current, status, stop=stop)
-    elif not attempt.started_any:
-        kind = "timeout" if status is CallStatus.TIMEOUT else "crashed"
-        attempt.fault = Fault(kind, "", stop=stop)
-    else:
-        # Died between calls: blame the next call, so that the run makes progress.
-        nxt = pending[0] if pending else None
-        if nxt is not None:
-            attempt.outcomes[nxt] = CallOutcome(nxt, status, stop=stop)
-    return attempt
-
-
-def _on_event(
-    line: bytes, attempt: _Attempt, pending: list[str], current: str | None
-) -> tuple[str | None, bool]:
-    """Apply one event; returns the call now running and whether the child is done."""
-    event = parse_event(line)
-    kind = event["ev"]
-    if kind == "ready" or kind == "fault":
-        if attempt.loaded:
-            raise ProtocolError(f"unexpected {kind!r} event")
-        attempt.loaded = True
-        output = event.get("output", "")
-        attempt.import_output = output if isinstance(output, str) else ""
-        if kind == "fault":
-            attempt.fault = parse_fault(event)
-            return None, True
-        attempt.param_names = parse_ready(event)
-        return None, False
-    if not attempt.loaded:
-        raise ProtocolError(f"{kind!r} before the submission was loaded")
-    if kind == "start":
-        # Only a run's first call starts with an event: each later one starts when the
-        # call before it ends (half the events to send and parse).
-        if current is not None or not pending or event["case"] != pending[0]:
-            raise ProtocolError("a call started out of order")
-        attempt.started_any = True
-        return pending[0], False
-    if kind == "end":
-        if current is None or event["case"] != current:
-            raise ProtocolError("a call ended that was not running")
-        attempt.outcomes[current] = parse_end(event, current)
-        pending.pop(0)
-        return (pending[0] if pending else None), False
-    # done
-    if current is not None or pending:
-        raise ProtocolError("'done' before every call ended")
-    return None, True
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the child and everything it started (same session and process group).
-
-    Called only before the child is reaped, so its pid cannot have been reused.
-    """
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)

@@ -212,8 +212,8 @@ def parse_event(line: bytes) -> dict[str, Any]:
         raise ProtocolError(f"not a JSON line: {exc}") from None
     if not isinstance(event, dict) or event.get("ev") not in _EVENTS:
         raise ProtocolError("not an event")
-    if event["ev"] in ("start", "end"):
-        _text(event, "case")
+    if event["ev"] in ("start", "end") and _text(event, "case") is None:
+        raise ProtocolError("case is missing")
     return event
 
 

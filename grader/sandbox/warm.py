@@ -45,13 +45,9 @@ from grader.errors import SandboxError
 from grader.sandbox import cgroup
 from grader.sandbox.bwrap import IO_DIR, OWN_DIR, SITE_DIR, WORK_DIR, BwrapBackend
 from grader.sandbox.cgroup import PidsCgroup
-from grader.sandbox.process import (
-    _CHILD_SOURCE,
-    Child,
-    Layout,
-    package_entries,
-)
+from grader.sandbox.layout import CHILD_SOURCE, Layout, package_entries
 from grader.sandbox.protocol import Job
+from grader.sandbox.supervisor import Child
 
 #: How long the server may take to load numpy, and to report a child's end.
 START_SECONDS = 30.0
@@ -81,7 +77,7 @@ class Server:
             "sys_path": [SITE_DIR, OWN_DIR] if own else [SITE_DIR],
             "work": WORK_DIR,
         }
-        argv = [backend.python, "-I", "-S", "-B", "-c", _CHILD_SOURCE, "--serve"]
+        argv = [backend.python, "-I", "-S", "-B", "-c", CHILD_SOURCE, "--serve"]
         command = backend.command(layout, WORK_DIR, [*argv, json.dumps(config)])
         # The sandbox's own pids cgroup: bwrap, its init and the server, plus one child's.
         self.cgroup = PidsCgroup.create(cgroup.MAX_PIDS + 3) if cgroup.available() else None

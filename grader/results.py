@@ -162,3 +162,96 @@ class Report:
     @property
     def passed(self) -> bool:
         return self.error is None and all(t.status is Status.PASSED for t in self.tests)
+
+
+# --- a class ---------------------------------------------------------------------------------
+#
+# What grading one submission of a class leaves, built once from its Report (or from why it
+# could not be graded): the gradebook stores it, and the summary, the dashboard, JSON and
+# JUnit read it, so a case has one shape everywhere and a submission that could not be
+# graded says why in `error`, not in a case of its own.
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One case of one submission of a class."""
+
+    name: str
+    #: A Status value: passed, failed or error.
+    status: str
+    score: float
+    max_score: float
+    #: One sentence on what happened, as the report words it.
+    message: str
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One submission of a class, graded or not."""
+
+    score: float
+    max_score: float
+    #: passed, failed (graded, not every case passed) or error (could not be graded, or
+    #: did not load).
+    status: str
+    seconds: float
+    mistakes: tuple[str, ...] = ()
+    cases: tuple[CaseRecord, ...] = ()
+    #: Why it could not be graded at all (not a regular file, unreadable...); None: graded.
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseRate:
+    """How many of an exercise's submissions passed one case."""
+
+    name: str
+    passed: int
+    submissions: int
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.submissions if self.submissions else 0.0
+
+
+@dataclass(frozen=True)
+class Slow:
+    student: str
+    seconds: float
+    score: float
+    max_score: float
+    status: str
+
+
+@dataclass(frozen=True)
+class Erroring:
+    student: str
+    #: Why the grader could not grade it at all; None when it was graded and every case
+    #: errored (it did not load, it raised).
+    message: str | None
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    """One exercise of a class, counted once: what the summary and the dashboard show."""
+
+    item: str
+    title: str
+    submissions: int
+    max_score: float
+    scores: tuple[float, ...]
+    mean: float
+    median: float
+    passed: int
+    errors: int
+    cases: tuple[CaseRate, ...]
+    #: Most frequent first; a tie in the order of their ids.
+    mistakes: tuple[tuple[str, int], ...]
+    #: Slowest first; a tie in the order of the students' names.
+    slowest: tuple[Slow, ...]
+    erroring: tuple[Erroring, ...]
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.submissions if self.submissions else 0.0

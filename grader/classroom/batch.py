@@ -31,6 +31,8 @@ from typing import Any
 from grader import __version__
 from grader.classroom.gradebook import Attempt, Gradebook, file_hash
 from grader.classroom.lifeline import PARENT_ENV, die_with_parent, remove_run, sweep_dead_runs
+from grader.classroom.result import outcome, refused
+from grader.classroom.statistics import class_stats
 from grader.classroom.submissions import (
     Submission,
     find_submissions,
@@ -41,6 +43,7 @@ from grader.classroom.submissions import (
 from grader.classroom.summary import Summary
 from grader.course import Course
 from grader.errors import GraderError
+from grader.results import Outcome
 
 #: Submissions per task: few enough for a steady progress bar, enough that sending a task
 #: (a millisecond with Dask) is small beside grading it.
@@ -90,7 +93,7 @@ def grade_chunk(
     seed: int,
     sandbox: str,
     items: Sequence[tuple[str, bytes]],
-) -> list[dict[str, Any]]:
+) -> list[Outcome]:
     """In a worker (a process of the pool, or of a Dask cluster): grade each (file name,
     content) and return plain results, in order. Never raises for a
     submission: a fault of the grader is that submission's error."""
@@ -116,35 +119,14 @@ def grade_chunk(
                     prepared=_WORKER[key],
                     shrink=False,
                 )
-                results.append(_plain(report))
+                results.append(outcome(report))
             except GraderError as exc:
-                results.append({"error": str(exc)})
+                results.append(refused(str(exc)))
             except Exception as exc:  # RecursionError, MemoryError...: this file's row, not the run
-                results.append({"error": unexpected(name, exc)})
+                results.append(refused(unexpected(name, exc)))
             finally:
                 path.unlink(missing_ok=True)
     return results
-
-
-def _plain(report: Any) -> dict[str, Any]:
-    status = "passed" if report.passed else ("error" if report.error else "failed")
-    return {
-        "score": report.score,
-        "max_score": report.max_score,
-        "status": status,
-        "mistakes": [m.id for m in report.diagnosis.mistakes] if report.diagnosis else [],
-        "seconds": report.execution_time,
-        "cases": [
-            {
-                "name": t.name,
-                "status": t.status.value,
-                "score": t.score,
-                "seed": report.seed,
-                "message": t.message,
-            }
-            for t in report.tests
-        ],
-    }
 
 
 # --- in the batch process --------------------------------------------------------------------
@@ -176,16 +158,16 @@ def _tasks(
         todo = []
         run_seed = default_seed(ex_hash) if seed is None else seed
         for sub in find_submissions(directory, item, flat=flat):
-            content, refused = read_submission(sub, directory)
+            content, reason = read_submission(sub, directory)
             # The name's bytes: two names that differ only in bytes that are not UTF-8 differ.
             sub_hash = hashlib.sha256(os.fsencode(sub.path.name) + b"\0" + content + b"\0")
             digest = sub_hash.hexdigest()
             if book.has(sub.student, item, digest, ex_hash):
                 summary.skipped += 1
-            elif refused is not None:
+            elif reason is not None:
                 # Not graded, recorded: the class's row says why, and the run goes on.
                 task = _Task(item, ex_hash, run_seed, ((sub, digest, b""),))
-                _record(book, summary, task, sub, digest, {"error": refused})
+                _record(book, summary, task, sub, digest, refused(reason))
             else:
                 todo.append((sub, digest, content))
         for start in range(0, len(todo), CHUNK):
@@ -250,6 +232,7 @@ def _run(
     progress: Callable[[int, int], None] | None,
     summary: Summary,
 ) -> Summary:
+    start = book.last_id()
     tasks = _tasks(course, directory, items, book, seed, summary)
     if summary.graded + summary.skipped + sum(len(t.subs) for t in tasks) == 0:
         names = ", ".join(f"<student>/{i}.py" for i in items[:3]) + (", ..." if items[3:] else "")
@@ -268,6 +251,7 @@ def _run(
         done += len(task.subs)
         if progress is not None:
             progress(done, total)
+    summary.stats = class_stats(book.rows(after=start), {})
     return summary
 
 
@@ -289,7 +273,7 @@ def _worker_name(name: str) -> str:
 
 def _local_results(
     course: Course, tasks: Sequence[_Task], sandbox: str, jobs: int | None, _: str | None
-) -> Iterator[tuple[_Task, list[dict[str, Any]]]]:
+) -> Iterator[tuple[_Task, list[Outcome]]]:
     """A pool of worker processes, a few chunks ahead of the results. Workers never are
     forks of this process, which holds the gradebook's connection: they are forked from a
     fresh server process that has loaded the grader and numpy once ('forkserver'; each
@@ -362,7 +346,7 @@ def _pool_results(
     context: Any,
     run_dir: Path,
     token: str,
-) -> Iterator[tuple[_Task, list[dict[str, Any]]]]:
+) -> Iterator[tuple[_Task, list[Outcome]]]:
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
@@ -370,7 +354,7 @@ def _pool_results(
         initargs=(str(run_dir), token, _workers_parent(context)),
     ) as pool:
         queue = iter(tasks)
-        pending: dict[Future[list[dict[str, Any]]], _Task] = {}
+        pending: dict[Future[list[Outcome]], _Task] = {}
 
         def feed() -> None:
             for task in queue:
@@ -398,7 +382,7 @@ def _pool_results(
 
 def _dask_results(
     course: Course, tasks: Sequence[_Task], sandbox: str, _: int | None, address: str | None
-) -> Iterator[tuple[_Task, list[dict[str, Any]]]]:
+) -> Iterator[tuple[_Task, list[Outcome]]]:
     """Chunks sent to an existing Dask cluster; every task is new to it (pure=False), so a
     re-grade of identical content is graded again rather than taken from its cache."""
     try:
@@ -432,33 +416,19 @@ def _record(
     task: _Task,
     sub: Submission,
     digest: str,
-    result: dict[str, Any],
+    result: Outcome,
 ) -> None:
-    if "error" in result:
-        result = {"score": 0.0, "max_score": 0.0, "status": "error", "mistakes": [],
-                  "seconds": 0.0, "cases": [{"error": result["error"]}]}  # fmt: skip
     attempt = Attempt(
         student=sub.student,
         item=task.item,
         submission_hash=digest,
         exercise_hash=task.ex_hash,
-        score=float(result["score"]),
-        max_score=float(result["max_score"]),
-        status=result["status"],
-        mistakes=result["mistakes"],
+        outcome=result,
         grader_version=__version__,
         graded_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        seconds=float(result["seconds"]),
-        cases=result["cases"],
     )
     book.record(attempt)
     summary.graded += 1
-    summary.scores.setdefault(task.item, []).append(attempt.score)
-    summary.max_score[task.item] = max(summary.max_score.get(task.item, 0.0), attempt.max_score)
-    summary.passed += attempt.status == "passed"
-    summary.errors += attempt.status == "error"
-    summary.mistakes.update(attempt.mistakes)
-    summary.slowest.append((attempt.seconds, sub.student))
 
 
 def close_worker() -> None:

@@ -29,11 +29,12 @@ def titles(course: Course, items: list[str]) -> dict[str, str]:
 
 def write_dashboard(course: Course, book: Gradebook, items: list[str], path: Path) -> None:
     """The class's page for `items`, from each student's latest attempts."""
+    from grader.classroom.statistics import class_stats
     from grader.render.dashboard import render_dashboard
 
     rows = [r for r in book.latest().values() if r["item"] in items]
     generated = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    page = render_dashboard(rows, titles(course, items), generated=generated)
+    page = render_dashboard(class_stats(rows, titles(course, items)), generated=generated)
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as exc:

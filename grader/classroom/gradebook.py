@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from grader.classroom.result import cases_from, stored_cases
+from grader.results import Outcome
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -33,6 +36,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     graded_at TEXT NOT NULL,
     seconds REAL NOT NULL,
     cases TEXT NOT NULL,
+    error TEXT,
     UNIQUE (student, item, submission_hash, exercise_hash)
 )
 """
@@ -49,18 +53,15 @@ def file_hash(*paths: Path) -> str:
 
 @dataclass(frozen=True)
 class Attempt:
+    """One submission of one student, graded once: who, what, and its class result."""
+
     student: str
     item: str
     submission_hash: str
     exercise_hash: str
-    score: float
-    max_score: float
-    status: str
-    mistakes: Sequence[str]
+    outcome: Outcome
     grader_version: str
     graded_at: str
-    seconds: float
-    cases: Sequence[dict[str, Any]]
 
 
 class Gradebook:
@@ -70,6 +71,9 @@ class Gradebook:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(attempts)")}
+        if "error" not in columns:  # a gradebook of an older version: its rows stay readable
+            self.db.execute("ALTER TABLE attempts ADD COLUMN error TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -94,24 +98,26 @@ class Gradebook:
 
     def record(self, attempt: Attempt) -> bool:
         """Write one attempt; False when it was already there (graded twice, kept once)."""
+        result = attempt.outcome
         with self._transaction():
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO attempts (student, item, submission_hash, "
                 "exercise_hash, score, max_score, status, mistakes, grader_version, "
-                "graded_at, seconds, cases) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "graded_at, seconds, cases, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     attempt.student,
                     attempt.item,
                     attempt.submission_hash,
                     attempt.exercise_hash,
-                    attempt.score,
-                    attempt.max_score,
-                    attempt.status,
-                    json.dumps(list(attempt.mistakes)),
+                    result.score,
+                    result.max_score,
+                    result.status,
+                    json.dumps(list(result.mistakes)),
                     attempt.grader_version,
                     attempt.graded_at,
-                    attempt.seconds,
-                    json.dumps(list(attempt.cases)),
+                    result.seconds,
+                    json.dumps(stored_cases(result)),
+                    result.error,
                 ),
             )
         return cursor.rowcount == 1
@@ -129,7 +135,7 @@ class Gradebook:
         for values in cursor.fetchall():
             row = dict(zip(names, values, strict=True))
             row["mistakes"] = json.loads(row["mistakes"])
-            row["cases"] = json.loads(row["cases"])
+            row["cases"], row["error"] = cases_from(json.loads(row["cases"]), row.get("error"))
             out.append(row)
         return out
 

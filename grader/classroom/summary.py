@@ -1,43 +1,51 @@
-"""What a class run tells at its end: counts, scores by exercise, mistakes, the slowest."""
+"""What a class run tells at its end: counts, scores by exercise, mistakes, the slowest.
+
+Worded from the figures statistics.py counts once (the dashboard reads the same), over the
+attempts this run recorded.
+"""
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+
+from grader.results import ItemStats
 
 
 @dataclass
 class Summary:
     graded: int = 0
     skipped: int = 0
-    errors: int = 0
-    #: Scores and the maximum by exercise: a class run of `all` mixes exercises whose
-    #: points differ, so each gets its own line.
-    scores: dict[str, list[float]] = field(default_factory=dict)
-    max_score: dict[str, float] = field(default_factory=dict)
-    passed: int = 0
-    mistakes: Counter[str] = field(default_factory=Counter)
-    slowest: list[tuple[float, str]] = field(default_factory=list)
+    #: The attempts this run recorded, counted by exercise (set when the run is over): a
+    #: class run of `all` mixes exercises whose points differ, so each gets its own line.
+    stats: list[ItemStats] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"graded {self.graded}, skipped {self.skipped} (already in the gradebook)"]
-        for item, scores in sorted(self.scores.items()):
-            prefix = f"{item}: " if len(self.scores) > 1 else ""
+        for item in self.stats:
+            prefix = f"{item.item}: " if len(self.stats) > 1 else ""
             out.append(
-                f"{prefix}mean {statistics.mean(scores):.2f}, median "
-                f"{statistics.median(scores):g} of {self.max_score[item]:g}"
+                f"{prefix}mean {item.mean:.2f}, median {item.median:g} of {item.max_score:g}"
             )
-        if self.graded:
-            rates = f"pass rate {self.passed / self.graded:.0%}; errors {self.errors}"
-            if len(self.scores) == 1:
+        counted = sum(item.submissions for item in self.stats)
+        if counted:
+            passed = sum(item.passed for item in self.stats)
+            errors = sum(item.errors for item in self.stats)
+            rates = f"pass rate {passed / counted:.0%}; errors {errors}"
+            if len(self.stats) == 1:
                 out[-1] += f"; {rates}"
             else:
                 out.append(f"all: {rates}")
-        if self.mistakes:
-            common = ", ".join(f"{m} ({k})" for m, k in self.mistakes.most_common(5))
-            out.append(f"most frequent mistakes: {common}")
-        if self.slowest:
-            slow = ", ".join(f"{s} {t:.1f} s" for t, s in sorted(self.slowest)[-3:][::-1])
-            out.append(f"slowest: {slow}")
+        mistakes: Counter[str] = Counter()
+        for item in self.stats:
+            mistakes.update(dict(item.mistakes))
+        if mistakes:
+            common = sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:5]
+            out.append("most frequent mistakes: " + ", ".join(f"{m} ({k})" for m, k in common))
+        slowest = sorted(
+            (slow for item in self.stats for slow in item.slowest),
+            key=lambda slow: (-slow.seconds, slow.student),
+        )[:3]
+        if slowest:
+            out.append("slowest: " + ", ".join(f"{s.student} {s.seconds:.1f} s" for s in slowest))
         return out

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from grader.quiz.spec import Quiz
 
 ENV_VAR = "GRADER_COURSE"
+#: The kinds of item a course holds, told apart by their file (quiz.kind.is_quiz). Every
+#: step that treats them differently dispatches on these names through its own table:
+#: the command (cli/grade.py COMMANDS), validate (authoring/validate.py VALIDATORS) and
+#: selftest (authoring/selftest.py PROVERS); tests/test_registries.py checks each has all.
+ITEM_KINDS = ("exercise", "quiz")
 _ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
@@ -50,6 +55,10 @@ class Course:
                 "their titles.",
             )
         return path
+
+    def kind_of(self, item_id: str) -> str:
+        """Which kind an item is; an unknown id is an exercise, whose loading says so."""
+        return "quiz" if self.is_quiz(item_id) else "exercise"
 
     def is_quiz(self, item_id: str) -> bool:
         path = self.exercises_dir / f"{item_id}.yaml"
@@ -82,6 +91,11 @@ class Course:
 
     def load_all(self) -> list[Exercise]:
         return [self.load(i) for i in self.exercise_ids()]
+
+
+def kind_of_file(path: Path) -> str:
+    """Which kind of item a file holds."""
+    return "quiz" if is_quiz(path) else "exercise"
 
 
 def _is_course(path: Path) -> bool:

@@ -33,6 +33,7 @@ def test_every_sandbox_backend_is_in_the_sandbox_page(name: str) -> None:
     assert f"**{name}**" in page
 
 
+@pytest.mark.slow
 def test_the_cli_offers_what_the_registries_hold() -> None:
     helped = run_grade("ex01", "--help").stdout
     assert f"[{'|'.join(STDOUT_FORMATS)}]" in helped.replace("\n", "").replace(" ", "")
@@ -41,6 +42,7 @@ def test_the_cli_offers_what_the_registries_hold() -> None:
     assert f"[{'|'.join(BATCH_FORMATS)}]" in batch
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", sorted(REPORT_SUFFIXES))
 def test_every_report_suffix_writes_its_format(suffix: str, tmp_path: Path) -> None:
     out = tmp_path / f"report{suffix}"
@@ -51,3 +53,26 @@ def test_every_report_suffix_writes_its_format(suffix: str, tmp_path: Path) -> N
         assert text.startswith("<!DOCTYPE html>")
     else:
         assert text.startswith("## ex01")
+
+
+def test_every_kind_of_item_has_a_command_a_validator_and_a_prover() -> None:
+    from grader.authoring.selftest import PROVERS
+    from grader.authoring.validate import VALIDATORS
+    from grader.cli.grade import COMMANDS
+    from grader.course import ITEM_KINDS
+
+    for table in (COMMANDS, VALIDATORS, PROVERS):
+        assert sorted(table) == sorted(ITEM_KINDS)
+
+
+@pytest.mark.parametrize(("item", "kind"), [("ex01", "exercise"), ("q01", "quiz")])
+def test_each_kind_of_item_is_graded_validated_and_proven_through_its_entry(
+    item: str, kind: str
+) -> None:
+    from grader.course import Course
+
+    assert Course(REPO).kind_of(item) == kind
+    assert run_grade(item, "--help").returncode == 0
+    assert run_grade("selftest", item).returncode == 0
+    validated = run_grade("validate", str(REPO / "exercises" / f"{item}.yaml"))
+    assert validated.returncode == 0, validated.stdout + validated.stderr

@@ -269,16 +269,27 @@ def table(proof: ExerciseProof) -> list[str]:
     return lines
 
 
-def prove_items(course: Course, ids: list[str], seeds: int) -> Iterator[tuple[list[str], bool]]:
-    """`grade selftest`: each item's table (an exercise's or a quiz's proof) and whether it
-    is proven, in the order given."""
-    for item_id in ids:
-        if course.is_quiz(item_id):
-            from grader.quiz.check import prove_quiz, quiz_table
+def _prove_exercise(course: Course, item_id: str, seeds: int) -> tuple[list[str], bool]:
+    proof = selftest(course.prepare(item_id), seeds=range(seeds))
+    return table(proof), proof.ok
 
-            quiz = course.load_quiz(item_id)
-            proofs = prove_quiz(quiz, course.root)
-            yield quiz_table(quiz, proofs), all(not p.failures for p in proofs)
-        else:
-            proof = selftest(course.prepare(item_id), seeds=range(seeds))
-            yield table(proof), proof.ok
+
+def _prove_quiz(course: Course, item_id: str, seeds: int) -> tuple[list[str], bool]:
+    from grader.quiz.check import prove_quiz, quiz_table
+
+    quiz = course.load_quiz(item_id)
+    proofs = prove_quiz(quiz, course.root)
+    return quiz_table(quiz, proofs), all(not p.failures for p in proofs)
+
+
+#: How each kind of item (course.ITEM_KINDS) is proven.
+PROVERS: dict[str, Callable[[Course, str, int], tuple[list[str], bool]]] = {
+    "exercise": _prove_exercise,
+    "quiz": _prove_quiz,
+}
+
+
+def prove_items(course: Course, ids: list[str], seeds: int) -> Iterator[tuple[list[str], bool]]:
+    """`grade selftest`: each item's table and whether it is proven, in the order given."""
+    for item_id in ids:
+        yield PROVERS[course.kind_of(item_id)](course, item_id, seeds)

@@ -9,14 +9,14 @@ problem is a `Problem` with file:line:col.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from grader.course import kind_of_file
 from grader.errors import GraderError, Problem, ReferenceSolutionError, SpecError
 from grader.exercise.prepare import Prepared, callable_with, prepare
 from grader.exercise.spec import Exercise
-from grader.quiz.kind import is_quiz
 
 #: Seeds whose random inputs validate draws: enough to meet a generator's rare options.
 SEEDS = (0, 1, 2)
@@ -76,29 +76,30 @@ def validate(course_root: Path, paths: Sequence[Path]) -> Validation:
                 )
             )
             continue
-        if is_quiz(path):
-            problems += _quiz(course_root, path, ids)
-            continue
-        try:
-            prepared = prepare(course_root, path)
-        except SpecError as exc:
-            problems += exc.problems
-            continue
-        except GraderError as exc:  # a bundle whose stored answers are unreadable
-            problems.append(Problem(exc.where or str(path), exc.what, exc.fix))
-            continue
-        exercise = prepared.exercise
-        if exercise.id in ids:
-            problems.append(
-                Problem(
-                    exercise.where("id"),
-                    f"id {exercise.id!r} is also the id of {ids[exercise.id]}",
-                    "Give every exercise its own id.",
-                )
-            )
-        ids.setdefault(exercise.id, path)
-        problems += course_problems(prepared)
+        problems += VALIDATORS[kind_of_file(path)](course_root, path, ids)
     return Validation(tuple(files), tuple(problems))
+
+
+def _exercise(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
+    """An exercise file: its rules, and what only the course can tell."""
+    try:
+        prepared = prepare(course_root, path)
+    except SpecError as exc:
+        return list(exc.problems)
+    except GraderError as exc:  # a bundle whose stored answers are unreadable
+        return [Problem(exc.where or str(path), exc.what, exc.fix)]
+    exercise = prepared.exercise
+    found = []
+    if exercise.id in ids:
+        found.append(
+            Problem(
+                exercise.where("id"),
+                f"id {exercise.id!r} is also the id of {ids[exercise.id]}",
+                "Give every exercise its own id.",
+            )
+        )
+    ids.setdefault(exercise.id, path)
+    return found + course_problems(prepared)
 
 
 def _quiz(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
@@ -118,6 +119,13 @@ def _quiz(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
         )
     ids.setdefault(quiz.id, path)
     return found + quiz_problems(quiz, course_root)
+
+
+#: How each kind of item (course.ITEM_KINDS) is validated.
+VALIDATORS: dict[str, Callable[[Path, Path, dict[str, Path]], list[Problem]]] = {
+    "exercise": _exercise,
+    "quiz": _quiz,
+}
 
 
 def course_problems(prepared: Prepared) -> list[Problem]:

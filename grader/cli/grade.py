@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -238,3 +239,10 @@ def write_report(report: Report, path: Path) -> None:
     except OSError as exc:
         raise GraderError(f"cannot write the report {path}: {exc}") from None
     click.echo(f"report written to {path}", err=True)
+
+
+#: The command of each kind of item (course.ITEM_KINDS): `grade ex01`, `grade q01`.
+COMMANDS: dict[str, Callable[[str], click.Command]] = {
+    "exercise": grade_command,
+    "quiz": quiz_command,
+}

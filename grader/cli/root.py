@@ -18,7 +18,7 @@ import click
 
 from grader import __version__
 from grader.cli.common import COURSE_HELP, EXIT_BUG, course
-from grader.cli.grade import grade_command, quiz_command
+from grader.cli.grade import COMMANDS
 from grader.errors import GraderError
 
 
@@ -30,11 +30,10 @@ class _Grade(click.Group):
         if command is not None:
             return command
         try:
-            if course(ctx).is_quiz(cmd_name):
-                return quiz_command(cmd_name)
+            kind = course(ctx).kind_of(cmd_name)
         except GraderError:
-            pass  # no course: the exercise command says so
-        return grade_command(cmd_name)
+            kind = "exercise"  # no course: the exercise command says so
+        return COMMANDS[kind](cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_commands(ctx, formatter)

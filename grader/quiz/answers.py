@@ -15,14 +15,8 @@ from typing import Any
 from grader.errors import Problem, SpecError
 from grader.exercise.yamlfile import ANSWERS_YAML, locate, parse_yaml, read_text
 from grader.quiz.grading import Posed
-from grader.quiz.spec import QuestionType, Quiz
-
-HOW = {
-    QuestionType.NUMERIC: "a number",
-    QuestionType.SINGLE: "one letter",
-    QuestionType.MULTIPLE: "every letter that applies, e.g. a, c",
-    QuestionType.TRUEFALSE: "true or false",
-}
+from grader.quiz.spec import Quiz
+from grader.quiz.types import type_of
 
 
 def _comment(text: str, indent: str) -> list[str]:
@@ -55,7 +49,7 @@ def template(quiz: Quiz, posed: list[Posed], student: str) -> str:
     for n, p in enumerate(posed, 1):
         q = p.question
         points = f"{q.points:g} point{'s' if q.points != 1 else ''}"
-        body.append(f"  # {n}. ({points}; answer with {HOW[q.type]})")
+        body.append(f"  # {n}. ({points}; answer with {type_of(q).how})")
         body += _comment(p.text, "  ")
         for letter, index in zip(p.letters, p.order, strict=True):
             body.append(f"  #   {letter}) {q.options[index].text}")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import sys
 import tempfile
@@ -29,21 +28,14 @@ import click
 
 from grader.errors import GraderError
 from grader.quiz.answers import read_answers, template
-from grader.quiz.grading import Judged, Posed, judge
+from grader.quiz.grading import Posed, judge
 from grader.quiz.run import OpenQuiz
-from grader.quiz.spec import QuestionType, Quiz
+from grader.quiz.spec import Quiz
+from grader.quiz.types import QUESTION_TYPES, Judged, type_of
 from grader.render.untrusted import visible
 
-#: A number as a student writes it: digits, an optional point and exponent. Stricter than
-#: float(), which also takes 'nan', 'inf' and '1_000': none of them is an answer.
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-PROMPTS = {
-    QuestionType.NUMERIC: "Your answer (a number):",
-    QuestionType.SINGLE: "Your answer (one option):",
-    QuestionType.MULTIPLE: "Your answer (every option that applies):",
-    QuestionType.TRUEFALSE: "True or false?",
-}
+#: Each question type's prompt, by its `type:` (the words are its class's).
+PROMPTS = {name: kind.ask for name, kind in QUESTION_TYPES.items()}
 
 
 def take(opened: OpenQuiz, student: str, *, save: Path) -> dict[str, object] | None:
@@ -149,42 +141,12 @@ def _resumed(quiz: Quiz, student: str, save: Path) -> dict[str, object]:
 
 def _ask(posed: Posed) -> object:
     """One question's answer, as an answers file holds it. Raises KeyboardInterrupt on Ctrl-C."""
-    import questionary
-
-    question = posed.question
-    message = PROMPTS[question.type]
-    pointer = _ascii_marks()
-    prompt: questionary.Question
-    if question.type is QuestionType.NUMERIC:
-        prompt = questionary.text(message, validate=_check_number)
-    elif question.type is QuestionType.TRUEFALSE:
-        prompt = questionary.select(
-            message,
-            pointer=pointer,
-            choices=[
-                questionary.Choice("true", value=True),
-                questionary.Choice("false", value=False),
-            ],
-        )
-    else:
-        choices = [
-            questionary.Choice(f"{letter}) {question.options[index].text}", value=letter)
-            for letter, index in zip(posed.letters, posed.order, strict=True)
-        ]
-        if question.type is QuestionType.SINGLE:
-            prompt = questionary.select(message, choices=choices, pointer=pointer)
-        else:
-            prompt = questionary.checkbox(
-                message, choices=choices, pointer=pointer, validate=_check_picked
-            )
+    kind = type_of(posed.question)
+    prompt = kind.prompt(posed, _ascii_marks())
     answer: Any = prompt.unsafe_ask()
     if answer is None:  # questionary's way of saying the prompt was left: as Ctrl-C
         raise KeyboardInterrupt
-    if question.type is QuestionType.NUMERIC:
-        return str(answer).strip()  # the text as typed: its significant figures count
-    if question.type is QuestionType.MULTIPLE:
-        return [str(letter) for letter in answer]
-    return answer
+    return kind.given(answer)
 
 
 def _ascii_marks() -> str:
@@ -198,18 +160,6 @@ def _ascii_marks() -> str:
         return DEFAULT_SELECTED_POINTER
     vars(common).update(INDICATOR_SELECTED="[x]", INDICATOR_UNSELECTED="[ ]")
     return ">"
-
-
-def _check_number(text: str) -> bool | str:
-    """Numbers only, as written: '0,22' and '1/3' are told how to write one."""
-    if _NUMBER.fullmatch(text.strip()):
-        return True
-    return "Write a number, e.g. 0.2231 or 2.5e-3 (with a decimal point, not a comma)."
-
-
-def _check_picked(picked: list[str]) -> bool | str:
-    """Every multiple-choice question has a right option, so none picked is a slip."""
-    return bool(picked) or "Pick at least one: <space> marks an option, <enter> confirms."
 
 
 def _feedback(posed: Posed, judged: Judged) -> None:

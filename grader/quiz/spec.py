@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -17,6 +16,9 @@ from typing import Any
 from grader.errors import Problem, SpecError
 from grader.exercise.spec import RESERVED_IDS, Tolerance
 from grader.exercise.yamlfile import PathKey, Position, locate, read_yaml, schema_problems
+from grader.quiz.type_choice import Partial as Partial  # here for the questions' readers
+from grader.quiz.types import QUESTION_TYPES
+from grader.quiz.types import QuestionType as QuestionType  # here for the questions' readers
 
 KIND = "quiz"
 #: {name} in a question's text: replaced by that parameter's shown value. Nothing else is
@@ -26,22 +28,8 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_COURSE = "grader"
 #: Numeric answers with neither tolerance nor sigfigs: three significant figures' worth.
 DEFAULT_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-9)
-
-
-class QuestionType(str, Enum):
-    NUMERIC = "numeric"
-    SINGLE = "single"
-    MULTIPLE = "multiple"
-    TRUEFALSE = "truefalse"
-
-
-class Partial(str, Enum):
-    """How a multiple-choice question gives partial credit (formulas in docs/quizzes.md)."""
-
-    OFF = "off"
-    NET_CORRECT = "net-correct"
-    COVERAGE = "coverage"
-    EACH_ANSWER = "each-answer"
+#: Every key some question type takes as its own: a question of another type refuses it.
+TYPE_KEYS: frozenset[str] = frozenset().union(*(kind.keys for kind in QUESTION_TYPES.values()))
 
 
 @dataclass(frozen=True)
@@ -138,8 +126,10 @@ def _misconception(
 def _question(
     raw: Mapping[str, Any], i: int, quiz_where: Any, shared: Mapping[str, tuple[str, str]]
 ) -> tuple[Question | None, list[Problem]]:
+    """One question, checked: the keys every question has here, its type's own keys and
+    rules in its class (grader.quiz.types)."""
     where = quiz_where("questions", i)
-    kind = QuestionType(raw["type"])
+    kind = QUESTION_TYPES[raw["type"]]
     problems: list[Problem] = []
 
     def add(key: str, what: str, fix: str | None = None) -> None:
@@ -151,79 +141,43 @@ def _question(
         problems += issues
         if found is not None:
             misconceptions.append(found)
-    options = tuple(
-        Option(o["text"], bool(o.get("correct", False)), o.get("feedback"))
-        for o in raw.get("options", [])
-    )
-    numeric = {"params", "answer", "value", "tolerance", "sigfigs", "misconceptions"}
-    allowed: dict[QuestionType, set[str]] = {
-        QuestionType.NUMERIC: numeric,
-        QuestionType.SINGLE: {"options", "shuffle"},
-        QuestionType.MULTIPLE: {"options", "shuffle", "partial"},
-        QuestionType.TRUEFALSE: {"answer"},
-    }
-    specific = {"params", "answer", "value", "tolerance", "sigfigs", "misconceptions"}
-    specific |= {"options", "shuffle", "partial"}
-    for key in sorted((set(raw) & specific) - allowed[kind]):
-        add(key, f"'{key}' does not apply to a {kind.value} question", "Remove it.")
-    answer = raw.get("answer")
-    if kind is QuestionType.NUMERIC:
-        if (answer is None) == ("value" not in raw):
-            add("type", "a numeric question needs exactly one of 'answer' and 'value'")
-        if answer is not None and not isinstance(answer, str):
-            add("answer", "a numeric answer is a dotted path: solutions.<module>.<function>")
-        if "params" in raw and answer is None:
-            add("params", "params need an 'answer' function to compute the answer from")
-        if "tolerance" in raw and "sigfigs" in raw:
-            add("sigfigs", "give 'tolerance' or 'sigfigs', not both")
-        names = set(raw.get("params", {}))
-        text_names = set(PLACEHOLDER.findall(raw["text"]))
-        for name in sorted(text_names - names):
-            add("text", f"the text shows {{{name}}}, which is not a parameter", "Declare it.")
-    if kind is QuestionType.TRUEFALSE and not isinstance(answer, bool):
-        add("answer", "a true/false question needs answer: true or answer: false")
-    if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE):
-        right = sum(o.correct for o in options)
-        if not options:
-            add("type", f"a {kind.value} question needs 'options'")
-        elif kind is QuestionType.SINGLE and right != 1:
-            add("options", f"a single-choice question has exactly 1 correct option, not {right}")
-        elif kind is QuestionType.MULTIPLE and right == 0:
-            add("options", "a multiple-choice question needs at least 1 correct option")
-        texts = [o.text for o in options]
-        if len(set(texts)) != len(texts):
-            add("options", "two options have the same text")
-    ids = [m.id for m in misconceptions]
-    if len(set(ids)) != len(ids):
-        add("misconceptions", "two misconceptions have the same id")
+    for key in sorted((set(raw) & TYPE_KEYS) - kind.keys):
+        add(key, f"'{key}' does not apply to a {kind.name} question", "Remove it.")
     tolerance = DEFAULT_TOLERANCE
     if "tolerance" in raw:
         tolerance = Tolerance(float(raw["tolerance"]["rtol"]), float(raw["tolerance"]["atol"]))
-        if tolerance.rtol == 0 and tolerance.atol == 0:
-            add("tolerance", "rtol and atol are both 0", "Allow rounding: rtol: 1.0e-3.")
+    answer = raw.get("answer")
+    question = Question(
+        id=raw["id"],
+        type=QuestionType(raw["type"]),
+        points=float(raw.get("points", 1)),
+        text=raw["text"],
+        where=where,
+        params=MappingProxyType({k: dict(v) for k, v in raw.get("params", {}).items()}),
+        answer=answer if isinstance(answer, str) else None,
+        value=float(raw["value"]) if "value" in raw else None,
+        tolerance=tolerance,
+        sigfigs=raw.get("sigfigs"),
+        misconceptions=tuple(misconceptions),
+        options=tuple(
+            Option(o["text"], bool(o.get("correct", False)), o.get("feedback"))
+            for o in raw.get("options", [])
+        ),
+        shuffle=bool(raw.get("shuffle", True)),
+        partial=Partial(raw.get("partial", "net-correct")),
+        truth=answer if isinstance(answer, bool) else None,
+        feedback=MappingProxyType(dict(raw.get("feedback", {}))),
+    )
+    for flaw in kind.check(question, raw):
+        add(flaw.key, flaw.what, flaw.fix)
+    ids = [m.id for m in misconceptions]
+    if len(set(ids)) != len(ids):
+        add("misconceptions", "two misconceptions have the same id")
+    if tolerance.rtol == 0 and tolerance.atol == 0:
+        add("tolerance", "rtol and atol are both 0", "Allow rounding: rtol: 1.0e-3.")
     if problems:
         return None, problems
-    return (
-        Question(
-            id=raw["id"],
-            type=kind,
-            points=float(raw.get("points", 1)),
-            text=raw["text"],
-            where=where,
-            params=MappingProxyType({k: dict(v) for k, v in raw.get("params", {}).items()}),
-            answer=answer if isinstance(answer, str) else None,
-            value=float(raw["value"]) if "value" in raw else None,
-            tolerance=tolerance,
-            sigfigs=raw.get("sigfigs"),
-            misconceptions=tuple(misconceptions),
-            options=options,
-            shuffle=bool(raw.get("shuffle", True)),
-            partial=Partial(raw.get("partial", "net-correct")),
-            truth=answer if isinstance(answer, bool) else None,
-            feedback=MappingProxyType(dict(raw.get("feedback", {}))),
-        ),
-        [],
-    )
+    return question, []
 
 
 def _yaml11_words(data: Any) -> None:

@@ -14,7 +14,7 @@ The jobs, and who asks:
 - **moodle** (moodle): the Moodle XML question for one variant.
 
 A class is never instantiated: its methods are class methods, found by the question's
-`type:` in grader.quiz.types.QUESTION_TYPES.
+`type:` in grader.quiz.types.QUESTION_TYPES; each lives in type_<name>.py.
 """
 
 from __future__ import annotations

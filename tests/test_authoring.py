@@ -16,6 +16,8 @@ from conftest import REPO, SUBMISSIONS, run_grade, write
 from grader.authoring.selftest import selftest
 from grader.course import Course
 
+pytestmark = pytest.mark.slow
+
 EXERCISES = Course(REPO).exercise_ids()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, GradeRunner, write
+from conftest import REPO, GradeRunner, isolated_environment, write
 from grader import __version__
 from grader.exercise.spec import load_exercise
 
@@ -26,6 +26,7 @@ LOG2_BCE = GOOD_BCE.replace("np.log(", "np.log2(")
 ANSI = re.compile(r"\x1b\[")
 
 
+@pytest.mark.slow
 def test_version(grade: GradeRunner) -> None:
     result = grade("--version")
     assert result.returncode == 0
@@ -38,6 +39,7 @@ def _commands() -> list[str]:
     return sorted(cli.commands)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [[], *([c] for c in _commands()), ["ex01"], ["q01"]])
 def test_every_command_has_help(grade: GradeRunner, command: list[str]) -> None:
     result = grade(*command, "--help")
@@ -70,6 +72,7 @@ def test_every_command_appears_in_the_manual() -> None:
     assert missing == []
 
 
+@pytest.mark.slow
 def test_help_lists_the_exercises(grade: GradeRunner) -> None:
     result = grade("--help")
     for exercise in ("ex01", "ex02", "ex03", "ex04"):
@@ -81,6 +84,7 @@ def _points(exercise: str) -> int:
     return int(load_exercise(REPO / "exercises" / f"{exercise}.yaml").points)
 
 
+@pytest.mark.slow
 def test_list_shows_every_exercise_with_title_and_points(grade: GradeRunner) -> None:
     result = grade("list")
     assert result.returncode == 0
@@ -88,6 +92,7 @@ def test_list_shows_every_exercise_with_title_and_points(grade: GradeRunner) -> 
     assert len(result.stdout.splitlines()) == len(list((REPO / "exercises").glob("*.yaml")))
 
 
+@pytest.mark.slow
 def test_show_prints_the_statement_and_the_signature(grade: GradeRunner) -> None:
     result = grade("show", "ex01")
     assert result.returncode == 0
@@ -96,6 +101,7 @@ def test_show_prints_the_statement_and_the_signature(grade: GradeRunner) -> None
     assert "def binary_cross_entropy(y_true, y_pred):" in result.stdout
 
 
+@pytest.mark.slow
 def test_start_writes_a_starter_that_loads_and_never_overwrites(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -123,6 +129,7 @@ def test_start_writes_a_starter_that_loads_and_never_overwrites(
     assert "def sparse_categorical_cross_entropy" in starter.read_text()
 
 
+@pytest.mark.slow
 def test_a_correct_submission_passes_with_exit_code_0(grade: GradeRunner, tmp_path: Path) -> None:
     write(tmp_path / "ex01.py", GOOD_BCE)
     result = grade("ex01", cwd=tmp_path, env={"GRADER_COURSE": str(REPO)})
@@ -132,6 +139,7 @@ def test_a_correct_submission_passes_with_exit_code_0(grade: GradeRunner, tmp_pa
     assert not ANSI.search(result.stdout), "no colour when stdout is not a terminal"
 
 
+@pytest.mark.slow
 def test_a_wrong_submission_fails_with_details_and_exit_code_1(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -147,6 +155,7 @@ def test_a_wrong_submission_fails_with_details_and_exit_code_1(
     assert "(seed 5;" in out
 
 
+@pytest.mark.slow
 def test_json_report_has_the_gradescope_fields(grade: GradeRunner, tmp_path: Path) -> None:
     path = write(tmp_path / "mine.py", LOG2_BCE)
     result = grade("ex01", "--file", str(path), "--format", "json", "--seed", "1")
@@ -167,6 +176,7 @@ def test_json_report_has_the_gradescope_fields(grade: GradeRunner, tmp_path: Pat
     assert "expected 0.2231435513142097, got 0.3219280948873623" in first["output"]
 
 
+@pytest.mark.slow
 def test_hidden_cases_reveal_no_inputs_or_expected_values(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -182,6 +192,7 @@ def test_hidden_cases_reveal_no_inputs_or_expected_values(
         assert "expected" not in test["output"]
 
 
+@pytest.mark.slow
 def test_the_same_seed_reproduces_the_same_report(grade: GradeRunner, tmp_path: Path) -> None:
     path = write(tmp_path / "mine.py", LOG2_BCE)
     runs = [
@@ -194,6 +205,7 @@ def test_the_same_seed_reproduces_the_same_report(grade: GradeRunner, tmp_path: 
     ]
 
 
+@pytest.mark.slow
 def test_unknown_exercise_lists_the_valid_ones(grade: GradeRunner) -> None:
     result = grade("ex99")
     assert result.returncode == 2
@@ -202,6 +214,7 @@ def test_unknown_exercise_lists_the_valid_ones(grade: GradeRunner) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_missing_submission_says_to_run_grade_start(grade: GradeRunner, tmp_path: Path) -> None:
     result = grade("ex02", cwd=tmp_path, env={"GRADER_COURSE": str(REPO)})
     assert result.returncode == 2
@@ -209,11 +222,13 @@ def test_missing_submission_says_to_run_grade_start(grade: GradeRunner, tmp_path
     assert "grade start ex02" in result.stderr
 
 
+@pytest.mark.slow
 def test_bad_options_are_usage_errors(grade: GradeRunner) -> None:
     assert grade("ex01", "--format", "xml").returncode == 2
     assert grade("ex01", "--seed", "-1").returncode == 2
 
 
+@pytest.mark.slow
 def test_a_syntax_error_shows_file_line_and_the_offending_line(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -227,6 +242,7 @@ def test_a_syntax_error_shows_file_line_and_the_offending_line(
     assert f"Score 0/{_points('ex01')}" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "source",
     [
@@ -245,6 +261,7 @@ def test_missing_function_or_wrong_parameters_name_the_expected_signature(
     assert "def binary_cross_entropy(y_true, y_pred):" in result.stdout
 
 
+@pytest.mark.slow
 def test_an_exception_shows_its_type_message_and_only_student_frames(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -259,6 +276,7 @@ def test_an_exception_shows_its_type_message_and_only_student_frames(
     assert "site-packages" not in result.stdout
 
 
+@pytest.mark.slow
 def test_a_broken_exercise_file_is_a_configuration_error_with_file_and_line(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -275,6 +293,7 @@ def test_a_broken_exercise_file_is_a_configuration_error_with_file_and_line(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_missing_reference_is_a_configuration_error(grade: GradeRunner, tmp_path: Path) -> None:
     course = tmp_path / "course"
     write(course / "exercises" / "ex01.yaml", (REPO / "exercises" / "ex01.yaml").read_text())
@@ -285,6 +304,7 @@ def test_a_missing_reference_is_a_configuration_error(grade: GradeRunner, tmp_pa
     assert "does not exist" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_wrong_promised_value_is_caught(grade: GradeRunner, tmp_path: Path) -> None:
     course = tmp_path / "course"
     text = (REPO / "exercises" / "ex01.yaml").read_text()
@@ -296,6 +316,7 @@ def test_a_wrong_promised_value_is_caught(grade: GradeRunner, tmp_path: Path) ->
     assert "promises 0.32 but the reference gives 0.2231435513142097" in result.stderr
 
 
+@pytest.mark.slow
 def test_no_course_is_a_clear_error(grade: GradeRunner, tmp_path: Path) -> None:
     result = grade("--course", str(tmp_path), "list")
     assert result.returncode == 2
@@ -305,9 +326,11 @@ def test_no_course_is_a_clear_error(grade: GradeRunner, tmp_path: Path) -> None:
 def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
     """Run grade with stdout on a pseudo-terminal, as in an interactive shell."""
     leader, follower = pty.openpty()
-    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | env
     proc = subprocess.Popen(
-        [sys.executable, "-m", "grader", *args], stdout=follower, stderr=follower, env=environment
+        [sys.executable, "-m", "grader", *args],
+        stdout=follower,
+        stderr=follower,
+        env=isolated_environment(env),
     )
     os.close(follower)
     chunks = []
@@ -324,6 +347,7 @@ def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 def test_colour_on_a_terminal_unless_no_color_is_set(tmp_path: Path) -> None:
     path = write(tmp_path / "mine.py", LOG2_BCE)
     args = ["ex01", "--file", str(path), "--seed", "1"]
@@ -331,6 +355,7 @@ def test_colour_on_a_terminal_unless_no_color_is_set(tmp_path: Path) -> None:
     assert not ANSI.search(_run_on_a_terminal(args, {"NO_COLOR": "1"}))
 
 
+@pytest.mark.slow
 def test_ascii_terminals_get_words_instead_of_marks(grade: GradeRunner, tmp_path: Path) -> None:
     path = write(tmp_path / "mine.py", LOG2_BCE)
     result = grade("ex01", "--file", str(path), env={"PYTHONIOENCODING": "ascii"})
@@ -339,6 +364,7 @@ def test_ascii_terminals_get_words_instead_of_marks(grade: GradeRunner, tmp_path
     assert result.stdout.isascii()
 
 
+@pytest.mark.slow
 def test_doctor_names_the_backend_in_use_and_why(grade: GradeRunner) -> None:
     result = grade("doctor")
     assert result.returncode == 0
@@ -349,6 +375,7 @@ def test_doctor_names_the_backend_in_use_and_why(grade: GradeRunner) -> None:
     assert "no network isolation" in forced.stdout
 
 
+@pytest.mark.slow
 def test_without_bwrap_auto_falls_back_with_a_note_and_asking_for_bwrap_fails(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -365,6 +392,7 @@ def test_without_bwrap_auto_falls_back_with_a_note_and_asking_for_bwrap_fails(
     assert "bwrap    unavailable: bwrap is not installed" in doctor.stdout
 
 
+@pytest.mark.slow
 def test_memory_beyond_the_exercise_limit_names_the_limit(
     grade: GradeRunner, tmp_path: Path
 ) -> None:

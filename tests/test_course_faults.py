@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Completed, run_grade, write
+from conftest import Completed, isolated_environment, run_grade, write
+
+pytestmark = pytest.mark.slow
 
 #: ex01 raises on inputs of 17k examples: on some seeds only (found below, not guessed).
 FLAKY = """\
@@ -357,7 +359,7 @@ def test_the_pytest_plugin_and_the_notebook_say_it_is_the_courses_fault(
             sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--grade", "ex01",
             f"--grade-course={course}", f"--grade-seed={bad_seed}",
         ],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, env=isolated_environment(), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 4, output  # pytest's usage error: nothing was graded

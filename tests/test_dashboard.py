@@ -14,6 +14,7 @@ from test_reports import BROWSER_FLAGS, PHONE, _axe_violations, _browser
 
 from conftest import SUBMISSIONS, run_grade, write
 from grader.classroom.gradebook import Gradebook
+from grader.classroom.statistics import class_stats
 from grader.render.dashboard import render_dashboard
 
 EX01 = SUBMISSIONS / "ex01"
@@ -46,7 +47,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[st
     finally:
         book.close()
     page = write(
-        root / "class.html", render_dashboard(rows, TITLES, generated="2025-01-31 12:00 UTC")
+        root / "class.html",
+        render_dashboard(class_stats(rows, TITLES), generated="2025-01-31 12:00 UTC"),
     )
     return page, rows
 
@@ -64,6 +66,7 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+@pytest.mark.slow
 def test_the_class_graded_as_the_dashboard_tests_assume(
     graded: tuple[Path, list[dict[str, Any]]],
 ) -> None:
@@ -78,6 +81,8 @@ def test_the_class_graded_as_the_dashboard_tests_assume(
     }
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_the_dashboard_shows_the_gradebook_in_a_real_browser(
     graded: tuple[Path, list[dict[str, Any]]], browser: Any
 ) -> None:
@@ -152,12 +157,14 @@ def test_the_dashboard_shows_the_gradebook_in_a_real_browser(
     page.close()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_the_dashboard_passes_axe_core(
     graded: tuple[Path, list[dict[str, Any]]], browser: Any, tmp_path: Path
 ) -> None:
     pytest.importorskip("axe_playwright_python", reason="axe-playwright-python is not installed")
     path, _ = graded
-    empty = write(tmp_path / "empty.html", render_dashboard([], {}, generated="now"))
+    empty = write(tmp_path / "empty.html", render_dashboard(class_stats([], {}), generated="now"))
     page = browser.new_page(viewport=PHONE)
     problems = []
     for name, page_path in (("class", path), ("empty", empty)):
@@ -178,6 +185,7 @@ def _row(student: str, item: str, score: float, status: str, **more: Any) -> dic
         "seconds": 0.1,
         "graded_at": "2025-01-31T12:00:00+00:00",
         "cases": [{"name": "one", "status": status, "score": score, "seed": 1}],
+        "error": None,
         **more,
     }
 
@@ -189,9 +197,10 @@ def test_a_grader_error_is_shown_with_its_message_escaped() -> None:
         0.0,
         "error",
         max_score=0.0,
-        cases=[{"error": "cannot read <b>ex02.py</b>: not UTF-8"}],
+        cases=[],
+        error="cannot read <b>ex02.py</b>: not UTF-8",
     )
-    html = render_dashboard([broken], {}, generated="<now>")
+    html = render_dashboard(class_stats([broken], {}), generated="<now>")
     assert "cannot read &lt;b&gt;ex02.py&lt;/b&gt;: not UTF-8" in html
     assert "<b>" not in html
     assert "generated &lt;now&gt;" in html
@@ -204,7 +213,7 @@ def test_every_exercise_gets_its_own_section_in_the_order_of_its_id() -> None:
         _row("ann", "ex01", 2.0, "failed", mistakes=["log2"]),
         _row("bo", "ex01", 4.0, "passed"),
     ]
-    html = render_dashboard(rows, {"ex01": "BCE", "ex02": "MSE"}, generated="now")
+    html = render_dashboard(class_stats(rows, {"ex01": "BCE", "ex02": "MSE"}), generated="now")
     assert re.findall(r'data-item="(\w+)"', html) == ["ex01", "ex02"]
     assert html.count('class="bar"') == 8, "a 4-point exercise: one bin per point"
     ex01 = html[html.index('data-item="ex01"') : html.index('data-item="ex02"')]
@@ -213,6 +222,6 @@ def test_every_exercise_gets_its_own_section_in_the_order_of_its_id() -> None:
 
 
 def test_no_rows_is_a_page_that_says_nothing_was_graded() -> None:
-    html = render_dashboard([], {}, generated="now")
+    html = render_dashboard(class_stats([], {}), generated="now")
     assert "No submissions were graded" in html
     assert "<section" not in html

@@ -14,6 +14,8 @@ from conftest import SUBMISSIONS, run_grade, write
 
 distributed = pytest.importorskip("distributed")
 
+pytestmark = pytest.mark.slow
+
 SOURCES = ["good_vectorised.py", "bad_log2.py", "bad_sum_not_mean.py", "good_loops_math.py"]
 
 

@@ -15,6 +15,9 @@ import pytest
 from conftest import REPO
 from grader.cli import cli
 
+#: Each test runs grade --help or mkdocs build, or reads the site it built.
+pytestmark = pytest.mark.slow
+
 # A command line in click's help: two spaces, the name, then two spaces or more and its summary.
 COMMAND_LINE = re.compile(r"^  (\S+)(?:\s{2,}|$)")
 

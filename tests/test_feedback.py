@@ -53,6 +53,7 @@ def _tests(report: dict[str, Any], visibility: str) -> list[dict[str, Any]]:
 # --- parameter names ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_parameters_named_in_another_order_cost_nothing_and_warn_in_every_format(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -70,6 +71,7 @@ def test_parameters_named_in_another_order_cost_nothing_and_warn_in_every_format
     assert "your parameters are named (y_pred, y_true)" in html.read_text()
 
 
+@pytest.mark.slow
 def test_parameters_used_the_wrong_way_round_lose_points_and_are_diagnosed(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -80,6 +82,7 @@ def test_parameters_used_the_wrong_way_round_lose_points_and_are_diagnosed(
     assert report["warnings"], "the names say it too"
 
 
+@pytest.mark.slow
 def test_statement_names_give_no_warning(grade: GradeRunner) -> None:
     path = SUBMISSIONS / "ex04" / "good_vectorised.py"
     report = grade("ex04", "--file", str(path), "--format", "json").json()
@@ -89,6 +92,7 @@ def test_statement_names_give_no_warning(grade: GradeRunner) -> None:
 # --- imports -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("source", "package"),
     [
@@ -119,6 +123,7 @@ def test_an_unavailable_package_is_explained_not_just_named(
 # --- hidden cases ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_hidden_cases_read_whole_sentences_and_show_no_data(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -151,6 +156,7 @@ def mean_squared_error(y_true, y_pred):
 """
 
 
+@pytest.mark.slow
 def test_hidden_cases_leak_nothing_through_descriptors_or_class_names(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -188,6 +194,7 @@ def mean_squared_error(y_true, y_pred):
 """
 
 
+@pytest.mark.slow
 def test_forged_events_carry_nothing_of_a_hidden_case_into_the_report(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -203,6 +210,7 @@ def test_forged_events_carry_nothing_of_a_hidden_case_into_the_report(
 # --- one voice ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cases_the_diagnosis_explains_print_no_contradicting_hint(grade: GradeRunner) -> None:
     path = SUBMISSIONS / "ex01" / "bad_log2.py"
     report = grade("ex01", "--file", str(path), "--format", "json", "--seed", "4").json()
@@ -212,6 +220,7 @@ def test_cases_the_diagnosis_explains_print_no_contradicting_hint(grade: GradeRu
     assert all(t["details"]["hint"] is None for t in failing)
 
 
+@pytest.mark.slow
 def test_failures_no_diagnosis_explains_keep_their_hints(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -237,6 +246,7 @@ def _course_with(tmp_path: Path, exercise: str, old: str, new: str) -> Path:
     return course
 
 
+@pytest.mark.slow
 def test_a_submission_that_hangs_in_every_call_is_done_within_its_budget(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -267,6 +277,7 @@ def test_a_submission_that_hangs_in_every_call_is_done_within_its_budget(
     assert elapsed < 2 + 15, "two limits, loading and start-up; not a limit per case"
 
 
+@pytest.mark.slow
 def test_a_submission_slow_in_every_call_stops_at_its_time_budget(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -284,6 +295,7 @@ def test_a_submission_slow_in_every_call_stops_at_its_time_budget(
     assert "not run: the submission used its time budget of 1.5 s" in messages
 
 
+@pytest.mark.slow
 def test_the_default_budget_bounds_a_hanging_submission(grade: GradeRunner, tmp_path: Path) -> None:
     path = write(
         tmp_path / "ex04.py",
@@ -304,6 +316,7 @@ def test_the_default_budget_bounds_a_hanging_submission(grade: GradeRunner, tmp_
 # --- the text report -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_text_report_puts_score_and_diagnosis_before_details_and_the_case_list(
     grade: GradeRunner,
 ) -> None:
@@ -320,6 +333,7 @@ def test_the_text_report_puts_score_and_diagnosis_before_details_and_the_case_li
     assert verbose.count("    what      ") == failing
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [60, 80])
 def test_no_line_of_the_text_report_is_wider_than_the_terminal(
     grade: GradeRunner, columns: int

@@ -74,6 +74,7 @@ def _github(grade: GradeRunner, submission: Path) -> tuple[Completed, list[Comma
     return result, _commands(result.stdout)
 
 
+@pytest.mark.slow
 def test_a_passing_submission_gets_a_score_notice_and_no_error(grade: GradeRunner) -> None:
     result, commands = _github(grade, GOOD)
     assert result.returncode == 0
@@ -83,6 +84,7 @@ def test_a_passing_submission_gets_a_score_notice_and_no_error(grade: GradeRunne
     assert re.search(r": (\d+)/\1 points \(\d+ passed, 0 failed, 0 errors\)", score.message)
 
 
+@pytest.mark.slow
 def test_failing_cases_are_one_error_with_first_failures_and_the_diagnosis(
     grade: GradeRunner,
 ) -> None:
@@ -103,6 +105,7 @@ def test_failing_cases_are_one_error_with_first_failures_and_the_diagnosis(
     assert re.search(r"\d+/\d+ points", score.message)
 
 
+@pytest.mark.slow
 def test_a_submission_failing_every_case_stays_within_githubs_annotation_limit(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -123,6 +126,7 @@ def test_a_submission_failing_every_case_stays_within_githubs_annotation_limit(
         assert len(_level(commands, level)) <= PER_LEVEL
 
 
+@pytest.mark.slow
 def test_a_syntax_error_is_annotated_at_its_file_line_and_column(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -142,6 +146,7 @@ def test_a_syntax_error_is_annotated_at_its_file_line_and_column(
     assert "not run" not in result.stdout, "the error says why once, not once per case"
 
 
+@pytest.mark.slow
 def test_percent_newline_comma_and_colon_round_trip_through_escaping(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -231,6 +236,7 @@ def test_a_step_summary_cut_inside_a_code_block_closes_it(line: str) -> None:
     assert CUT_MARKER in text
 
 
+@pytest.mark.slow
 def test_the_step_summary_is_appended_where_github_says(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")

@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import SUBMISSIONS, run_grade, write
+
+pytestmark = pytest.mark.slow
 
 #: The fields Gradescope's results.json specification documents (top level and per test).
 TOP = {

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, REPO, run_grade, write
+from conftest import FIXTURES, REPO, backends, run_grade, write
 from grader.course import Course
 from grader.exercise.grading import grade
-from grader.sandbox import bwrap_problem, get_backend
+from grader.sandbox import get_backend
+
+pytestmark = pytest.mark.slow
 
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))
 
@@ -75,14 +77,6 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _skip_without_bwrap(backend: str) -> None:
-    """The bwrap and warm backends need bwrap: skipped, with the reason, where it fails."""
-    if backend in ("bwrap", "warm"):
-        problem = bwrap_problem(fresh=True)
-        if problem is not None:
-            pytest.skip(f"bwrap backend unavailable: {problem}")
-
-
 class _Listener:
     """A loopback port that records whether anything connected to it."""
 
@@ -131,12 +125,11 @@ def _processes_with(token: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("backend", ["bwrap", "warm", "process"])
+@pytest.mark.parametrize("backend", backends("bwrap", "warm", "process"))
 @pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.stem)
 def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
     path: Path, backend: str, course: Path, tmp_path: Path
 ) -> None:
-    _skip_without_bwrap(backend)
     gap = NEEDS.get(path.stem)
     with contextlib.closing(get_backend(backend)) as chosen:
         limitations = chosen.limitations()
@@ -186,11 +179,10 @@ def test_a_hostile_submission_scores_nothing_and_leaves_nothing(
     assert mine == [], "a cgroup of the run was left behind"
 
 
-@pytest.mark.parametrize("backend", ["bwrap", "warm", "process"])
+@pytest.mark.parametrize("backend", backends("bwrap", "warm", "process"))
 def test_a_hostile_run_does_not_affect_the_next_submission(
     backend: str, course: Path, tmp_path: Path
 ) -> None:
-    _skip_without_bwrap(backend)
     hostile = write(tmp_path / "bomb.py", (FIXTURES / "hostile" / "fork_bomb.py").read_text())
     good = write(
         tmp_path / "good.py", (FIXTURES / "submissions/ex01/good_vectorised.py").read_text()
@@ -238,11 +230,10 @@ def mean_squared_error(y_true, y_pred):
 """
 
 
-@pytest.mark.parametrize("backend", ["bwrap", "warm", "process"])
+@pytest.mark.parametrize("backend", backends("bwrap", "warm", "process"))
 def test_a_visible_call_cannot_reach_the_inputs_of_hidden_cases(
     backend: str, tmp_path: Path
 ) -> None:
-    _skip_without_bwrap(backend)
     path = write(tmp_path / "ex04.py", SNOOP)
     args = ("ex04", "--file", str(path), "--format", "json", "--sandbox", backend)
     report = run_grade(*args, "--seed", "1").json()
@@ -311,11 +302,10 @@ def mean_squared_error(y_true, y_pred):
 """
 
 
-@pytest.mark.parametrize("backend", ["bwrap", "warm", "process"])
+@pytest.mark.parametrize("backend", backends("bwrap", "warm", "process"))
 def test_what_a_visible_call_leaves_running_cannot_show_hidden_inputs(
     backend: str, tmp_path: Path
 ) -> None:
-    _skip_without_bwrap(backend)
     path = write(tmp_path / "ex04.py", LATE_READER)
     args = ("ex04", "--file", str(path), "--format", "json", "--sandbox", backend)
     result = run_grade(*args, "--seed", "1")

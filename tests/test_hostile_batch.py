@@ -38,7 +38,7 @@ import pytest
 from test_hostile import NEEDS, _Listener, _processes_with
 
 from conftest import FIXTURES, REPO, SUBMISSIONS, Completed, run_grade, write
-from grader.sandbox import bwrap_problem, get_backend
+from grader.sandbox import get_backend
 
 PROBE = FIXTURES / "hostile_class" / "probe.py"
 CLASS_ATTACKS = sorted(p for p in (FIXTURES / "hostile_class").glob("*.py") if p != PROBE)
@@ -82,13 +82,6 @@ cases:
     visibility: hidden
     generate: {generator: binary, n: [3, 100]}
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _needs_bwrap() -> None:
-    problem = bwrap_problem(fresh=True)
-    if problem is not None:
-        pytest.skip(f"bwrap backend unavailable: {problem}")
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +240,8 @@ def _leftovers(token: str, *folders: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_class_attacks_get_nothing_and_leave_the_neighbours_alone(
     jobs: int, course: Path, full_marks: float, tmp_path: Path
@@ -315,6 +310,8 @@ def test_class_attacks_get_nothing_and_leave_the_neighbours_alone(
     assert seconds < BATCH_SECONDS / 2
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 def test_the_hostile_suite_gets_the_same_verdicts_in_a_class_as_alone(
     course: Path, full_marks: float, tmp_path: Path
 ) -> None:

@@ -23,13 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
-from conftest import REPO, Completed, run_grade, write
+from conftest import REPO, Completed, backends, run_grade, write
 from grader.course import find_course
 from grader.errors import GraderError, SpecError
 from grader.exercise import notebook_source
 from grader.quiz.answers import read_answers
 from grader.quiz.spec import Quiz
-from grader.sandbox import bwrap_problem
 
 #: What a refusal may take: the held-out attacks allow 10 s; a subprocess starts in ~0.3 s.
 TIMEOUT = 30
@@ -59,6 +58,7 @@ def _answers(path: Path) -> Completed:
 # --- quiz answers files ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_alias_bomb_is_refused_at_its_first_alias(tmp_path: Path) -> None:
     lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     for n in range(1, 9):
@@ -69,6 +69,7 @@ def test_an_alias_bomb_is_refused_at_its_first_alias(tmp_path: Path) -> None:
     _refused(result, f"{path}:5:8", "alias", "grade q01 --template")
 
 
+@pytest.mark.slow
 def test_an_answers_file_that_is_a_named_pipe_is_refused_without_waiting(
     tmp_path: Path,
 ) -> None:
@@ -77,6 +78,7 @@ def test_an_answers_file_that_is_a_named_pipe_is_refused_without_waiting(
     _refused(_answers(path), f"{path} is not a regular file", "grade q01 --template")
 
 
+@pytest.mark.slow
 def test_a_50_mb_list_is_refused_by_its_size(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     with path.open("w") as out:
@@ -88,11 +90,13 @@ def test_a_50_mb_list_is_refused_by_its_size(tmp_path: Path) -> None:
     _refused(_answers(path), str(path), "larger than 256 KiB")
 
 
+@pytest.mark.slow
 def test_values_nested_1000_deep_are_refused_where_they_go_too_deep(tmp_path: Path) -> None:
     path = write(tmp_path / "deep.yaml", HEAD + "  one: " + "[" * 1000 + "]" * 1000 + "\n")
     _refused(_answers(path), f"{path}:4:", "nested more than 50 deep")
 
 
+@pytest.mark.slow
 def test_block_nesting_is_refused_at_its_line(tmp_path: Path) -> None:
     body = "".join(f"{'  ' * (level + 1)}k{level}:\n" for level in range(60))
     path = write(tmp_path / "deep.yaml", HEAD + body + "  " * 61 + "1\n")
@@ -100,11 +104,13 @@ def test_block_nesting_is_refused_at_its_line(tmp_path: Path) -> None:
     _refused(_answers(path), f"{path}:53:101", "nested more than 50 deep")
 
 
+@pytest.mark.slow
 def test_too_many_values_in_a_small_file_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "many.yaml", HEAD + "  one: [" + "1, " * 20_000 + "1]\n")
     _refused(_answers(path), f"{path}:4:", "more than 10,000 keys and values")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("content", "words"),
     [
@@ -124,6 +130,7 @@ def test_bytes_that_are_not_yaml_text_are_refused(
     _refused(_answers(path), *(w.format(path=path) for w in words))
 
 
+@pytest.mark.slow
 def test_an_exercise_file_is_bounded_too(tmp_path: Path) -> None:
     """An instructor's file has more room (aliases are allowed) but no bomb goes through."""
     root = tmp_path / "course"
@@ -163,6 +170,7 @@ def _graded(path: Path) -> Completed:
     return run_grade("ex01", "--file", str(path), "--format", "json", timeout=TIMEOUT)
 
 
+@pytest.mark.slow
 def test_10000_cells_in_a_chain_are_read_and_graded(tmp_path: Path) -> None:
     chain = ["x0 = 0.0", *(f"x{i} = x{i - 1} * 1.0" for i in range(1, 10_000))]
     body = GOOD.replace("return float(", "return x9999 + float(")
@@ -195,6 +203,7 @@ WHY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bomb", list(BOMBS))
 def test_a_parser_bomb_in_a_cell_is_that_cells_error(tmp_path: Path, bomb: str) -> None:
     path = _notebook(tmp_path / "ex01.ipynb", BOMBS[bomb], GOOD)
@@ -207,6 +216,7 @@ def test_a_parser_bomb_in_a_cell_is_that_cells_error(tmp_path: Path, bomb: str) 
     assert WHY[bomb] in notes[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bomb", ["minus", "plus", "minus-short", "plus-short"])
 def test_a_parser_bomb_in_the_functions_cell_is_the_load_error(tmp_path: Path, bomb: str) -> None:
     expression = BOMBS[bomb].removeprefix("x = ")
@@ -222,6 +232,7 @@ def test_a_parser_bomb_in_the_functions_cell_is_the_load_error(tmp_path: Path, b
     assert "Split long expressions into several statements" in error["hint"]
 
 
+@pytest.mark.slow
 def test_lone_surrogates_in_a_cell_are_replaced_and_said(tmp_path: Path) -> None:
     notebook = json.loads(nbformat.writes(new_notebook(cells=[new_code_cell(GOOD + "  # \ud800")])))
     path = tmp_path / "ex01.ipynb"
@@ -237,6 +248,7 @@ def _write_bytes(path: Path, content: bytes) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("make", "words"),
     [
@@ -257,6 +269,7 @@ def test_a_notebook_file_that_is_not_one_is_a_clear_error(
     _refused(_graded(path), *words)
 
 
+@pytest.mark.slow
 def test_a_notebook_of_too_many_cells_is_refused(tmp_path: Path) -> None:
     cell = {"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": []}
     document = {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [cell] * 20_001}
@@ -264,6 +277,7 @@ def test_a_notebook_of_too_many_cells_is_refused(tmp_path: Path) -> None:
     _refused(_graded(path), "20,001 cells", "at most 20,000")
 
 
+@pytest.mark.slow
 def test_a_notebook_of_too_much_code_is_refused(tmp_path: Path) -> None:
     path = _notebook(tmp_path / "ex01.ipynb", *(["x = 1" + " " * 89_995] * 6), GOOD)
     _refused(_graded(path), "more than 500,000 characters of code", "cell 6")
@@ -272,11 +286,8 @@ def test_a_notebook_of_too_much_code_is_refused(tmp_path: Path) -> None:
 # --- Python sources ----------------------------------------------------------------------------
 
 
-def _backends() -> list[str]:
-    return ["process"] + ([] if bwrap_problem(fresh=False) else ["bwrap", "warm"])
-
-
-@pytest.mark.parametrize("backend", _backends())
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", backends("process", "bwrap", "warm"))
 @pytest.mark.parametrize("bomb", ["minus", "plus"])
 def test_a_parser_bomb_in_a_py_file_is_the_load_error(
     tmp_path: Path, bomb: str, backend: str
@@ -292,6 +303,7 @@ def test_a_parser_bomb_in_a_py_file_is_the_load_error(
     assert error["message"].startswith("Python cannot compile ex01.py: an expression is nested")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("content", "words"),
     [

@@ -90,6 +90,7 @@ def _assert_matches_json(suite: TestSuite, document: dict[str, Any], classname: 
     assert properties["grader_version"] == document["grader_version"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["good_vectorised.py", "bad_log2.py", "bad_raises.py"])
 def test_junit_counts_names_and_statuses_match_the_json_report(
     grade: GradeRunner, fixture: str
@@ -101,6 +102,7 @@ def test_junit_counts_names_and_statuses_match_the_json_report(
     assert "student" not in _properties(suite), "only quizzes have a student"
 
 
+@pytest.mark.slow
 def test_a_failure_says_what_was_expected_and_a_hidden_one_only_its_message(
     grade: GradeRunner,
 ) -> None:
@@ -126,6 +128,7 @@ def test_a_failure_says_what_was_expected_and_a_hidden_one_only_its_message(
     assert document["output"] in _suite_out(xml)
 
 
+@pytest.mark.slow
 def test_a_case_hint_is_in_the_failure_text(grade: GradeRunner) -> None:
     xml, document = _both(grade, "ex01", "--file", str(EX01 / "bad_returns_array.py"))
     _valid(xml)
@@ -138,6 +141,7 @@ def test_a_case_hint_is_in_the_failure_text(grade: GradeRunner) -> None:
     assert "hint" not in result.text
 
 
+@pytest.mark.slow
 def test_a_submission_that_does_not_load_is_an_error_on_every_case(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -160,6 +164,7 @@ def test_a_submission_that_does_not_load_is_an_error_on_every_case(
     assert suite_element.get("file") == str(broken)
 
 
+@pytest.mark.slow
 def test_control_characters_printed_by_a_submission_do_not_break_the_xml(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -188,6 +193,7 @@ def test_control_characters_printed_by_a_submission_do_not_break_the_xml(
     assert "loading" in _suite_out(xml)
 
 
+@pytest.mark.slow
 def test_a_quiz_report_names_the_student(grade: GradeRunner, tmp_path: Path) -> None:
     answers = tmp_path / "answers.yaml"
     made = grade("q01", "--template", "--student", "x", "--out", str(answers))

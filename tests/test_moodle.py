@@ -203,6 +203,7 @@ def _html(fragment: str) -> _Html:
     return parser
 
 
+@pytest.mark.slow
 def test_the_file_is_a_moodle_quiz_that_opens_with_its_category(
     exported: str, root: ElementTree.Element
 ) -> None:
@@ -228,6 +229,7 @@ def test_the_file_is_a_moodle_quiz_that_opens_with_its_category(
     assert _named(root, "one v1").findtext("defaultgrade") == "2"
 
 
+@pytest.mark.slow
 def test_each_question_with_parameters_is_one_question_per_variant(
     root: ElementTree.Element,
 ) -> None:
@@ -241,6 +243,7 @@ def test_each_question_with_parameters_is_one_question_per_variant(
     assert len(numerical) == 2 * VARIANTS + 1
 
 
+@pytest.mark.slow
 def test_answers_are_the_engines_and_tolerances_tell_them_apart(
     root: ElementTree.Element, quiz: Quiz, course: Path
 ) -> None:
@@ -268,6 +271,7 @@ def test_answers_are_the_engines_and_tolerances_tell_them_apart(
     assert checked == 2 * VARIANTS + 1
 
 
+@pytest.mark.slow
 def test_moodle_grades_every_probe_as_the_engine_does(
     root: ElementTree.Element, quiz: Quiz, course: Path
 ) -> None:
@@ -291,6 +295,7 @@ def test_moodle_grades_every_probe_as_the_engine_does(
                 assert moodle == pytest.approx(moodle_fraction(ours)), (name, probe)
 
 
+@pytest.mark.slow
 def test_misconceptions_carry_feedback_that_names_them(
     root: ElementTree.Element, course: Path
 ) -> None:
@@ -312,6 +317,7 @@ def test_misconceptions_carry_feedback_that_names_them(
     assert _html(right).text == "Right, the mean."
 
 
+@pytest.mark.slow
 def test_choice_questions_grade_as_their_partial_rule(root: ElementTree.Element) -> None:
     which = _named(root, "which")
     assert which.get("type") == "multichoice"
@@ -336,6 +342,7 @@ def test_choice_questions_grade_as_their_partial_rule(root: ElementTree.Element)
     assert [a[0] for a in _answers(strict)] == [50, 50, -100]
 
 
+@pytest.mark.slow
 def test_true_false_keeps_its_key_and_feedback(root: ElementTree.Element) -> None:
     tf = _named(root, "tf")
     assert tf.get("type") == "truefalse"
@@ -345,6 +352,7 @@ def test_true_false_keeps_its_key_and_feedback(root: ElementTree.Element) -> Non
     assert _html(f_feedback).text.startswith("-ln(p) grows as p falls: p < 0.5")
 
 
+@pytest.mark.slow
 def test_text_with_markup_characters_is_shown_as_written(
     exported: str, root: ElementTree.Element
 ) -> None:
@@ -360,6 +368,7 @@ def test_text_with_markup_characters_is_shown_as_written(
     assert "p &amp;lt; 0.5 &amp;amp; y = 1" in exported
 
 
+@pytest.mark.slow
 def test_exporting_an_unknown_quiz_is_exit_2_and_says_which_exist(course: Path) -> None:
     result = run_grade("export", "nosuch", "--course", str(course))
     assert result.returncode == 2

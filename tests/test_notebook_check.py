@@ -103,6 +103,7 @@ def score_text(exercise: str, score: float) -> str:
 # --- in real kernels ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_example_notebook_shows_full_marks_inline(kernel: str) -> None:
     """The kernel starts in examples/, and check finds the course upwards as the CLI does."""
     nb = execute(nbformat.read(EXAMPLE, as_version=4), EXAMPLE.parent)
@@ -115,6 +116,7 @@ def test_example_notebook_shows_full_marks_inline(kernel: str) -> None:
     assert "Score 25/25" in shown(cell, "text/plain")
 
 
+@pytest.mark.slow
 def test_wrong_log_base_is_diagnosed_inline(
     kernel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,6 +129,7 @@ def test_wrong_log_base_is_diagnosed_inline(
     assert title in document
 
 
+@pytest.mark.slow
 def test_function_using_a_notebook_array_fails_cleanly_with_a_note(
     kernel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -151,6 +154,7 @@ def test_function_using_a_notebook_array_fails_cleanly_with_a_note(
     assert nb.cells[3].outputs[0].text == "0.0 25.0\n"
 
 
+@pytest.mark.slow
 def test_notebook_without_the_function_gets_a_message(
     kernel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,6 +252,7 @@ def test_check_outside_ipython_looks_in_the_callers_globals() -> None:
     assert f"define `{ENTRY}(y_true, y_pred)` in a cell and run it first" in repr(result)
 
 
+@pytest.mark.slow
 def test_inline_report_is_the_html_report_file() -> None:
     ns = cells(GOOD)
     result = check("ex03", course=REPO, function=ns[ENTRY], seed=1)

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from conftest import SUBMISSIONS, run_grade, write
+
+pytestmark = pytest.mark.slow
 
 SEED = "5"
 

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO, run_grade, write
+from conftest import REPO, backends, run_grade, write
 from grader.authoring.packages import package_problems
-from grader.sandbox import bwrap_problem
 
 #: A small binary cross-entropy exercise; `packages` is filled in per exercise.
 EXERCISE = """\
@@ -103,14 +102,10 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(params=["process", "bwrap", "warm"])
+@pytest.fixture(params=backends("process", "bwrap", "warm"))
 def sandbox(request: pytest.FixtureRequest) -> str:
     """Every test here runs on every backend; bwrap and warm are skipped, with the reason,
     where this machine cannot run bwrap."""
-    if request.param in ("bwrap", "warm"):
-        problem = bwrap_problem(fresh=True)
-        if problem is not None:
-            pytest.skip(f"bwrap backend unavailable: {problem}")
     return str(request.param)
 
 
@@ -144,6 +139,7 @@ def _flat(text: str | None) -> str:
 # --- through the CLI, on both backends ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_exercise_allowing_scipy_lets_a_submission_use_xlogy(
     course: Path, sandbox: str, tmp_path: Path
 ) -> None:
@@ -152,6 +148,7 @@ def test_an_exercise_allowing_scipy_lets_a_submission_use_xlogy(
     assert report["score"] == report["max_score"], [t["output"] for t in report["tests"]]
 
 
+@pytest.mark.slow
 def test_an_exercise_allowing_scipy_still_hides_the_rest_and_names_what_it_allows(
     course: Path, sandbox: str, tmp_path: Path
 ) -> None:
@@ -164,6 +161,7 @@ def test_an_exercise_allowing_scipy_still_hides_the_rest_and_names_what_it_allow
     assert "only Python's standard library and numpy, scipy are available" in hint
 
 
+@pytest.mark.slow
 def test_the_default_exercise_refuses_scipy_and_names_numpy_only(
     course: Path, sandbox: str, tmp_path: Path
 ) -> None:
@@ -178,6 +176,7 @@ def test_the_default_exercise_refuses_scipy_and_names_numpy_only(
     assert "numpy, " not in hint
 
 
+@pytest.mark.slow
 def test_a_pure_python_exercise_refuses_numpy(course: Path, sandbox: str, tmp_path: Path) -> None:
     report = _grade(course, "pure", NUMPY, sandbox, tmp_path)
     assert report["score"] == 0
@@ -190,6 +189,7 @@ def test_a_pure_python_exercise_refuses_numpy(course: Path, sandbox: str, tmp_pa
     assert "only the standard library is available in this exercise" in hint
 
 
+@pytest.mark.slow
 def test_a_pure_python_submission_receives_lists_of_python_numbers_and_passes(
     course: Path, sandbox: str, tmp_path: Path
 ) -> None:
@@ -202,6 +202,7 @@ def test_a_pure_python_submission_receives_lists_of_python_numbers_and_passes(
     assert printed["random #1"] == "given list list ['float']"
 
 
+@pytest.mark.slow
 def test_a_pure_python_submission_may_return_an_int_and_must_not_change_its_lists(
     course: Path, sandbox: str, tmp_path: Path
 ) -> None:
@@ -220,6 +221,7 @@ def test_a_pure_python_submission_may_return_an_int_and_must_not_change_its_list
 # --- package_problems ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_package_problems_finds_nothing_wrong_with_packages_that_work() -> None:
     assert package_problems(["numpy"]) == []
     assert package_problems(["numpy", "scipy"]) == []
@@ -253,13 +255,13 @@ def test_package_problems_names_a_standard_library_module_as_needless() -> None:
     ]
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 def test_one_warm_backend_grades_exercises_with_different_packages_in_turn(
     course: Path, tmp_path: Path
 ) -> None:
     """A batch of all exercises: each set of packages gets a sandbox of its own, and the
     backend's files outlive the sandbox it throws away when the set changes."""
-    if bwrap_problem(fresh=True) is not None:
-        pytest.skip(f"bwrap backend unavailable: {bwrap_problem()}")
     from grader.course import Course
     from grader.exercise.grading import grade
     from grader.sandbox.warm import WarmBackend

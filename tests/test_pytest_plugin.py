@@ -4,7 +4,6 @@ against the JSON report of `grade EXERCISE` on the same file with the same seed.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -15,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO, SUBMISSIONS, Completed, run_grade, write
+from conftest import REPO, SUBMISSIONS, Completed, isolated_environment, run_grade, write
+
+pytestmark = pytest.mark.slow
 
 SEED = "3"
 #: Path values with "=": pytest decides its rootdir before it knows the plugin's options.
@@ -25,10 +26,10 @@ _HEADER = re.compile(r"^_+ (.+?) _+$")
 
 
 def run_pytest(cwd: Path, *args: str) -> Completed:
-    """`python -m pytest ARGS` in `cwd`, without the settings of the run that runs it."""
-    dropped = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "GRADER_COURSE", "COLUMNS", "LINES")
-    dropped += ("NO_COLOR", "PY_COLORS", "FORCE_COLOR", "GITHUB_STEP_SUMMARY")
-    environment = {k: v for k, v in os.environ.items() if k not in dropped}
+    """`python -m pytest ARGS` in `cwd`, without the settings of the run that runs it: the
+    grader's settings and cache as `run_grade` isolates them, and pytest's own."""
+    dropped = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PY_COLORS", "FORCE_COLOR")
+    environment = {k: v for k, v in isolated_environment().items() if k not in dropped}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,

@@ -108,6 +108,7 @@ def _params(template: str, qid: str) -> str:
     return "\n".join(lines[index - 3 : index])
 
 
+@pytest.mark.slow
 def test_two_students_get_their_own_numbers_reproducibly(course: Path, tmp_path: Path) -> None:
     alice = _template(course, "alice", tmp_path / "a.yaml")
     bob = _template(course, "bob", tmp_path / "b.yaml")
@@ -121,6 +122,7 @@ def test_two_students_get_their_own_numbers_reproducibly(course: Path, tmp_path:
     assert report["tests"][0]["details"]["inputs"]["p"] in _params(alice, "one")
 
 
+@pytest.mark.slow
 def test_a_blank_answers_file_scores_0_with_exit_1(course: Path, tmp_path: Path) -> None:
     _template(course, "carol", tmp_path / "c.yaml")
     result = run_grade("q01", "--answers", str(tmp_path / "c.yaml"), "--format", "json", cwd=course)
@@ -143,6 +145,7 @@ def _one_value(course: Path, tmp_path: Path, student: str) -> tuple[float, float
     return right, right / math.log(2)
 
 
+@pytest.mark.slow
 def test_right_log2_and_too_few_digits_are_told_apart(course: Path, tmp_path: Path) -> None:
     right, base2 = _one_value(course, tmp_path, "dave")
     template = (tmp_path / "dave.yaml").read_text()
@@ -164,6 +167,7 @@ def test_right_log2_and_too_few_digits_are_told_apart(course: Path, tmp_path: Pa
             assert ex01_hint in test["details"]["hint"]  # the exercise's own wording
 
 
+@pytest.mark.slow
 def test_sum_instead_of_mean_is_named_on_a_batch(course: Path, tmp_path: Path) -> None:
     path = tmp_path / "erin.yaml"
     _template(course, "erin", path)
@@ -178,6 +182,7 @@ def test_sum_instead_of_mean_is_named_on_a_batch(course: Path, tmp_path: Path) -
     assert "sum instead of mean" in test["details"]["message"]
 
 
+@pytest.mark.slow
 def test_choices_are_answered_by_the_students_own_letters(course: Path, tmp_path: Path) -> None:
     path = tmp_path / "fay.yaml"
     template = _template(course, "fay", path)
@@ -190,6 +195,7 @@ def test_choices_are_answered_by_the_students_own_letters(course: Path, tmp_path
     assert report["tests"][4]["score"] == 1
 
 
+@pytest.mark.slow
 def test_a_malformed_answers_file_is_exit_2_with_file_and_line(
     course: Path, tmp_path: Path
 ) -> None:
@@ -208,6 +214,7 @@ def test_a_malformed_answers_file_is_exit_2_with_file_and_line(
     assert "Traceback" not in other.stderr
 
 
+@pytest.mark.slow
 def test_a_file_for_one_student_never_grades_as_anothers(course: Path, tmp_path: Path) -> None:
     _template(course, "ian", tmp_path / "i.yaml")
     result = run_grade("q01", "--answers", str(tmp_path / "i.yaml"), "--student", "jo", cwd=course)
@@ -215,6 +222,7 @@ def test_a_file_for_one_student_never_grades_as_anothers(course: Path, tmp_path:
     assert "holds the answers of student 'ian'" in result.stderr
 
 
+@pytest.mark.slow
 def test_quizzes_and_exercises_are_listed_together_and_validate(course: Path) -> None:
     listed = run_grade("list", cwd=course)
     assert "q01      Demo quiz  (6 points, quiz)" in listed.stdout
@@ -224,6 +232,7 @@ def test_quizzes_and_exercises_are_listed_together_and_validate(course: Path) ->
     assert "proven" in proven.stdout
 
 
+@pytest.mark.slow
 def test_a_broken_quiz_breaks_neither_the_exercises_nor_itself_silently(course: Path) -> None:
     text = QUIZ.replace("answer: solutions.qz.bce\n", "answer: solutions.qz.nothere\n")
     text = text.replace("{text: MSE, correct: true, feedback", "{text: MSE, feedback")
@@ -240,6 +249,7 @@ def test_a_broken_quiz_breaks_neither_the_exercises_nor_itself_silently(course: 
     assert "exactly 1 correct option" in listed.stderr
 
 
+@pytest.mark.slow
 def test_a_collision_prone_misconception_is_avoided_and_counted(course: Path) -> None:
     """At y = 1 and p = 0.5 the log2 value is 1 and ln 2 = 0.693: apart. But a formula that
     equals the answer at y = 0 must never be the variant a student gets."""
@@ -288,6 +298,7 @@ def test_partial_credit_follows_the_formula_each_question_declares(
     assert judge(_posed(partial), picked, practice=True).score == pytest.approx(score)
 
 
+@pytest.mark.slow
 def test_yaml_11_words_off_true_false_read_as_words(course: Path, tmp_path: Path) -> None:
     text = QUIZ.replace("partial: net-correct", "partial: off").replace(
         "    answer: true\n",
@@ -320,6 +331,7 @@ def _key(posed: Posed) -> object:
     return right[0] if question.type is QuestionType.SINGLE else right
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quiz_id", SHIPPED)
 def test_every_shipped_quiz_gives_full_marks_to_its_key(quiz_id: str, tmp_path: Path) -> None:
     import yaml
@@ -337,6 +349,7 @@ def test_every_shipped_quiz_gives_full_marks_to_its_key(quiz_id: str, tmp_path: 
     assert len(SHIPPED) >= 4
 
 
+@pytest.mark.slow
 def test_braces_in_a_question_are_text_unless_they_name_a_parameter(
     course: Path, tmp_path: Path
 ) -> None:
@@ -350,6 +363,7 @@ def test_braces_in_a_question_are_text_unless_they_name_a_parameter(
     assert "Labels in {0, 1}, a stray { and {p.__class__}: which loss" in template
 
 
+@pytest.mark.slow
 def test_ci_names_the_student_in_the_environment(course: Path, tmp_path: Path) -> None:
     """CI passes GRADER_STUDENT instead of --student: the same numbers as --student."""
     by_option = _template(course, "mia", tmp_path / "option.yaml")
@@ -373,6 +387,7 @@ def test_ci_names_the_student_in_the_environment(course: Path, tmp_path: Path) -
     assert graded.json()["student"] == "mia"
 
 
+@pytest.mark.slow
 def test_an_answer_function_that_cannot_take_the_params_is_named(course: Path) -> None:
     write(course / "solutions" / "qz_bad.py", "def bce(prob, label):\n    return 0.0\n")
     write(

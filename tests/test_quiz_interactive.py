@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_grade, write
+from conftest import isolated_environment, run_grade, write
 from grader.course import find_course
 from grader.quiz import interactive
 from grader.quiz.answers import read_answers
@@ -125,8 +125,7 @@ class Terminal:
         not a key for the program to read."""
         leader, follower = pty.openpty()
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        dropped = ("NO_COLOR", "GRADER_COURSE", "GRADER_STUDENT")
-        env = {k: v for k, v in os.environ.items() if k not in dropped}
+        env = isolated_environment()
         # A terminal emulator answers prompt_toolkit's cursor position requests; this one
         # does not, so tell prompt_toolkit not to ask.
         env |= {"TERM": "xterm", "COLUMNS": "120", "LINES": "40", "PROMPT_TOOLKIT_NO_CPR": "1"}
@@ -281,6 +280,7 @@ def answer_last_two(term: Terminal, posed: dict[str, Posed]) -> None:
 # --- the tests ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_quiz_taken_with_keystrokes_grades_as_its_saved_answers_file(
     tmp_path: Path, terminal: Spawn
 ) -> None:
@@ -322,6 +322,7 @@ def test_a_quiz_taken_with_keystrokes_grades_as_its_saved_answers_file(
     assert (graded.json()["score"], graded.json()["max_score"]) == (4.0, 5.0)
 
 
+@pytest.mark.slow
 def test_practice_tells_a_log2_answer_by_name_before_the_next_question(
     tmp_path: Path, terminal: Spawn
 ) -> None:
@@ -345,6 +346,7 @@ def test_practice_tells_a_log2_answer_by_name_before_the_next_question(
     assert term.wait() == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_cleanly_and_the_next_run_resumes(tmp_path: Path, terminal: Spawn) -> None:
     course = make_course(tmp_path / "course", "graded")
     posed = posed_for(course)
@@ -403,6 +405,7 @@ def test_the_saved_file_reads_back_as_the_answers_given(
         assert "A model predicts p = " in save.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_without_a_terminal_it_says_to_use_an_answers_file(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course", "graded")
     result = subprocess.run(
@@ -412,7 +415,7 @@ def test_without_a_terminal_it_says_to_use_an_answers_file(tmp_path: Path) -> No
         text=True,
         cwd=tmp_path,
         timeout=TIMEOUT,
-        env={k: v for k, v in os.environ.items() if k != "GRADER_COURSE"},
+        env=isolated_environment(),
     )
     assert result.returncode == 2
     assert "not one" in result.stderr
@@ -421,6 +424,7 @@ def test_without_a_terminal_it_says_to_use_an_answers_file(tmp_path: Path) -> No
     assert not (tmp_path / "q01-answers.yaml").exists()
 
 
+@pytest.mark.slow
 def test_another_students_answers_are_never_written_over(tmp_path: Path, terminal: Spawn) -> None:
     course = make_course(tmp_path / "course", "graded")
     save = tmp_path / "q01-answers.yaml"
@@ -450,6 +454,7 @@ def _keys_for_the_key(posed: Posed) -> list[str]:
     return check_right_ones(posed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quiz_id", SHIPPED)
 def test_every_shipped_quiz_taken_in_a_terminal_scores_as_its_answers_file(
     quiz_id: str, tmp_path: Path, terminal: Spawn

@@ -65,6 +65,7 @@ def test_every_kind_of_item_has_a_command_a_validator_and_a_prover() -> None:
         assert sorted(table) == sorted(ITEM_KINDS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("item", "kind"), [("ex01", "exercise"), ("q01", "quiz")])
 def test_each_kind_of_item_is_graded_validated_and_proven_through_its_entry(
     item: str, kind: str

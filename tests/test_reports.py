@@ -41,6 +41,7 @@ def _counts(report: str) -> tuple[int, int, int]:
     return passed, failed, errors
 
 
+@pytest.mark.slow
 def test_markdown_report_has_score_diagnosis_and_a_row_per_case(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -55,6 +56,7 @@ def test_markdown_report_has_score_diagnosis_and_a_row_per_case(
     assert "expected `0.2231435513142097`, got `0.3219280948873623`" in text
 
 
+@pytest.mark.slow
 def test_html_report_is_self_contained(grade: GradeRunner, tmp_path: Path) -> None:
     html = _report(grade, tmp_path, LOG2, "feedback.html")
     assert "<script" not in html
@@ -67,6 +69,7 @@ def test_html_report_is_self_contained(grade: GradeRunner, tmp_path: Path) -> No
     assert "natural" in html, "the statement and its formula"
 
 
+@pytest.mark.slow
 def test_a_correct_submission_gets_no_diagnosis_in_any_format(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -78,6 +81,7 @@ def test_a_correct_submission_gets_no_diagnosis_in_any_format(
     assert re.search(r'class="score passed">.*?(\d+) / \1</p>', html), "full marks"
 
 
+@pytest.mark.slow
 def test_no_known_mistake_is_said_plainly(grade: GradeRunner, tmp_path: Path) -> None:
     result = grade("ex04", "--file", str(CUBES), "--seed", "1")
     assert "No known mistake matches your results" in result.stdout
@@ -85,6 +89,7 @@ def test_no_known_mistake_is_said_plainly(grade: GradeRunner, tmp_path: Path) ->
     assert "No known mistake matches your results" in markdown
 
 
+@pytest.mark.slow
 def test_an_unknown_report_suffix_is_a_usage_error(grade: GradeRunner, tmp_path: Path) -> None:
     result = grade("ex01", "--file", str(GOOD), "--report", str(tmp_path / "r.pdf"))
     assert result.returncode == 2
@@ -103,6 +108,7 @@ def _positions(text: str, *markers: str) -> list[int]:
     return [text.find(marker) for marker in markers]
 
 
+@pytest.mark.slow
 def test_reports_put_score_diagnosis_first_failure_then_the_case_table(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -123,6 +129,7 @@ def test_reports_put_score_diagnosis_first_failure_then_the_case_table(
     assert positions[-1] < after[0] < after[1] < after[2], "then the statement and the footer"
 
 
+@pytest.mark.slow
 def test_only_the_first_three_failures_are_shown_in_full(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -143,6 +150,7 @@ def test_only_the_first_three_failures_are_shown_in_full(
     assert markdown.count("got `") == 3
 
 
+@pytest.mark.slow
 def test_a_submission_that_does_not_load_shows_its_error_after_the_score(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -233,6 +241,8 @@ BROWSER_FLAGS = [
 PHONE = {"width": 390, "height": 844}
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_the_html_report_shows_plot_and_diagnosis_in_a_real_browser(
     grade: GradeRunner, tmp_path: Path
 ) -> None:
@@ -295,6 +305,8 @@ def _phone_page() -> Iterator[Any]:
             browser.close()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_html_reports_pass_axe_core_with_no_violations(grade: GradeRunner, tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.py", "def binary_cross_entropy(y_true, y_pred:\n")
     _report(grade, tmp_path, LOG2, "diagnosed.html")

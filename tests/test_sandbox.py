@@ -13,21 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Backend, Job, RunResult, SandboxLimits, bwrap_problem, get_backend
+from conftest import backends
+from grader.sandbox import Backend, Job, RunResult, SandboxLimits, get_backend
 from grader.sandbox.process import UID_RANGE, ProcessBackend, _open_to_others
 from grader.sandbox.protocol import CallStatus, ProblemKind, ReturnProblem, Stop, StopKind
 
 PARAMS = ("y_true", "y_pred")
 
 
-@pytest.fixture(params=["process", "bwrap"])
+@pytest.fixture(params=backends("process", "bwrap"))
 def backend(request: pytest.FixtureRequest) -> Backend:
     """Every sandbox test runs on both backends; bwrap is skipped, with the reason, where
     this machine cannot run it."""
-    if request.param == "bwrap":
-        problem = bwrap_problem(fresh=True)
-        if problem is not None:
-            pytest.skip(f"bwrap backend unavailable: {problem}")
     return get_backend(request.param)
 
 
@@ -58,6 +55,7 @@ def run(
         return session.run(inputs, per_case)
 
 
+@pytest.mark.slow
 def test_returned_numbers_of_every_accepted_type_come_back(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -80,6 +78,7 @@ def test_returned_numbers_of_every_accepted_type_come_back(
     assert result.backend == backend.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("expression", "problem"),
     [
@@ -115,6 +114,7 @@ def test_anything_but_one_real_number_is_a_bad_return_with_a_typed_problem(
     assert outcome.problem == problem
 
 
+@pytest.mark.slow
 def test_an_exception_reports_type_message_and_only_the_students_frames(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -141,6 +141,7 @@ def test_an_exception_reports_type_message_and_only_the_students_frames(
     assert "grader" not in error.traceback
 
 
+@pytest.mark.slow
 def test_a_hanging_call_times_out_and_the_next_call_still_runs(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -161,6 +162,7 @@ def test_a_hanging_call_times_out_and_the_next_call_still_runs(
     assert result.outcomes["c1"].status is CallStatus.RETURNED
 
 
+@pytest.mark.slow
 def test_a_case_may_have_a_time_limit_of_its_own(backend: Backend, tmp_path: Path) -> None:
     body = """
         import time
@@ -173,6 +175,7 @@ def test_a_case_may_have_a_time_limit_of_its_own(backend: Backend, tmp_path: Pat
     assert result.outcomes["c1"].value == 1.0
 
 
+@pytest.mark.slow
 def test_a_submission_slow_everywhere_stops_at_its_time_budget(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -188,6 +191,7 @@ def test_a_submission_slow_everywhere_stops_at_its_time_budget(
     }
 
 
+@pytest.mark.slow
 def test_a_submission_that_hangs_is_given_up_after_two_calls_in_a_row(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -211,6 +215,7 @@ def test_a_submission_that_hangs_is_given_up_after_two_calls_in_a_row(
     assert elapsed < 2 * 0.5 + 10.0, "two calls and loading, not 30 calls of 0.5 s"
 
 
+@pytest.mark.slow
 def test_slow_calls_that_are_not_in_a_row_do_not_stop_the_others(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -226,6 +231,7 @@ def test_slow_calls_that_are_not_in_a_row_do_not_stop_the_others(
     assert statuses == [CallStatus.TIMEOUT, CallStatus.RETURNED] * 3
 
 
+@pytest.mark.slow
 def test_the_time_budget_spans_every_run_of_a_session(backend: Backend, tmp_path: Path) -> None:
     source = tmp_path / "sub.py"
     source.write_text("import time\ndef loss(a, b):\n    time.sleep(0.4)\n    return 1.0\n")
@@ -242,6 +248,7 @@ def test_the_time_budget_spans_every_run_of_a_session(backend: Backend, tmp_path
     assert third.outcomes["c0"].stop == Stop(StopKind.BUDGET, seconds=1.0)
 
 
+@pytest.mark.slow
 def test_a_crash_fails_that_call_and_the_child_is_restarted_for_the_rest(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -266,6 +273,7 @@ def test_a_crash_fails_that_call_and_the_child_is_restarted_for_the_rest(
     assert result.outcomes["c2"].value == 2.0
 
 
+@pytest.mark.slow
 def test_sys_exit_in_a_call_is_reported_as_an_exception(backend: Backend, tmp_path: Path) -> None:
     result = run(backend, tmp_path, "import sys\ndef loss(a, b):\n    sys.exit(0)\n", cases=1)
     error = result.outcomes["c0"].error
@@ -273,6 +281,7 @@ def test_sys_exit_in_a_call_is_reported_as_an_exception(backend: Backend, tmp_pa
     assert error.type == "SystemExit"
 
 
+@pytest.mark.slow
 def test_memory_beyond_the_limit_fails_the_call(backend: Backend, tmp_path: Path) -> None:
     result = run(
         backend,
@@ -286,6 +295,7 @@ def test_memory_beyond_the_limit_fails_the_call(backend: Backend, tmp_path: Path
         assert outcome.error.type == "MemoryError"
 
 
+@pytest.mark.slow
 def test_changing_an_input_in_place_is_detected(backend: Backend, tmp_path: Path) -> None:
     result = run(
         backend, tmp_path, "def loss(y_true, y_pred):\n    y_pred[0] = 0.5\n    return 1.0\n"
@@ -293,6 +303,7 @@ def test_changing_an_input_in_place_is_detected(backend: Backend, tmp_path: Path
     assert result.outcomes["c0"].mutated == ("y_pred",)
 
 
+@pytest.mark.slow
 def test_a_large_input_changed_in_place_is_detected_and_the_next_call_gets_it_whole(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -314,6 +325,7 @@ def test_a_large_input_changed_in_place_is_detected_and_the_next_call_gets_it_wh
         assert outcome.mutated == ("y_true", "y_pred")
 
 
+@pytest.mark.slow
 def test_printed_output_is_captured_per_call_and_capped(backend: Backend, tmp_path: Path) -> None:
     result = run(
         backend,
@@ -336,6 +348,7 @@ def test_printed_output_is_captured_per_call_and_capped(backend: Backend, tmp_pa
     assert "raw bytes" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "kind", "message"),
     [
@@ -358,6 +371,7 @@ def test_a_submission_that_cannot_be_loaded_is_a_fault_and_no_call_runs(
     assert all(o.status is CallStatus.NOT_RUN for o in result.outcomes.values())
 
 
+@pytest.mark.slow
 def test_parameters_in_another_order_are_called_by_position_and_their_names_reported(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -380,6 +394,7 @@ def loss(p, q):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "names"),
     [
@@ -401,6 +416,7 @@ def test_the_names_reported_are_the_parameters_the_arguments_arrive_under(
     assert result.outcomes["c0"].value == 1.0
 
 
+@pytest.mark.slow
 def test_an_import_that_fails_names_the_module_while_loading_and_in_a_call(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -414,6 +430,7 @@ def test_an_import_that_fails_names_the_module_while_loading_and_in_a_call(
     assert (error.type, error.module) == ("ModuleNotFoundError", "torch")
 
 
+@pytest.mark.slow
 def test_a_syntax_error_gives_line_column_and_text(backend: Backend, tmp_path: Path) -> None:
     result = run(backend, tmp_path, "import numpy\n\ndef loss(a, b):\n    return (a +\n")
     assert result.fault is not None
@@ -421,6 +438,7 @@ def test_a_syntax_error_gives_line_column_and_text(backend: Backend, tmp_path: P
     assert result.fault.text == "    return (a +"
 
 
+@pytest.mark.slow
 def test_a_submission_that_hangs_while_loading_is_stopped(backend: Backend, tmp_path: Path) -> None:
     result = run(backend, tmp_path, "while True:\n    pass\n", import_seconds=1.0)
     assert result.fault is not None

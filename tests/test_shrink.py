@@ -35,6 +35,7 @@ def test_candidates_are_smaller_and_still_valid_inputs(exercise: str) -> None:
                 assert candidate["y_true"].max() < p.shape[1]
 
 
+@pytest.mark.slow
 def test_a_one_based_submission_is_shown_a_one_row_input_that_fails(grade: GradeRunner) -> None:
     path = SUBMISSIONS / "ex03" / "bad_one_based.py"
     report = grade("ex03", "--file", str(path), "--format", "json", "--seed", "3").json()
@@ -52,6 +53,7 @@ def test_a_one_based_submission_is_shown_a_one_row_input_that_fails(grade: Grade
         assert small["actual"] == pytest.approx(-math.log(rows[0][labels[0] - 1]), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_hidden_and_passing_cases_are_not_shrunk(grade: GradeRunner) -> None:
     path = SUBMISSIONS / "ex01" / "bad_log2.py"
     report = grade("ex01", "--file", str(path), "--format", "json", "--seed", "1").json()

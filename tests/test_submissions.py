@@ -57,6 +57,7 @@ def test_there_are_fixtures_for_every_exercise() -> None:
         assert len([p for p in BAD if p.parent.name == exercise]) >= 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("path", GOOD, ids=_id)
 def test_every_correct_style_gets_full_marks(path: Path, seed: int) -> None:
@@ -71,6 +72,7 @@ def test_every_correct_style_gets_full_marks(path: Path, seed: int) -> None:
     assert report["diagnosis"] is None, "a correct submission gets no diagnosis"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("path", BAD, ids=_id)
 def test_every_known_mistake_fails_on_a_visible_case(path: Path, seed: int) -> None:

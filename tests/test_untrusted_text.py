@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -28,7 +27,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from conftest import REPO, SUBMISSIONS, Completed, run_grade, skip_without_bwrap, write
+from conftest import (
+    REPO,
+    SUBMISSIONS,
+    Completed,
+    backends,
+    isolated_environment,
+    run_grade,
+    write,
+)
+from grader.classroom.statistics import class_stats
 from grader.render.dashboard import render_dashboard
 from grader.render.github import render_github, step_summary
 from grader.render.html import render_html
@@ -357,8 +365,8 @@ def _row(student: str, text: str, score: float) -> dict[str, Any]:
         "seconds": 0.25,
         "cases": [
             {"name": "textbook", "status": "failed", "score": 0.0, "seed": 1, "message": text},
-            {"error": text},
         ],
+        "error": text,
     }
 
 
@@ -389,8 +397,9 @@ def test_every_class_output_is_safe_for_its_reader(
     schema.validate(render_attempts(rows))
     _terminal_safe(render_lines([f"slowest: {name} 1.0 s" for name in names] + [text]))
     harmless = [_row(f"s{i}", HARMLESS, 6.0) for i in range(len(names))]
-    page = render_dashboard(rows, {"ex01": text}, generated="now")
-    _html_safe(page, render_dashboard(harmless, {"ex01": HARMLESS}, generated="now"))
+    page = render_dashboard(class_stats(rows, {"ex01": text}), generated="now")
+    expected = render_dashboard(class_stats(harmless, {"ex01": HARMLESS}), generated="now")
+    _html_safe(page, expected)
 
 
 # --- through the CLI: a hostile submission, a quiz's answers file, a class's folder names ------
@@ -422,9 +431,9 @@ def _submission(tmp_path: Path, payload: str, name: str) -> Path:
     return write(tmp_path / name, SUBMISSION.format(payload=payload))
 
 
-@pytest.mark.parametrize("backend", ["process", "bwrap"])
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", backends("process", "bwrap"))
 def test_a_hostile_submission_reaches_no_reader_raw(backend: str, tmp_path: Path) -> None:
-    skip_without_bwrap(backend)
     hostile = _submission(tmp_path, PAYLOAD, "hostile.py")
     harmless = _submission(tmp_path, "harmless", "harmless.py")
     common = ("--seed", "3", "--sandbox", backend)
@@ -454,6 +463,7 @@ def test_a_hostile_submission_reaches_no_reader_raw(backend: str, tmp_path: Path
     _html_safe(reports["hostile", "html"], reports["harmless", "html"])
 
 
+@pytest.mark.slow
 def test_a_quiz_shows_a_hostile_student_id_and_answer_without_acting_on_them(
     tmp_path: Path,
 ) -> None:
@@ -488,6 +498,7 @@ HOSTILE_NAMES = [
 ]
 
 
+@pytest.mark.slow
 def test_a_class_with_hostile_folder_names_exports_safely(tmp_path: Path) -> None:
     good = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
     for name in HOSTILE_NAMES:
@@ -513,6 +524,7 @@ def test_a_class_with_hostile_folder_names_exports_safely(tmp_path: Path) -> Non
     assert {row["student"] for row in _json_safe(every.stdout)} == set(HOSTILE_NAMES)
 
 
+@pytest.mark.slow
 def test_pytest_grade_shows_a_hostile_submissions_text_without_acting_on_it(
     tmp_path: Path,
 ) -> None:
@@ -522,7 +534,7 @@ def test_pytest_grade_shows_a_hostile_submissions_text_without_acting_on_it(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--grade", "ex01",
          f"--grade-file={hostile}", f"--grade-course={REPO}", "--grade-seed=3", "-rA"],
         cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "COLUMNS")},
+        env={k: v for k, v in isolated_environment().items() if k != "PYTEST_ADDOPTS"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -103,6 +103,7 @@ def _semantic(course: Path) -> dict[str, tuple[str, str]]:
     return {name: (phrase, name) for name, (_, phrase) in cases.items()}
 
 
+@pytest.mark.slow
 def test_every_problem_of_every_file_is_reported_with_file_line_and_column(
     tmp_path: Path,
 ) -> None:
@@ -129,6 +130,7 @@ def test_every_problem_of_every_file_is_reported_with_file_line_and_column(
     assert f"in {len(SYNTAX) + len(semantic)} of" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_yml_file_is_named_not_silently_ignored(tmp_path: Path) -> None:
     course = _course(tmp_path)
     write(course / "exercises" / "ex01.yml", GOOD)
@@ -137,6 +139,7 @@ def test_a_yml_file_is_named_not_silently_ignored(tmp_path: Path) -> None:
     assert "ex01.yml is not found by grade: exercise files end in .yaml" in result.stdout
 
 
+@pytest.mark.slow
 def test_several_problems_in_one_file_are_all_reported(tmp_path: Path) -> None:
     course = _course(tmp_path)
     text = GOOD.replace("points: 30", "points: 31").replace("rtol: 1.0e-4", "rtol: 0.5", 1)
@@ -152,6 +155,7 @@ def test_several_problems_in_one_file_are_all_reported(tmp_path: Path) -> None:
     assert "unknown generator 'x'" in again.stdout
 
 
+@pytest.mark.slow
 def test_the_shipped_course_validates(tmp_path: Path) -> None:
     result = run_grade("validate")
     assert result.returncode == 0, result.stdout
@@ -159,6 +163,7 @@ def test_the_shipped_course_validates(tmp_path: Path) -> None:
     assert result.stdout.strip() == f"{count} files checked: no problems."
 
 
+@pytest.mark.slow
 def test_a_broken_file_is_reported_the_same_way_by_every_command(tmp_path: Path) -> None:
     course = _course(tmp_path)
     _broken(course, "ex01", GOOD.replace("points: 30", "points: 31"))
@@ -172,6 +177,7 @@ def test_a_broken_file_is_reported_the_same_way_by_every_command(tmp_path: Path)
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("params", "phrase"),
     [("y_true", "cannot be called with the 2 declared parameters"), ("a, b, *, c", "missing")],

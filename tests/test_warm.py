@@ -18,13 +18,9 @@ from conftest import REPO, SUBMISSIONS, write
 from grader.course import Course
 from grader.exercise.grading import grade
 from grader.results import Report
-from grader.sandbox import bwrap_problem, cgroup
+from grader.sandbox import cgroup
 from grader.sandbox.bwrap import BwrapBackend
 from grader.sandbox.warm import WarmBackend, remove_tree
-
-pytestmark = pytest.mark.skipif(
-    bwrap_problem(fresh=True) is not None, reason=f"bwrap unavailable: {bwrap_problem()}"
-)
 
 COURSE = Course(REPO)
 #: A right answer, which each attack below carries after its attack.
@@ -127,6 +123,8 @@ def _verdicts(report: Report) -> list[tuple[str, str, float]]:
     return [(t.name, t.status.value, t.score) for t in report.tests]
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 @pytest.mark.parametrize(
     "name",
     [
@@ -150,6 +148,8 @@ def test_the_warm_engine_grades_as_a_new_sandbox_does(name: str, warm: WarmBacke
     assert (hot.error is None) == (cold.error is None)
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 def test_a_submission_finds_nothing_the_one_before_left(warm: WarmBackend, tmp_path: Path) -> None:
     token = f"grader-warm-{secrets.token_hex(6)}"
     leaver = write(tmp_path / "a" / "ex01.py", LEAVER.replace("{TOKEN}", token))
@@ -169,6 +169,8 @@ def test_a_submission_finds_nothing_the_one_before_left(warm: WarmBackend, tmp_p
     assert warm.started == 1
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 def test_a_submission_that_kills_the_server_fails_alone(warm: WarmBackend, tmp_path: Path) -> None:
     killer = _grade(write(tmp_path / "k" / "ex01.py", KILL_SERVER), warm)
     assert killer.score == 0
@@ -177,6 +179,8 @@ def test_a_submission_that_kills_the_server_fails_alone(warm: WarmBackend, tmp_p
     assert warm.started >= 2  # a new sandbox for the next submission
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 def test_a_submission_that_stops_the_server_gets_a_new_sandbox_after_it(
     warm: WarmBackend, tmp_path: Path
 ) -> None:
@@ -189,6 +193,8 @@ def test_a_submission_that_stops_the_server_gets_a_new_sandbox_after_it(
     assert warm.started >= 2
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 def test_nothing_of_the_engine_outlives_it(tmp_path: Path) -> None:
     backend = WarmBackend(parent=str(tmp_path))
     _grade(SUBMISSIONS / "ex01" / "good_vectorised.py", backend)
@@ -260,6 +266,8 @@ def _printed(report: Report, label: str) -> str:
     return next(line for line in lines if line.startswith(label))
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 def test_each_child_starts_as_a_cold_child_does(warm: WarmBackend, tmp_path: Path) -> None:
     path = write(tmp_path / "ex01.py", STARTS_WITH)
     first, second = _grade(path, warm), _grade(path, warm)
@@ -275,6 +283,8 @@ def test_each_child_starts_as_a_cold_child_does(warm: WarmBackend, tmp_path: Pat
     assert _printed(first, "RANDOM") != _printed(second, "RANDOM")
 
 
+@pytest.mark.slow
+@pytest.mark.bwrap
 def test_a_warm_backend_leaves_no_directory_behind(tmp_path: Path) -> None:
     backend = WarmBackend(parent=str(tmp_path))
     backend.limitations()  # asked, not used: nothing is made

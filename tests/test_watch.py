@@ -342,6 +342,7 @@ def graded_json(path: Path, seed: str) -> dict[str, Status]:
     return {t["name"]: Status(t["status"]) for t in json.loads(result.stdout)["tests"]}
 
 
+@pytest.mark.slow
 def test_watch_regrades_an_editors_save_within_a_second_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
@@ -386,6 +387,7 @@ def test_watch_regrades_an_editors_save_within_a_second_and_stops_on_ctrl_c(
         term.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("option", "said"),
     [
@@ -403,6 +405,7 @@ def test_watch_shows_the_text_report_only(tmp_path: Path, option: list[str], sai
     assert not (tmp_path / "feedback.html").exists()
 
 
+@pytest.mark.slow
 def test_watch_is_in_the_help_of_an_exercise() -> None:
     result = run_grade("ex01", "--help")
     assert result.returncode == 0

@@ -6,7 +6,6 @@ course says which kind of item an id is.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
@@ -77,7 +76,6 @@ def grade_command(exercise_id: str) -> click.Command:
         watch: bool,
     ) -> None:
         from grader.exercise.grading import grade
-        from grader.sandbox import get_backend
 
         if watch and (fmt != "text" or report_path is not None):
             given = f"--format {fmt}" if fmt != "text" else "--report"
@@ -85,16 +83,15 @@ def grade_command(exercise_id: str) -> click.Command:
         submission = file or Path(f"{exercise_id}.py")
 
         def grade_once() -> Report:
-            with contextlib.closing(get_backend(sandbox)) as backend:
-                return grade(
-                    exercise_id,
-                    submission,
-                    course=course(ctx),
-                    seed=seed,
-                    backend=backend,
-                    # The plot costs a sandbox run: only the HTML report shows it.
-                    plot=report_path is not None and report_format(report_path) == "html",
-                )
+            return grade(
+                exercise_id,
+                submission,
+                course=course(ctx),
+                seed=seed,
+                sandbox=sandbox,
+                # The plot costs a sandbox run: only the HTML report shows it.
+                plot=report_path is not None and report_format(report_path) == "html",
+            )
 
         if not watch:
             emit(ctx, grade_once(), fmt, report_path, verbose=verbose)

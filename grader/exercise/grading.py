@@ -7,6 +7,7 @@ imported only after that (hence the imports inside `grade`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -29,7 +30,7 @@ from grader.results import (
     Status,
     SubmissionError,
 )
-from grader.sandbox import Backend, Job, SandboxLimits, Session, default_backend
+from grader.sandbox import Backend, Job, SandboxLimits, Session, get_backend
 from grader.sandbox.protocol import CallOutcome, CallStatus, Fault, RunResult, Stop, StopKind
 
 HIDDEN = Visibility.HIDDEN
@@ -56,6 +57,7 @@ def grade(
     *,
     course: Course | None = None,
     seed: int | None = None,
+    sandbox: str | None = None,
     backend: Backend | None = None,
     plot: bool = False,
     shrink: bool = True,
@@ -64,9 +66,28 @@ def grade(
     """Grade one submission of one exercise. Raises GraderError for faults that are not the
     student's (unknown exercise, missing file, broken exercise or reference).
 
-    A batch passes the exercise `prepared` once for all its submissions (cases and answers
-    are then worked out once per seed) and leaves out shrinking, which only the student's
-    own report shows."""
+    The code runs in the sandbox `sandbox` names (None: $GRADER_SANDBOX, else the
+    strongest that works here), which this opens and closes; a caller that grades many
+    submissions passes its own `backend` instead, and closes it itself. A batch also
+    passes the exercise `prepared` once for all its submissions (cases and answers are
+    then worked out once per seed) and leaves out shrinking, which only the student's own
+    report shows."""
+    if backend is not None:
+        return _grade(exercise_id, submission, course, seed, backend, plot, shrink, prepared)
+    with contextlib.closing(get_backend(sandbox)) as opened:
+        return _grade(exercise_id, submission, course, seed, opened, plot, shrink, prepared)
+
+
+def _grade(
+    exercise_id: str,
+    submission: Path,
+    course: Course | None,
+    seed: int | None,
+    backend: Backend,
+    plot: bool,
+    shrink: bool,
+    prepared: Prepared | None,
+) -> Report:
     started = time.monotonic()
     if prepared is None:
         prepared = (course or find_course()).prepare(exercise_id)
@@ -83,7 +104,6 @@ def grade(
             shrink=shrink,
         )  # fmt: skip
     seed = prepared.seed(seed)
-    backend = backend or default_backend()
     job = Job(
         submission=submission.resolve(),
         entry=exercise.entry.function,

@@ -27,7 +27,6 @@ RESERVED_IDS = frozenset(
 )
 
 
-
 class CaseKind(str, Enum):
     FIXED = "fixed"
     RANDOM = "random"
@@ -195,8 +194,6 @@ class Exercise:
     def where(self, *key: str | int) -> str:
         """'file:line:col' of the nearest written ancestor of a key, for error messages."""
         return locate(self.source, self.lines, tuple(key))
-
-
 
 
 # --- building the dataclasses ----------------------------------------------------------------

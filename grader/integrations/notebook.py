@@ -422,10 +422,9 @@ def _user_namespace() -> dict[str, Any] | None:
 
 def _grade(course: Course, exercise_id: str, source: str, seed: int | None) -> Report:
     from grader.exercise.grading import grade
-    from grader.sandbox import get_backend
 
-    with _submission(exercise_id, source) as path, contextlib.closing(get_backend(None)) as b:
-        return grade(exercise_id, path, course=course, seed=seed, backend=b, plot=True)
+    with _submission(exercise_id, source) as path:
+        return grade(exercise_id, path, course=course, seed=seed, plot=True)
 
 
 @contextlib.contextmanager

@@ -44,7 +44,6 @@ path at that moment, and another directory's configuration may be read.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,20 +118,17 @@ def _grade(config: pytest.Config, exercise_id: str) -> tuple[Report, Path]:
     from grader.errors import GraderError, SubmissionNotFoundError
     from grader.exercise.grading import grade
     from grader.render.untrusted import map_text, visible
-    from grader.sandbox import get_backend
 
     here = config.invocation_params.dir
     course = config.getoption("grade_course")
     submission = _submission(config, exercise_id)
     try:
-        with contextlib.closing(get_backend(None)) as backend:
-            report = grade(
-                exercise_id,
-                submission,
-                course=find_course(here / course if course else None),
-                seed=config.getoption("grade_seed"),
-                backend=backend,
-            )
+        report = grade(
+            exercise_id,
+            submission,
+            course=find_course(here / course if course else None),
+            seed=config.getoption("grade_seed"),
+        )
     except SubmissionNotFoundError:  # its advice names the CLI's --file
         raise pytest.UsageError(
             f"{submission} does not exist\n  Pass --grade-file=PATH, or run 'grade start "

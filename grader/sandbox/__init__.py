@@ -179,10 +179,6 @@ def get_backend(choice: str | None = None, *, many: bool = False) -> Backend:
     return backend
 
 
-def default_backend() -> Backend:
-    return get_backend(None)
-
-
 __all__ = [
     "BACKENDS",
     "CHOICES",
@@ -196,7 +192,6 @@ __all__ = [
     "SandboxLimits",
     "Session",
     "availability",
-    "default_backend",
     "get_backend",
     "resolve",
 ]

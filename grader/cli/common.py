@@ -88,17 +88,14 @@ def _report_suffix(_: click.Context, __: click.Parameter, value: Path | None) ->
 
 def output_options(fn: F) -> F:
     """--format and --report, the same for exercises and quizzes (the formats registry)."""
-    kinds = sorted({REPORT_SUFFIXES[s] for s in REPORT_SUFFIXES})
+    files = ", ".join(f"{f.name} ({'/'.join(f.suffixes)})" for f in FORMATS.values() if f.suffixes)
     fn = click.option(
         "--report",
         "report_path",
         type=click.Path(dir_okay=False, path_type=Path),
         callback=_report_suffix,
-        help="Also write the report to a file, its format by its name: "
-        + ", ".join(f"{k} ({'/'.join(s for s in REPORT_SUFFIXES if REPORT_SUFFIXES[s] == k)})"
-                    for k in kinds)
-        + ".",
-    )(fn)  # fmt: skip
+        help=f"Also write the report to a file, its format by its name: {files}.",
+    )(fn)
     return click.option(
         "--format",
         "fmt",

@@ -85,6 +85,31 @@ class SubmissionError:
 
 
 @dataclass(frozen=True)
+class Stopped:
+    """What ended a submission's calls without an answer, as the supervisor saw it: the
+    time budget, calls past their own limit, memory. Kept apart from the cases' sentences so
+    that a class's outputs can tell a time-out from wrong answers."""
+
+    #: budget (the submission's whole time budget ran out), hanging (calls in a row ran out
+    #: of time, so the calls left were not made), time_limit (calls ran past their own
+    #: limit), memory (calls used more than the memory limit) or crashed (the process died).
+    kind: str
+    #: One sentence that names the limit ("its time budget of 20 s ran out; ...").
+    message: str
+    #: How many calls it ended or kept from running.
+    calls: int
+    #: The time limit that ran out, in seconds (the budget's, or one call's).
+    seconds: float | None = None
+    #: The memory limit, for `memory`.
+    memory_mb: int | None = None
+
+    @property
+    def whole(self) -> bool:
+        """The submission as a whole could not be graded: the calls left were not made."""
+        return self.kind in ("budget", "hanging")
+
+
+@dataclass(frozen=True)
 class MistakeFound:
     """A known mistake whose results agree with the student's on every failing case."""
 
@@ -141,6 +166,8 @@ class Report:
     #: The exercise's statement (Markdown), for reports that show the formula.
     statement: str = ""
     error: SubmissionError | None = None
+    #: What ended calls without an answer (time, memory); None: every call ended by itself.
+    stopped: Stopped | None = None
     #: Printed while the submission was imported.
     import_output: str = ""
     #: Reached the process's real stdout/stderr, outside any call.
@@ -187,19 +214,39 @@ class CaseRecord:
 
 
 @dataclass(frozen=True)
+class LoadError:
+    """Why a submission of a class did not load (a SubmissionError, kept short)."""
+
+    #: syntax, import, missing, signature, unreadable, too_complex, timeout, crashed...
+    kind: str
+    message: str
+    #: The file's name as it was submitted.
+    file: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """One submission of a class, graded or not."""
 
     score: float
     max_score: float
-    #: passed, failed (graded, not every case passed) or error (could not be graded, or
-    #: did not load).
+    #: passed, failed (graded, not every case passed) or error (could not be graded: it
+    #: did not load, ran out of time, or could not be read).
     status: str
     seconds: float
+    #: The ids of the mistakes the diagnosis named, and their titles in the same order.
     mistakes: tuple[str, ...] = ()
     cases: tuple[CaseRecord, ...] = ()
-    #: Why it could not be graded at all (not a regular file, unreadable...); None: graded.
+    #: One sentence on why it could not be graded ("could not be loaded: SyntaxError: ...
+    #: (line 3)", "could not be graded: it ran out of time ...", a file that is not a regular
+    #: file); None: graded.
     error: str | None = None
+    mistake_titles: tuple[str, ...] = ()
+    #: Why it did not load; None: it loaded (or was never run).
+    load_error: LoadError | None = None
+    #: What ended calls without an answer (time budget, calls out of time, memory).
+    stopped: Stopped | None = None
 
 
 @dataclass(frozen=True)
@@ -227,9 +274,11 @@ class Slow:
 @dataclass(frozen=True)
 class Erroring:
     student: str
-    #: Why the grader could not grade it at all; None when it was graded and every case
-    #: errored (it did not load, it raised).
+    #: Why the grader could not grade it (Outcome.error); None only in a gradebook written
+    #: before the reason was kept.
     message: str | None
+    #: The line of the file a load error points at.
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +297,8 @@ class ItemStats:
     cases: tuple[CaseRate, ...]
     #: Most frequent first; a tie in the order of their ids.
     mistakes: tuple[tuple[str, int], ...]
+    #: Each listed mistake's title, in the order of `mistakes`.
+    mistake_titles: tuple[str, ...]
     #: Slowest first; a tie in the order of the students' names.
     slowest: tuple[Slow, ...]
     erroring: tuple[Erroring, ...]

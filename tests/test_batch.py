@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -330,3 +331,110 @@ def test_a_gradebook_of_an_older_version_is_read_in_todays_shape(tmp_path: Path)
     (row,) = json.loads(result.stdout)
     assert row["error"] == "ex01.py is a named pipe"
     assert row["cases"] == []
+    # Nor were the reasons kept: none known, each mistake titled by its id.
+    assert (row["load_error"], row["stopped"], row["mistake_titles"]) == (None, None, [])
+
+
+#: A gradebook written before the error and the reasons had columns of their own.
+_OLDEST_SCHEMA = (
+    "CREATE TABLE attempts (id INTEGER PRIMARY KEY, student TEXT NOT NULL, item TEXT NOT "
+    "NULL, submission_hash TEXT NOT NULL, exercise_hash TEXT NOT NULL, score REAL NOT "
+    "NULL, max_score REAL NOT NULL, status TEXT NOT NULL, mistakes TEXT NOT NULL, "
+    "grader_version TEXT NOT NULL, graded_at TEXT NOT NULL, seconds REAL NOT NULL, "
+    "cases TEXT NOT NULL, UNIQUE (student, item, submission_hash, exercise_hash))"
+)
+#: Every call runs past its limit (the exercise's floor, about a second): after two in a
+#: row the calls left are not made, so it costs seconds, not the whole time budget.
+_HANGS = "def binary_cross_entropy(y_true, y_pred):\n    while True:\n        pass\n"
+_OUT_OF_TIME = r"could not be graded: it ran out of time: calls in a row ran longer than [0-9.]+ s"
+
+
+def _reasons_class(root: Path) -> Path:
+    write(root / "ana" / "ex01.py", (EX01 / "good_vectorised.py").read_text())
+    write(root / "bob" / "ex01.py", (EX01 / "bad_log2.py").read_text())
+    write(root / "dee.py", "import numpy as np\n\ndef binary_cross_entropy(y_true, y_pred:\n")
+    write(root / "hal.py", _HANGS)
+    return root
+
+
+def test_why_a_submission_could_not_be_graded_is_kept_and_shown_everywhere(
+    tmp_path: Path,
+) -> None:
+    """The load error with its line, a time-out as an error that says which limit, and the
+    mistakes by id and title: in the gradebook (an old one, migrated on open), the JSON
+    export, the summary, the dashboard and the batch JUnit."""
+    klass = _reasons_class(tmp_path / "class")
+    book = tmp_path / "old.db"
+    with sqlite3.connect(book) as db:
+        db.execute(_OLDEST_SCHEMA)
+    db.close()
+    page = tmp_path / "class.html"
+    text = run_grade(
+        "batch", "ex01", str(klass), "--gradebook", str(book), "--report", str(page)
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    # The summary after the run: each submission that could not be graded, and why.
+    assert "; errors 2" in text.stdout
+    assert "submissions that could not be graded:" in text.stdout
+    assert "  dee: could not be loaded: SyntaxError: '(' was never closed (dee.py, line 3)" in (
+        text.stdout
+    )
+    assert re.search(rf"^  hal: {_OUT_OF_TIME}", text.stdout, re.MULTILINE), text.stdout
+
+    exported = run_grade("gradebook", "export", "--format", "json", "--gradebook", str(book))
+    assert exported.returncode == 0, exported.stderr
+    rows = {row["student"]: row for row in json.loads(exported.stdout)}
+    assert {name: row["status"] for name, row in rows.items()} == {
+        "ana": "passed",
+        "bob": "failed",
+        "dee": "error",
+        "hal": "error",
+    }
+    assert rows["dee"]["load_error"] == {
+        "kind": "syntax",
+        "message": "SyntaxError: '(' was never closed",
+        "file": "dee.py",
+        "line": 3,
+    }
+    assert rows["dee"]["error"].startswith("could not be loaded: SyntaxError")
+    assert rows["hal"]["stopped"]["kind"] == "hanging"
+    assert rows["hal"]["stopped"]["seconds"] >= 1.0
+    assert rows["hal"]["stopped"]["calls"] == len(rows["hal"]["cases"])
+    assert re.match(_OUT_OF_TIME, rows["hal"]["error"])
+    assert rows["bob"]["mistakes"] == ["log2"]
+    assert rows["bob"]["mistake_titles"] == ["log base 2 instead of the natural log"]
+    for name in ("ana", "bob"):
+        assert (rows[name]["error"], rows[name]["load_error"], rows[name]["stopped"]) == (
+            None,
+            None,
+            None,
+        )
+
+    html = page.read_text()
+    erroring = html[html.index("could not be graded</h3>") :]
+    assert '<th scope="row">dee</th><td class="number">3</td>' in erroring
+    assert "could not be loaded: SyntaxError: &#39;(&#39; was never closed" in erroring
+    assert re.search(rf'<th scope="row">hal</th>.*?{_OUT_OF_TIME}', erroring, re.DOTALL)
+    assert "log base 2 instead of the natural log" in html
+
+    junit = run_grade(
+        "batch", "ex01", str(klass), "--gradebook", str(tmp_path / "new.db"), "--format", "junit"
+    )  # fmt: skip
+    assert junit.returncode == 0, junit.stderr
+    schema = xmlschema.XMLSchema(str(REPO / "tests" / "fixtures" / "junit" / "junit-10.xsd"))
+    assert [str(e) for e in schema.iter_errors(junit.stdout)] == []
+    suites = {suite.name: suite for suite in JUnitXml.fromstring(junit.stdout)}
+    for student, kind, words in (
+        ("dee", "SubmissionError.syntax", "could not be loaded: SyntaxError: '(' was never closed"),
+        ("hal", "Stopped.hanging", "could not be graded: it ran out of time"),
+    ):
+        found = [r for case in suites[f"{student}: ex01"] for r in case.result]
+        assert found, student
+        assert all(isinstance(r, Error) for r in found), student
+        assert {r.type for r in found} == {kind}
+        assert all(r.message.startswith(words) for r in found), found[0].message
+    dee = [r for case in suites["dee: ex01"] for r in case.result]
+    assert all(r.message.endswith("(dee.py, line 3)") for r in dee)
+    bob = suites["bob: ex01"]
+    titles = {p.name: p.value for p in bob.properties()}
+    assert titles["mistake_titles"] == "log base 2 instead of the natural log"

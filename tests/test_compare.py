@@ -39,8 +39,9 @@ def test_compare_rejects_nan_and_infinity_and_feedback_hints_at_clipping() -> No
         assert words.hint is not None
         assert "clip" in words.hint
     assert "NaN" in feedback.finding(Finding.NAN).message
-    assert feedback.finding(Finding.INFINITE, -math.inf).message == "got -infinity"
-    assert feedback.finding(Finding.INFINITE, math.inf).message == "got infinity"
+    negative = feedback.finding(Finding.INFINITE, -math.inf)
+    assert negative.message == "wrong value (negative infinity)"
+    assert feedback.finding(Finding.INFINITE, math.inf).message == "wrong value (infinity)"
 
 
 def test_compare_accepts_any_value_inside_an_interval_and_measures_distance_outside() -> None:

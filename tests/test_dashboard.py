@@ -133,10 +133,12 @@ def test_the_dashboard_shows_the_gradebook_in_a_real_browser(
     assert shown == {name: expected[name] for name in case_names}
 
     mistakes = {
-        tr.locator("th").text_content(): tr.locator("td").text_content()
+        tr.locator("th").text_content(): tr.locator("td.number").text_content()
         for tr in section.locator("table.mistakes tbody tr").all()
     }
     assert mistakes == {"log2": "1", "sum_not_mean": "1"}
+    titles = section.locator("table.mistakes td.title").all_text_contents()
+    assert "log base 2 instead of the natural log" in titles
 
     slowest = section.locator("table.slowest tbody th").all_text_contents()
     by_time = sorted(rows, key=lambda row: -row["seconds"])

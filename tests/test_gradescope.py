@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
+from xml.etree import ElementTree
 
 import nbformat
 import pytest
@@ -83,3 +86,132 @@ def test_json_prints_one_document_on_a_configuration_error() -> None:
     document = json.loads(result.stdout)
     assert "there is no exercise 'ex99'" in document["error"]["message"]
     assert document["tests"] == []
+
+
+# --- as its students see it: an uploaded file, no commands; each fact once; a stable seed ---
+
+#: A command to run or an option to pass: advice a student who uploaded a file cannot follow.
+TERMINAL_ADVICE = re.compile(r"'grade |\bgrade (start|show|doctor|list|ex\d\d)\b|(?<![\w-])--[a-z]")
+WRONG_NAME = "def bce(y_true, y_pred):\n    return 0.5\n"
+NO_MISTAKE = "def binary_cross_entropy(y_true, y_pred):\n    return 0.3\n"
+NOT_LOADING = "def binary_cross_entropy(y_true, y_pred):\n    return (\n"
+
+
+def _gradescope(
+    tmp_path: Path, files: dict[str, str], *, env: dict[str, str] | None = None
+) -> dict:
+    submission = tmp_path / "submission"
+    if submission.exists():
+        shutil.rmtree(submission)
+    submission.mkdir(parents=True)
+    for name, text in files.items():
+        write(submission / name, text)
+    results = tmp_path / "results.json"
+    done = run_grade(
+        "gradescope", "ex01", "--submission", str(submission), "--results", str(results),
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(results.read_text())
+
+
+def _read_by_student(document: dict) -> list[str]:
+    """The fields Gradescope shows a student: the top-level output and each test's."""
+    return [document["output"], *(t["output"] for t in document["tests"])]
+
+
+def test_gradescope_feedback_names_no_command_or_option(tmp_path: Path) -> None:
+    uploads = {
+        "a wrong function name": {"ex01.py": WRONG_NAME},
+        "no known mistake": {"ex01.py": NO_MISTAKE},
+        "a syntax error": {"ex01.py": NOT_LOADING},
+        "no file of the exercise's name": {"a.py": NO_MISTAKE, "b.py": NO_MISTAKE},
+        "nothing to grade": {"notes.txt": "hello"},
+        "a NaN": {"ex01.py": (SUBMISSIONS / "ex01" / "bad_no_clip.py").read_text()},
+    }
+    for what, files in uploads.items():
+        document = _gradescope(tmp_path, files)
+        for text in _read_by_student(document):
+            assert not TERMINAL_ADVICE.search(text), f"{what}: {text}"
+    # What the terminal says instead is still said, in words for an upload.
+    assert (
+        "Define exactly:\n    def binary_cross_entropy(y_true, y_pred):"
+        in _gradescope(tmp_path, uploads["a wrong function name"])["output"]
+    )
+    assert (
+        "the exercise's statement" in _gradescope(tmp_path, uploads["no known mistake"])["output"]
+    )
+    missing = _gradescope(tmp_path, uploads["no file of the exercise's name"])["output"]
+    assert "Upload your solution as ex01.py or ex01.ipynb" in missing
+    # A fault of the course: the student learns it is not theirs, the log gets the advice.
+    broken = _gradescope(tmp_path, {"ex01.py": NO_MISTAKE}, env={"GRADER_SANDBOX": "nope"})
+    assert "misconfigured" in broken["output"]
+    assert not TERMINAL_ADVICE.search(broken["output"])
+
+
+def test_the_terminal_keeps_its_commands(tmp_path: Path) -> None:
+    wrong = write(tmp_path / "ex01.py", WRONG_NAME)
+    text = run_grade("ex01", "--file", str(wrong), "--format", "json").json()
+    assert "'grade start ex01'" in text["error"]["hint"]
+    missing = run_grade("ex01", "--file", str(tmp_path / "nope.py"))
+    assert "grade start ex01" in missing.stderr + missing.stdout
+
+
+def _got_once(text: str) -> bool:
+    """'got' names the value once; the tolerance formula's |got - expected| is no value."""
+    return len(re.findall(r"\bgot\b", text.replace("|got - expected|", ""))) == 1
+
+
+def test_a_nan_says_got_once_in_every_format(tmp_path: Path) -> None:
+    nan = SUBMISSIONS / "ex01" / "bad_no_clip.py"
+    case = "prediction exactly 1 for a positive and 0 for a negative"
+    args = ("ex01", "--file", str(nan), "--seed", "7")
+    ours = run_grade(*args, "--format", "json").json()
+    (test,) = [t for t in ours["tests"] if t["name"] == case]
+    assert _got_once(test["output"])
+    assert "got nan" in test["output"]
+    assert "NaN" in test["details"]["message"]
+    assert "got" not in test["details"]["message"]
+    scope = json.loads(run_grade(*args, "--format", "gradescope").stdout)
+    (test,) = [t for t in scope["tests"] if t["name"] == case]
+    assert _got_once(test["output"])
+    uploaded = _gradescope(tmp_path, {"ex01.py": nan.read_text()})
+    (test,) = [t for t in uploaded["tests"] if t["name"] == case]
+    assert _got_once(test["output"])
+    junit = ElementTree.fromstring(run_grade(*args, "--format", "junit").stdout)
+    (element,) = [e for e in junit.iter("testcase") if e.get("name") == case]
+    failure = element.find("failure")
+    assert failure is not None
+    assert _got_once(failure.get("message", ""))
+    assert _got_once(failure.text or "")
+    github = run_grade(*args, "--format", "github").stdout
+    # A line of the log, or one of an annotation's (%0A is its line break).
+    lines = [line for line in github.replace("%0A", "\n").splitlines() if case in line]
+    assert lines
+    assert all(_got_once(line) for line in lines)
+    text = run_grade(*args, "--format", "text", env={"COLUMNS": "200"}).stdout
+    block = text.split(case)[1].split("\n\n")[0]
+    assert _got_once(block), block
+    for suffix in ("md", "html"):
+        report = tmp_path / f"feedback.{suffix}"
+        run_grade(*args, "--report", str(report))
+        page = report.read_text()
+        part = page.split(case)[1]
+        part = part.split("\n\n")[0] if suffix == "md" else part.split("</details>")[0]
+        assert _got_once(part), part
+
+
+def test_a_regrade_of_the_same_upload_draws_the_same_seed_and_cases(tmp_path: Path) -> None:
+    upload = {"ex01.py": NO_MISTAKE}
+    first, again = _gradescope(tmp_path, upload), _gradescope(tmp_path, upload)
+    seed = first["extra_data"]["seed"]
+    assert again["extra_data"]["seed"] == seed
+    assert again["tests"] == first["tests"]
+    assert again["score"] == first["score"]
+    assert f"seed {seed}" in first["output"]
+    # Another file (one more comment line) may draw other cases: its seed is its own.
+    seeds = {
+        _gradescope(tmp_path, {"ex01.py": f"{NO_MISTAKE}# {n}\n"})["extra_data"]["seed"]
+        for n in range(3)
+    }
+    assert len(seeds | {seed}) > 1

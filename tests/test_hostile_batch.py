@@ -130,10 +130,12 @@ def _grade_file(course: Path, path: Path) -> dict[str, Any]:
 
 
 def _status(report: dict[str, Any]) -> str:
-    """A `grade --format json` report's status, as batch records it."""
-    if report["error"] is None and all(t["status"] == "passed" for t in report["tests"]):
-        return "passed"
-    return "error" if report["error"] is not None else "failed"
+    """A `grade --format json` report's status, as batch records it: a submission that ran
+    out of time as a whole (its time budget, or calls in a row) could not be graded."""
+    stopped = report.get("stopped")
+    if report["error"] is not None or (stopped and stopped["kind"] in ("budget", "hanging")):
+        return "error"
+    return "passed" if all(t["status"] == "passed" for t in report["tests"]) else "failed"
 
 
 def _rows(book: Path) -> dict[str, list[dict[str, Any]]]:
@@ -146,6 +148,13 @@ def _rows(book: Path) -> dict[str, list[dict[str, Any]]]:
     for row in rows:
         by_student.setdefault(row["student"], []).append(dict(row))
     return by_student
+
+
+def _stop_kind(row: dict[str, Any]) -> str | None:
+    """What stopped an attempt's calls, from the gradebook's stored reasons."""
+    reasons = json.loads(row.get("reasons") or "{}") or {}
+    stopped = reasons.get("stopped") or {}
+    return stopped.get("kind")
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
@@ -292,9 +301,14 @@ def test_class_attacks_get_nothing_and_leave_the_neighbours_alone(
             # sandbox (or one worker) to see it.
             found = " (found state an attacker left)" if student in PROBE_STUDENTS else ""
             problems.append(f"hostile {student} scored{found}: {got}, {row.get('cases')}")
-        elif row.get("status") != "failed" and not student.endswith("stop_the_engine"):
+        elif (
+            row.get("status") != "failed"
+            and not student.endswith("stop_the_engine")
+            and _stop_kind(row) not in ("budget", "hanging")
+        ):
             # Each loads and runs (a broken fixture would score 0 for nothing); only the
-            # one that kills what grades it may end as an error.
+            # one that kills what grades it, and those that hang (they ran out of time:
+            # could not be graded), may end as an error.
             problems.append(f"hostile {student} did not run: {got}, {row.get('cases')}")
     if _snapshot(klass) != before:
         after = _snapshot(klass)

@@ -112,8 +112,10 @@ def test_a_failure_says_what_was_expected_and_a_hidden_one_only_its_message(
     (failure,) = by_name[visible["name"]].result
     assert failure.message == visible["output"].splitlines()[0]
     assert "\n" not in failure.message
-    assert f"expected: {visible['details']['expected_low']!r}" in failure.text
-    assert f"got: {visible['details']['actual']!r}" in failure.text
+    # The values once: in the first line, which is also the message.
+    assert f"expected {visible['details']['expected_low']!r}" in failure.message
+    assert f"got {visible['details']['actual']!r}" in failure.message
+    assert failure.text.count(repr(visible["details"]["actual"])) == 1
     assert "inputs:" in failure.text
     hidden = [t for t in document["tests"] if t["visibility"] == "hidden"]
     assert any(t["status"] == "failed" for t in hidden), "the fixture fails a hidden case"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.classroom.result import cases_from, stored_cases
+from grader.classroom.result import cases_from, reasons_from, stored_cases, stored_reasons
 from grader.results import Outcome
 
 SCHEMA = """
@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     seconds REAL NOT NULL,
     cases TEXT NOT NULL,
     error TEXT,
+    reasons TEXT,
     UNIQUE (student, item, submission_hash, exercise_hash)
 )
 """
@@ -72,8 +73,10 @@ class Gradebook:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(attempts)")}
-        if "error" not in columns:  # a gradebook of an older version: its rows stay readable
-            self.db.execute("ALTER TABLE attempts ADD COLUMN error TEXT")
+        # A gradebook of an older version: its rows stay readable (rows() fills the gaps).
+        for column in ("error", "reasons"):
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE attempts ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -103,7 +106,8 @@ class Gradebook:
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO attempts (student, item, submission_hash, "
                 "exercise_hash, score, max_score, status, mistakes, grader_version, "
-                "graded_at, seconds, cases, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "graded_at, seconds, cases, error, reasons) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     attempt.student,
                     attempt.item,
@@ -118,6 +122,7 @@ class Gradebook:
                     result.seconds,
                     json.dumps(stored_cases(result)),
                     result.error,
+                    json.dumps(stored_reasons(result)),
                 ),
             )
         return cursor.rowcount == 1
@@ -136,6 +141,8 @@ class Gradebook:
             row = dict(zip(names, values, strict=True))
             row["mistakes"] = json.loads(row["mistakes"])
             row["cases"], row["error"] = cases_from(json.loads(row["cases"]), row.get("error"))
+            stored = row.pop("reasons", None)
+            row |= reasons_from(json.loads(stored) if stored else None, row["mistakes"])
             out.append(row)
         return out
 

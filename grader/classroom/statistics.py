@@ -35,6 +35,12 @@ def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> Item
     rows = sorted(rows, key=lambda row: row["student"])
     scores = tuple(float(row["score"]) for row in rows)
     mistakes = Counter(m for row in rows for m in row["mistakes"])
+    titles = {
+        m: title
+        for row in rows
+        for m, title in zip(row["mistakes"], row.get("mistake_titles") or [], strict=False)
+    }
+    listed = sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:MOST_MISTAKES]
     slow = sorted(rows, key=lambda row: (-float(row["seconds"]), row["student"]))[:SLOWEST]
     erroring = [row for row in rows if row["status"] == "error"]
     return ItemStats(
@@ -48,7 +54,8 @@ def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> Item
         passed=sum(row["status"] == "passed" for row in rows),
         errors=len(erroring),
         cases=case_rates(rows),
-        mistakes=tuple(sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:MOST_MISTAKES]),
+        mistakes=tuple(listed),
+        mistake_titles=tuple(titles.get(m, m) for m, _ in listed),
         slowest=tuple(
             Slow(
                 student=row["student"],
@@ -59,7 +66,10 @@ def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> Item
             )
             for row in slow
         ),
-        erroring=tuple(Erroring(row["student"], row.get("error")) for row in erroring),
+        erroring=tuple(
+            Erroring(row["student"], row.get("error"), (row.get("load_error") or {}).get("line"))
+            for row in erroring
+        ),
     )
 
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 from grader.results import ItemStats
 
+#: Submissions that could not be graded listed after a run, each with its reason.
+MOST_ERRORING = 10
+
 
 @dataclass
 class Summary:
@@ -42,10 +45,30 @@ class Summary:
         if mistakes:
             common = sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:5]
             out.append("most frequent mistakes: " + ", ".join(f"{m} ({k})" for m, k in common))
+        out += self._erroring()
         slowest = sorted(
             (slow for item in self.stats for slow in item.slowest),
             key=lambda slow: (-slow.seconds, slow.student),
         )[:3]
         if slowest:
             out.append("slowest: " + ", ".join(f"{s.student} {s.seconds:.1f} s" for s in slowest))
+        return out
+
+    def _erroring(self) -> list[str]:
+        """Each submission that could not be graded, and why (the first line of it)."""
+        found = [
+            (f"{item.item} " if len(self.stats) > 1 else "")
+            + e.student
+            + ": "
+            + ((e.message or "").strip().splitlines() or ["the reason was not kept"])[0]
+            for item in self.stats
+            for e in item.erroring
+        ]
+        if not found:
+            return []
+        out = ["submissions that could not be graded:"]
+        out += [f"  {line}" for line in found[:MOST_ERRORING]]
+        if len(found) > MOST_ERRORING:
+            more = len(found) - MOST_ERRORING
+            out.append(f"  ... and {more} more (the dashboard, --report class.html, lists them)")
         return out

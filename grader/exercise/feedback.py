@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import builtins
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from grader.audience import Audience
 from grader.exercise.compare import Finding
+from grader.results import Stopped
 from grader.sandbox.protocol import (
     CallOutcome,
     CallStatus,
@@ -58,16 +61,18 @@ def finding(found: Finding, actual: float | None = None) -> Words:
     """A comparison's finding in words; `actual` gives infinity its sign."""
     if found is Finding.WITHIN:
         return Words("within tolerance")
+    # The verdict only: every format that shows the value writes it after "got" itself
+    # (a hidden case, whose value is not shown, still learns what kind of value it was).
     if found is Finding.NAN:
         return Words(
-            "got NaN (not a number)",
+            "wrong value (NaN, not a number)",
             "NaN comes from 0 * log(0) or from log of a negative number: clip the "
             "predictions to [eps, 1 - eps] before taking the log.",
         )
     if found is Finding.INFINITE:
-        sign = "-" if actual is not None and actual < 0 else ""
+        sign = "negative " if actual is not None and actual < 0 else ""
         return Words(
-            f"got {sign}infinity",
+            f"wrong value ({sign}infinity)",
             "log(0) is -infinity: clip the predictions to [eps, 1 - eps] before the log.",
         )
     if found is Finding.OPPOSITE_SIGN:
@@ -279,16 +284,17 @@ def fault(
     exercise_id: str,
     memory_mb: int,
     packages: tuple[str, ...] = ("numpy",),
+    audience: Audience = Audience.TERMINAL,
 ) -> Words:
     """Why the submission could not be loaded at all, and what to do; `packages` are what
-    the exercise lets a submission import."""
+    the exercise lets a submission import. Only a terminal's reader can run `grade start`."""
     if found.kind in ("missing", "signature"):
-        return Words(
-            found.message,
-            f"Define exactly:\n"
-            f"    {signature}\n"
-            f"'grade start {exercise_id}' writes a starter file with it.",
+        starter = (
+            f"\n'grade start {exercise_id}' writes a starter file with it."
+            if audience is Audience.TERMINAL
+            else ""
         )
+        return Words(found.message, f"Define exactly:\n    {signature}{starter}")
     if found.kind in ("timeout", "crashed") and found.stop is not None:
         reason = stopped(found.stop, memory_mb=memory_mb)
         if found.stop.kind is StopKind.TIME_LIMIT:
@@ -320,3 +326,91 @@ def parameter_names(given: tuple[str, ...] | None, expected: tuple[str, ...]) ->
         f"{expected[0]} first{rest}, by position, as in the statement"
         f" ({', '.join(expected)})."
     )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def _stop_kind(outcome: CallOutcome) -> str | None:
+    """Which of Stopped's kinds ended this call; None: it ended by itself."""
+    stop = outcome.stop
+    if stop is not None and stop.kind in (StopKind.BUDGET, StopKind.HANGING):
+        return str(stop.kind.value)
+    killed = stop is not None and stop.kind is StopKind.SIGNAL and stop.signal == signal.SIGKILL
+    if killed or (outcome.error is not None and outcome.error.type == "MemoryError"):
+        return "memory"
+    if stop is not None and stop.kind is StopKind.TIME_LIMIT:
+        return "time_limit"
+    if outcome.status is CallStatus.CRASHED:
+        return "crashed"
+    return None
+
+
+def stop_summary(outcomes: Iterable[CallOutcome], memory_mb: int) -> Stopped | None:
+    """What ended calls without an answer, the gravest first: the time budget, calls in a
+    row out of time (both leave calls unmade: the submission could not be graded), memory,
+    a call's own time limit, a crash. Worded here from the supervisor's Stop, not from the
+    cases' sentences, so a class can tell a time-out from wrong answers."""
+    outcomes = list(outcomes)
+    by_kind: dict[str, list[CallOutcome]] = {}
+    for outcome in outcomes:
+        kind = _stop_kind(outcome)
+        if kind is not None:
+            by_kind.setdefault(kind, []).append(outcome)
+    limits = [o.stop.seconds for o in outcomes if o.stop and o.stop.kind is StopKind.TIME_LIMIT]
+    call_limit = max((x for x in limits if x is not None), default=None)
+    per_call = f"{call_limit:.3g} s" if call_limit is not None else "their limit"
+    memory = f"{memory_mb // 1024} GiB" if memory_mb % 1024 == 0 else f"{memory_mb} MiB"
+    total = len(outcomes)
+    if "budget" in by_kind:
+        ended = by_kind["budget"]
+        budget = next((o.stop.seconds for o in ended if o.stop and o.stop.seconds), None)
+        limit = f"{budget:.3g} s" if budget is not None else "?"
+        return Stopped(
+            "budget",
+            f"it ran out of time: its time budget of {limit} was used up, and "
+            f"{len(ended)} of {_plural(total, 'call')} {_were(len(ended))} stopped or not made",
+            len(ended),
+            seconds=budget,
+        )
+    if "hanging" in by_kind:
+        timed = len(by_kind.get("time_limit", []))
+        return Stopped(
+            "hanging",
+            f"it ran out of time: calls in a row ran longer than {per_call} each, so "
+            f"{len(by_kind['hanging'])} of {_plural(total, 'call')} "
+            f"{_were(len(by_kind['hanging']))} not made",
+            len(by_kind["hanging"]) + timed,
+            seconds=call_limit,
+        )
+    if "memory" in by_kind:
+        n = len(by_kind["memory"])
+        return Stopped(
+            "memory",
+            f"{_plural(n, 'call')} used more than {memory} of memory "
+            "(a MemoryError, or the process was killed)",
+            n,
+            memory_mb=memory_mb,
+        )
+    if "time_limit" in by_kind:
+        n = len(by_kind["time_limit"])
+        return Stopped(
+            "time_limit",
+            f"{_plural(n, 'call')} ran out of time (longer than {per_call})",
+            n,
+            seconds=call_limit,
+        )
+    if "crashed" in by_kind:
+        first = by_kind["crashed"][0]
+        n = len(by_kind["crashed"])
+        return Stopped(
+            "crashed",
+            f"{_plural(n, 'call')} ended the process: " + stopped(first.stop, memory_mb=memory_mb),
+            n,
+        )
+    return None

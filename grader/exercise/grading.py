@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import __version__
+from grader.audience import Audience
 from grader.course import Course, find_course
 from grader.errors import SubmissionNotFoundError
 from grader.exercise import feedback
@@ -62,6 +63,7 @@ def grade(
     plot: bool = False,
     shrink: bool = True,
     prepared: Prepared | None = None,
+    audience: Audience = Audience.TERMINAL,
 ) -> Report:
     """Grade one submission of one exercise. Raises GraderError for faults that are not the
     student's (unknown exercise, missing file, broken exercise or reference).
@@ -71,11 +73,13 @@ def grade(
     submissions passes its own `backend` instead, and closes it itself. A batch also
     passes the exercise `prepared` once for all its submissions (cases and answers are
     then worked out once per seed) and leaves out shrinking, which only the student's own
-    report shows."""
+    report shows. `audience` is who reads the feedback: what its advice may ask them to
+    run."""
+    options = (plot, shrink, prepared, audience)
     if backend is not None:
-        return _grade(exercise_id, submission, course, seed, backend, plot, shrink, prepared)
+        return _grade(exercise_id, submission, course, seed, backend, *options)
     with contextlib.closing(get_backend(sandbox)) as opened:
-        return _grade(exercise_id, submission, course, seed, opened, plot, shrink, prepared)
+        return _grade(exercise_id, submission, course, seed, opened, *options)
 
 
 def _grade(
@@ -87,21 +91,18 @@ def _grade(
     plot: bool,
     shrink: bool,
     prepared: Prepared | None,
+    audience: Audience,
 ) -> Report:
     started = time.monotonic()
     if prepared is None:
         prepared = (course or find_course()).prepare(exercise_id)
     exercise = prepared.exercise
     if not submission.is_file():
-        raise SubmissionNotFoundError(
-            f"{submission} does not exist",
-            fix=f"Run 'grade start {exercise.id}' to create it from a template, "
-            "or pass --file PATH.",
-        )
+        raise _not_found(submission, exercise.id, audience)
     if submission.suffix.lower() == ".ipynb":
         return _grade_notebook(
             exercise_id, submission, prepared, seed=seed, backend=backend, plot=plot,
-            shrink=shrink,
+            shrink=shrink, audience=audience,
         )  # fmt: skip
     seed = prepared.seed(seed)
     job = Job(
@@ -144,12 +145,28 @@ def _grade(
         diagnosis=diagnosis,
         plot=picture,
         statement=exercise.statement,
-        error=_submission_error(exercise, submission, run.fault),
+        error=_submission_error(exercise, submission, run.fault, audience),
+        stopped=None
+        if run.fault
+        else feedback.stop_summary(run.outcomes.values(), exercise.limits.memory_mb),
         import_output=run.import_output,
         stdout=run.stdout,
         stderr=run.stderr,
         warnings=(names,) if names else (),
         notes=(prepared.hidden_note,) if prepared.hidden_note else (),
+    )
+
+
+def _not_found(submission: Path, exercise_id: str, audience: Audience) -> SubmissionNotFoundError:
+    if audience is Audience.UPLOAD:
+        return SubmissionNotFoundError(
+            f"{submission.name} was not uploaded",
+            fix=f"Upload your solution as {exercise_id}.py or {exercise_id}.ipynb (or as the "
+            "only .py or .ipynb file of the submission).",
+        )
+    return SubmissionNotFoundError(
+        f"{submission} does not exist",
+        fix=f"Run 'grade start {exercise_id}' to create it from a template, or pass --file PATH.",
     )
 
 
@@ -374,7 +391,7 @@ def _case_result(
 
 
 def _submission_error(
-    exercise: Exercise, submission: Path, fault: Fault | None
+    exercise: Exercise, submission: Path, fault: Fault | None, audience: Audience
 ) -> SubmissionError | None:
     if fault is None:
         return None
@@ -384,6 +401,7 @@ def _submission_error(
         exercise_id=exercise.id,
         memory_mb=exercise.limits.memory_mb,
         packages=exercise.packages,
+        audience=audience,
     )
     return SubmissionError(
         kind=fault.kind,

@@ -4,6 +4,12 @@ Gradescope shows the student whatever results.json says, and nothing when there 
 so a document is always produced: the report, or a score of 0 that says why there is no
 report. A fault of the course (a reference that raises, a broken exercise file, no
 sandbox) is said to be the autograder's, never the student's.
+
+The student uploaded a file and runs nothing: everything they read is worded for that
+audience (Audience.UPLOAD, decided here and passed to grading and to the renderer), so no
+advice names a command or an option. The instructor's advice about a fault of the course
+goes to the autograder's log. The seed is drawn from the exercise and the uploaded file,
+so a regrade of the same upload draws the same cases and gives the same score.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from grader.audience import Audience
 from grader.course import Course
 from grader.errors import (
     CourseNotFoundError,
@@ -22,6 +30,9 @@ from grader.errors import (
     UnknownExerciseError,
 )
 
+if TYPE_CHECKING:
+    from grader.exercise.prepare import Prepared
+
 #: Faults of the course or of the machine, never of a submission.
 COURSE_FAULTS = (
     ReferenceSolutionError,
@@ -31,6 +42,8 @@ COURSE_FAULTS = (
     SandboxError,
 )
 SUFFIXES = (".py", ".ipynb")
+#: Who reads results.json: a student who uploaded a file.
+AUDIENCE = Audience.UPLOAD
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,30 @@ def find_submission(submission_dir: Path, exercise_id: str) -> tuple[Path, list[
 def _failed(output: str) -> str:
     from grader.render.json import dumps
 
-    return dumps({"score": 0, "output": output, "output_format": "text", "tests": []})
+    document = {
+        "score": 0,
+        "output": output,
+        "output_format": "text",
+        "stdout_visibility": "hidden",
+        "tests": [],
+    }
+    return dumps(document) + "\n"
+
+
+def _what(exc: GraderError) -> str:
+    """A fault without its advice: what and where, which a student can pass on, while the
+    advice (commands the instructor runs) goes to the log."""
+    if isinstance(exc, SpecError):
+        return "\n".join(f"{p.where}: {p.what}" if p.where else p.what for p in exc.problems)
+    return f"{exc.where}: {exc.what}" if exc.where else exc.what
+
+
+def _seed(prepared: Prepared, submission: Path) -> int | None:
+    """The upload's own seed; None when there is no file to read (grading then says why)."""
+    try:
+        return prepared.seed_of(submission) if submission.is_file() else None
+    except OSError:
+        return None
 
 
 def results(exercise_id: str, submission_dir: Path, course: Callable[[], Course]) -> Results:
@@ -67,12 +103,16 @@ def results(exercise_id: str, submission_dir: Path, course: Callable[[], Course]
 
     submission, uploaded = find_submission(submission_dir, exercise_id)
     try:
-        return Results(render_gradescope(grade(exercise_id, submission, course=course())))
+        prepared = course().prepare(exercise_id)
+        seed = _seed(prepared, submission)
+        report = grade(exercise_id, submission, prepared=prepared, seed=seed, audience=AUDIENCE)
+        return Results(render_gradescope(report, AUDIENCE))
     except COURSE_FAULTS as exc:
         message = (
             "The autograder is misconfigured: this is not your fault, and your submission "
             "was not graded (the score 0 only holds the place). Please tell your instructor, "
-            f"who can fix it and grade it again.\n\nFor the instructor:\n{exc}"
+            "who can fix it and regrade your submission; the autograder's log says how.\n\n"
+            f"For the instructor:\n{_what(exc)}"
         )
         return Results(_failed(message), fault=str(exc))
     except GraderError as exc:

@@ -17,6 +17,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
+from grader.audience import Audience
 from grader.render.numbers import diagnosis_lines, summary
 from grader.render.untrusted import map_text, well_formed
 from grader.results import SCHEMA_VERSION, CaseResult, Report, Status
@@ -77,11 +78,11 @@ def _test(case: CaseResult) -> dict[str, Any]:
     }
 
 
-def _overall(report: Report) -> str:
+def _overall(report: Report, audience: Audience = Audience.TERMINAL) -> str:
     """Gradescope's top-level `output`, shown above the tests: warnings and diagnosis."""
     lines = [f"warning: {w}" for w in report.warnings]
     lines += [f"note: {n}" for n in report.notes]
-    lines += diagnosis_lines(report) or []
+    lines += diagnosis_lines(report, audience) or []
     return "\n".join(lines)
 
 
@@ -105,6 +106,7 @@ def render_json(report: Report) -> str:
         "warnings": list(report.warnings),
         "notes": list(report.notes),
         "error": asdict(report.error) if report.error else None,
+        "stopped": asdict(report.stopped) if report.stopped else None,
         "diagnosis": asdict(report.diagnosis) if report.diagnosis else None,
         "import_output": report.import_output,
         "stdout": report.stdout,
@@ -129,14 +131,21 @@ def _gradescope_test(case: CaseResult) -> dict[str, Any]:
     }
 
 
-def render_gradescope(report: Report) -> str:
-    """Gradescope's results.json: only the fields its specification documents."""
-    output = _overall(report)
+def render_gradescope(report: Report, audience: Audience = Audience.TERMINAL) -> str:
+    """Gradescope's results.json: only the fields its specification documents. `grade
+    gradescope` renders for a student who uploaded a file (Audience.UPLOAD); `--format
+    gradescope` at a terminal for one who can run commands."""
+    overall = _overall(report, audience)
+    output = overall
     if report.error is not None:
         error = report.error
         where = f"{error.file}:{error.line}" if error.line else error.file
         output = f"{where}: {error.message}" + (f"\nhint: {error.hint}" if error.hint else "")
-        output += ("\n" + _overall(report)) if _overall(report) else ""
+        output += ("\n" + overall) if overall else ""
+    # The seed is what makes the random cases: said where the student reads, so a regrade
+    # that drew the same cases can be seen to have.
+    drawn = f"Graded with seed {report.seed}."
+    output = f"{output}\n{drawn}" if output else drawn
     document = {
         "score": report.score,
         "execution_time": round(report.execution_time, 3),

@@ -151,6 +151,16 @@ def render_class(summary: list[str], attempts: list[dict[str, Any]]) -> str:
     return render_attempts(attempts)
 
 
+def _why_kind(row: dict[str, Any]) -> str:
+    """The `type` of a could-not-be-graded error: the load error's kind, the stop's, or the
+    grader's own refusal (a file that is not a regular file...)."""
+    if row.get("load_error"):
+        return f"SubmissionError.{row['load_error'].get('kind', 'unknown')}"
+    if row.get("stopped") and row.get("status") == "error":
+        return f"Stopped.{row['stopped'].get('kind', 'unknown')}"
+    return "GraderError"
+
+
 def render_attempts(rows: list[dict[str, Any]]) -> str:
     """A batch run as JUnit XML: one <testsuite> per attempt (student and exercise), one
     <testcase> per case, from the gradebook's rows (the case messages it keeps)."""
@@ -172,26 +182,45 @@ def render_attempts(rows: list[dict[str, Any]]) -> str:
             timestamp=str(row["graded_at"])[:19],
         )
         properties = _element(suite, "properties")
-        for name, value in (
+        reason = row.get("error")
+        stopped = row.get("stopped") or {}
+        values = [
             ("student", row["student"]),
             ("score", points(row["score"])),
             ("max_score", points(row["max_score"])),
             ("mistakes", " ".join(row["mistakes"])),
-            ("grader_version", row["grader_version"]),
-        ):
+        ]
+        if row["mistakes"]:
+            values.append(("mistake_titles", "; ".join(row.get("mistake_titles") or [])))
+        if reason:
+            values.append(("reason", reason))
+        if stopped:
+            values.append(("stopped", stopped.get("message", "")))
+        values.append(("grader_version", row["grader_version"]))
+        for name, value in values:
             _element(properties, "property", name=name, value=str(value))
         classname = f"grader.{row['item']}.{row['student']}"
+        kind = _why_kind(row)
         for case in cases:
             element = _element(suite, "testcase", classname=classname, name=case["name"])
             message = str(case.get("message", case["status"]))
             if case["status"] == "failed":
                 _element(element, "failure", message, message=_one_line(message), type="WrongValue")
+            elif case["status"] == "error" and reason:
+                # Why the submission could not be graded, not only that this case did not run.
+                _element(
+                    element,
+                    "error",
+                    f"{message}\n\n{reason}",
+                    message=_one_line(str(reason)),
+                    type=kind,
+                )
             elif case["status"] == "error":
                 _element(element, "error", message, message=_one_line(message), type="CouldNotRun")
         if not cases:
             load = _element(suite, "testcase", classname=classname, name="load")
-            text = str(row.get("error") or "not graded")
-            _element(load, "error", text, message=_one_line(text), type="GraderError")
+            text = str(reason or "not graded")
+            _element(load, "error", text, message=_one_line(text), type=kind)
         for key in totals:
             totals[key] += int(counts[key])
     for key, value in totals.items():

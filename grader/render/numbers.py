@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grader.audience import Audience
 from grader.results import CaseResult, Report, Status
 
 
@@ -42,8 +43,9 @@ def summary(case: CaseResult) -> str:
     return "; ".join(parts)
 
 
-def diagnosis_lines(report: Report) -> list[str] | None:
-    """The diagnosis in sentences, shared by every format; None: nothing to say.
+def diagnosis_lines(report: Report, audience: Audience = Audience.TERMINAL) -> list[str] | None:
+    """The diagnosis in sentences, shared by every format; None: nothing to say. Where the
+    statement is read depends on the reader (`grade show` at a terminal).
 
     The first line is the verdict; each further line names one mistake, how many failing
     cases set it apart from the right answer (what the naming rests on), and its hint.
@@ -54,9 +56,14 @@ def diagnosis_lines(report: Report) -> list[str] | None:
     if found.checked == 0:
         return ["No diagnosis: no failing case returned a number to compare with known mistakes."]
     if not found.mistakes:
+        statement = (
+            f"'grade show {report.exercise}'"
+            if audience is Audience.TERMINAL
+            else "the exercise's statement"
+        )
         return [
             f"No known mistake matches your results on the {found.checked} failing case(s): "
-            f"compare your code with the formula in 'grade show {report.exercise}'."
+            f"compare your code with the formula in {statement}."
         ]
     on = f"on all {found.checked} failing cases" if found.checked > 1 else "on the failing case"
     if len(found.mistakes) == 1:

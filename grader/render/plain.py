@@ -9,7 +9,9 @@ from grader.results import CaseResult, Report, Status, SubmissionError
 
 
 def case_text(case: CaseResult) -> str:
-    """The full account of a visible failure, in the text format's words."""
+    """The full account of a visible failure, in the text format's words. Its first line
+    is the one-line summary (JUnit's message), which holds the expected and returned values
+    where there are both: the lines after it do not say them again."""
     lines = [summary(case)]
     if case.smallest is not None:
         small = case.smallest
@@ -21,16 +23,17 @@ def case_text(case: CaseResult) -> str:
         lines.append("full input:" if case.smallest is not None else "inputs:")
         lines += [f"  {param} = {text}" for param, text in case.inputs.items()]
     expected = expected_text(case)
+    said = expected is not None and case.actual is not None
     if expected is not None and case.status is Status.FAILED:
-        lines.append(f"expected: {expected}")
-        lines.append(
-            f"  (accepted: |got - expected| <= {short(case.atol)} + {short(case.rtol)} "
-            "* |expected|)"
-        )
-    if case.actual is not None:
+        accepted = f"|got - expected| <= {short(case.atol)} + {short(case.rtol)} * |expected|"
+        if said:
+            lines.append(f"accepted: {accepted}")
+        else:
+            lines += [f"expected: {expected}", f"  (accepted: {accepted})"]
+    if case.actual is not None and not said:
         kind = f"   ({case.actual_type})" if case.actual_type else ""
         lines.append(f"got: {num(case.actual)}{kind}")
-    elif case.actual_type and case.status is Status.FAILED:
+    elif case.actual is None and case.actual_type and case.status is Status.FAILED:
         lines.append(f"got: a value of type {case.actual_type}")
     if case.abs_error is not None and case.status is Status.FAILED:
         lines.append(f"error: {short(case.abs_error)} absolute, {short(case.rel_error)} relative")

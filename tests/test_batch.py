@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xmlschema
@@ -438,3 +440,40 @@ def test_why_a_submission_could_not_be_graded_is_kept_and_shown_everywhere(
     bob = suites["bob: ex01"]
     titles = {p.name: p.value for p in bob.properties()}
     assert titles["mistake_titles"] == "log base 2 instead of the natural log"
+
+
+def test_each_student_gets_the_grade_of_the_file_there_at_the_latest_run(tmp_path: Path) -> None:
+    """A student who replaced a wrong file with a right one and went back gets the wrong
+    file's grade again (without regrading it); a student whose file is gone gets none."""
+    wrong = (SUBMISSIONS / "ex01" / "bad_log2.py").read_text()
+    right = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
+    klass, book = tmp_path / "class", str(tmp_path / "book.db")
+    write(klass / "ana" / "ex01.py", wrong)
+    write(klass / "bob" / "ex01.py", right)
+
+    def run() -> str:
+        result = run_grade("batch", "ex01", str(klass), "--sandbox", "process", "--gradebook", book)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def exported(*args: str) -> list[dict[str, Any]]:
+        result = run_grade("gradebook", "export", "--format", "json", "--gradebook", book, *args)
+        assert result.returncode == 0, result.stderr
+        rows: list[dict[str, Any]] = json.loads(result.stdout)
+        return rows
+
+    run()
+    write(klass / "ana" / "ex01.py", right)
+    run()
+    assert {r["student"]: r["score"] for r in exported()} == {"ana": 30.0, "bob": 30.0}
+    write(klass / "ana" / "ex01.py", wrong)
+    shutil.rmtree(klass / "bob")
+    assert "graded 0, skipped 1" in run()
+    rows = {r["student"]: r for r in exported()}
+    assert (rows["ana"]["score"], rows["ana"]["status"]) == (6.0, "failed")
+    assert (rows["bob"]["score"], rows["bob"]["status"]) == (0.0, "missing")
+    assert "no submission" in rows["bob"]["error"]
+    table = run_grade("gradebook", "export", "--gradebook", book).stdout
+    csv_rows = list(csv.reader(io.StringIO(table)))
+    assert [row[3] for row in csv_rows[1:]] == ["6", "0"]
+    assert len(exported("--all-attempts")) == 3  # ana twice, bob once: nothing lost

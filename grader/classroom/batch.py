@@ -149,7 +149,10 @@ def _tasks(
     book: Gradebook,
     seed: int | None,
     summary: Summary,
+    run: int,
 ) -> list[_Task]:
+    """The chunks still to grade; and, for each item, what this run found for every
+    student (what the class's grade is then taken from: the file that is there)."""
     flat = len(items) == 1
     tasks = []
     for item in items:
@@ -157,11 +160,13 @@ def _tasks(
         ex_hash = exercise_hash(course, item)
         todo = []
         run_seed = default_seed(ex_hash) if seed is None else seed
+        found: list[tuple[str, str | None]] = []
         for sub in find_submissions(directory, item, flat=flat):
             content, reason = read_submission(sub, directory)
             # The name's bytes: two names that differ only in bytes that are not UTF-8 differ.
             sub_hash = hashlib.sha256(os.fsencode(sub.path.name) + b"\0" + content + b"\0")
             digest = sub_hash.hexdigest()
+            found.append((sub.student, digest))
             if book.has(sub.student, item, digest, ex_hash):
                 summary.skipped += 1
             elif reason is not None:
@@ -170,6 +175,7 @@ def _tasks(
                 _record(book, summary, task, sub, digest, refused(reason))
             else:
                 todo.append((sub, digest, content))
+        book.record_found(run, item, found, ex_hash)
         for start in range(0, len(todo), CHUNK):
             tasks.append(_Task(item, ex_hash, run_seed, tuple(todo[start : start + CHUNK])))
     return tasks
@@ -233,7 +239,7 @@ def _run(
     summary: Summary,
 ) -> Summary:
     start = book.last_id()
-    tasks = _tasks(course, directory, items, book, seed, summary)
+    tasks = _tasks(course, directory, items, book, seed, summary, book.next_run())
     if summary.graded + summary.skipped + sum(len(t.subs) for t in tasks) == 0:
         names = ", ".join(f"<student>/{i}.py" for i in items[:3]) + (", ..." if items[3:] else "")
         flat = f" or {directory}/<student>.py" if len(items) == 1 else ""

@@ -41,13 +41,15 @@ def write_dashboard(course: Course, book: Gradebook, items: list[str], path: Pat
         raise GraderError(f"cannot write {path}: {exc.strerror}") from None
 
 
-def export(book: Gradebook, fmt: str, course: Course | None) -> str:
+def export(book: Gradebook, fmt: str, course: Course | None, *, all_attempts: bool = False) -> str:
     """The gradebook as CSV (one row per student; columns titled from the course, when
-    there is one) or every attempt as JSON."""
+    there is one) or JSON: each student's grade per exercise, that of the file the latest
+    run found (Gradebook.latest), or with `all_attempts` every attempt ever graded."""
     if fmt == "json":
         from grader.render.json import dumps
 
-        return dumps(book.rows()) + "\n"
+        rows = book.rows() if all_attempts else list(book.latest().values())
+        return dumps(rows) + "\n"
     from grader.render.spreadsheet import render_class
 
     named = titles(course, course.exercise_ids()) if course is not None else {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +41,21 @@ CREATE TABLE IF NOT EXISTS attempts (
     UNIQUE (student, item, submission_hash, exercise_hash)
 )
 """
+#: What each run found, for every student of each item it graded: the submission's hash,
+#: or NULL when the student's file is gone. The grade a class hands in is that of the
+#: file present at the latest run (a reverted file gets its own, older, grade back).
+FOUND_SCHEMA = """
+CREATE TABLE IF NOT EXISTS found (
+    run INTEGER NOT NULL,
+    student TEXT NOT NULL,
+    item TEXT NOT NULL,
+    submission_hash TEXT,
+    exercise_hash TEXT NOT NULL,
+    PRIMARY KEY (run, student, item)
+)
+"""
+#: A row's reason when the latest run found no file of the student's.
+NO_SUBMISSION = "no submission: the file was gone at the latest run"
 
 
 def file_hash(*paths: Path) -> str:
@@ -72,6 +87,7 @@ class Gradebook:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(SCHEMA)
+        self.db.execute(FOUND_SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(attempts)")}
         # A gradebook of an older version: its rows stay readable (rows() fills the gaps).
         for column in ("error", "reasons"):
@@ -146,12 +162,83 @@ class Gradebook:
             out.append(row)
         return out
 
+    def next_run(self) -> int:
+        """A new run's number: one more than any run recorded."""
+        row = self.db.execute("SELECT COALESCE(MAX(run), 0) FROM found").fetchone()
+        return int(row[0]) + 1
+
+    def record_found(
+        self, run: int, item: str, found: Sequence[tuple[str, str | None]], exercise_hash: str
+    ) -> None:
+        """What a run found for `item`: (student, submission hash or None), and None for
+        every student the gradebook knows of for it whose file is gone; one transaction."""
+        present = {student for student, _ in found}
+        known = {
+            row[0]
+            for row in self.db.execute(
+                "SELECT DISTINCT student FROM attempts WHERE item=?", (item,)
+            )
+        }
+        rows = [*found, *((student, None) for student in sorted(known - present))]
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO found (run, student, item, submission_hash, "
+                "exercise_hash) VALUES (?, ?, ?, ?, ?)",
+                [(run, student, item, digest, exercise_hash) for student, digest in rows],
+            )
+
     def latest(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Each student's most recent attempt at each item."""
+        """Each student's grade at each item: the attempt at the file the latest run found
+        (not the newest attempt: a student who went back to an older file has its grade),
+        a "no submission" row when that run found none; the newest attempt where no run
+        recorded what it found (a gradebook of an older version)."""
+        rows = self.rows()
         latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in self.rows():
-            latest[row["student"], row["item"]] = row  # rows come in id order per pair
-        return latest
+        by_file: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for row in rows:  # in id order per pair: the newest last
+            latest[row["student"], row["item"]] = row
+            file = (row["student"], row["item"], row["submission_hash"], row["exercise_hash"])
+            by_file[file] = row
+        runs = self.db.execute("SELECT item, MAX(run) FROM found GROUP BY item").fetchall()
+        for item, run in runs:
+            found = self.db.execute(
+                "SELECT student, submission_hash, exercise_hash FROM found WHERE run=? AND item=?",
+                (run, item),
+            ).fetchall()
+            for pair in [k for k in latest if k[1] == item]:
+                del latest[pair]
+            points = max((float(r["max_score"]) for r in rows if r["item"] == item), default=0.0)
+            for student, digest, ex_hash in found:
+                if digest is None:
+                    latest[student, item] = _no_submission(student, item, points)
+                else:
+                    graded = by_file.get((student, item, digest, ex_hash))
+                    if graded is not None:  # None: the run was stopped before grading it
+                        latest[student, item] = graded
+        return dict(sorted(latest.items()))
+
+
+def _no_submission(student: str, item: str, max_score: float) -> dict[str, Any]:
+    """The row of a student whose file the latest run did not find: 0 points, and why."""
+    return {
+        "id": None,
+        "student": student,
+        "item": item,
+        "submission_hash": None,
+        "exercise_hash": None,
+        "score": 0.0,
+        "max_score": max_score,
+        "status": "missing",
+        "mistakes": [],
+        "grader_version": "",
+        "graded_at": "",
+        "seconds": 0.0,
+        "cases": [],
+        "error": NO_SUBMISSION,
+        "load_error": None,
+        "stopped": None,
+        "mistake_titles": [],
+    }
 
 
 def open_gradebook(path: Path, *, create: bool = True) -> Gradebook:

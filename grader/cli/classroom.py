@@ -143,15 +143,26 @@ def gradebook() -> None:
     type=click.Choice(["csv", "json"]),
     default="csv",
     show_default=True,
-    help="csv: one row per student (Canvas, Moodle); json: every attempt.",
+    help="csv: one row per student (Canvas, Moodle); json: each student's grade per "
+    "exercise, with its reasons.",
+)
+@click.option(
+    "--all-attempts",
+    is_flag=True,
+    help="With --format json: every attempt ever graded, not only the grade of the file "
+    "the latest run found.",
 )
 @gradebook_option
 @course_option
 @click.pass_context
 @reports_errors
-def gradebook_export(ctx: click.Context, fmt: str, gradebook_path: Path) -> None:
-    """Print the gradebook: CSV with one row per student and one column per exercise, or
-    every attempt as JSON."""
+def gradebook_export(
+    ctx: click.Context, fmt: str, all_attempts: bool, gradebook_path: Path
+) -> None:
+    """Print the gradebook: each student's grade at each exercise, that of the file the
+    latest run found (a student who went back to an older file gets its grade back, one
+    whose file is gone has none), as CSV (one row per student, one column per exercise)
+    or JSON; --all-attempts: every attempt as JSON."""
     from grader.classroom.exports import export
     from grader.classroom.gradebook import open_gradebook
 
@@ -161,6 +172,6 @@ def gradebook_export(ctx: click.Context, fmt: str, gradebook_path: Path) -> None
             found = course(ctx)
         except GraderError:
             found = None  # columns named by id alone
-        click.echo(export(book, fmt, found), nl=False)
+        click.echo(export(book, fmt, found, all_attempts=all_attempts), nl=False)
     finally:
         book.close()

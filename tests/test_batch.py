@@ -219,7 +219,7 @@ def test_a_batch_prints_its_attempts_as_junit_and_json_and_writes_the_dashboard(
     document = json.loads(again.stdout)
     assert [(a["student"], a["status"]) for a in document["attempts"]] == [("s00", "failed")]
     assert document["attempts"][0]["mistakes"] == ["log2"]
-    assert document["summary"][0] == "graded 1, skipped 3 (already in the gradebook)"
+    assert document["summary"][-1] == "this run: graded 1, skipped 3 (already in the gradebook)"
     wrong = run_grade("batch", "ex01", str(klass), "--report", str(tmp_path / "class.txt"))
     assert wrong.returncode == 2
     assert "name it .html" in wrong.stderr
@@ -295,15 +295,16 @@ def test_batch_all_grades_every_exercise_of_every_student(tmp_path: Path) -> Non
         rows = sorted(db.execute("SELECT student, item, status FROM attempts").fetchall())
     assert rows == [("ana", "ex01", "passed"), ("ana", "ex03", "passed"), ("bob", "ex01", "failed")]
     lines = result.stdout.splitlines()
-    assert lines[0] == "graded 3, skipped 0 (already in the gradebook)"
-    # One line per exercise, each with its own maximum (ex03 has 25 points, ex01 30).
+    # The class first, one line per exercise, each with its own maximum (ex03 has 25
+    # points, ex01 30); then what this run did.
     with sqlite3.connect(book) as db:
         (ex03,) = db.execute("SELECT max_score FROM attempts WHERE item = 'ex03'").fetchone()
     assert ex03 != 30
-    assert lines[1].startswith("ex01: mean ")
-    assert lines[1].endswith(" of 30")
-    assert lines[2] == f"ex03: mean {ex03:.2f}, median {ex03:g} of {ex03:g}"
-    assert lines[3] == "all: pass rate 67%; errors 0"
+    assert lines[0].startswith("ex01: mean ")
+    assert lines[0].endswith(" of 30")
+    assert lines[1] == f"ex03: mean {ex03:.2f}, median {ex03:g} of {ex03:g}"
+    assert lines[2] == "all: pass rate 67%; errors 0"
+    assert lines[-1] == "this run: graded 3, skipped 0 (already in the gradebook)"
     exported = run_grade("gradebook", "export", "--gradebook", str(book))
     table = list(csv.reader(io.StringIO(exported.stdout)))
     assert len(table[0]) == 5  # Student, ID, Section and the two exercises
@@ -468,7 +469,10 @@ def test_each_student_gets_the_grade_of_the_file_there_at_the_latest_run(tmp_pat
     assert {r["student"]: r["score"] for r in exported()} == {"ana": 30.0, "bob": 30.0}
     write(klass / "ana" / "ex01.py", wrong)
     shutil.rmtree(klass / "bob")
-    assert "graded 0, skipped 1" in run()
+    third = run()
+    assert "this run: graded 0, skipped 1" in third
+    # The class, not the run: ana's 6 and bob's 0 (his file is gone).
+    assert third.splitlines()[0].startswith("mean 3.00, median 3 of 30; pass rate 0%")
     rows = {r["student"]: r for r in exported()}
     assert (rows["ana"]["score"], rows["ana"]["status"]) == (6.0, "failed")
     assert (rows["bob"]["score"], rows["bob"]["status"]) == (0.0, "missing")

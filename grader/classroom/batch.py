@@ -238,7 +238,6 @@ def _run(
     progress: Callable[[int, int], None] | None,
     summary: Summary,
 ) -> Summary:
-    start = book.last_id()
     tasks = _tasks(course, directory, items, book, seed, summary, book.next_run())
     if summary.graded + summary.skipped + sum(len(t.subs) for t in tasks) == 0:
         names = ", ".join(f"<student>/{i}.py" for i in items[:3]) + (", ..." if items[3:] else "")
@@ -257,7 +256,9 @@ def _run(
         done += len(task.subs)
         if progress is not None:
             progress(done, total)
-    summary.stats = class_stats(book.rows(after=start), {})
+    # The class, not the run: every student's grade for the file this run found.
+    class_rows = [row for row in book.latest().values() if row["item"] in items]
+    summary.stats = class_stats(class_rows, {})
     return summary
 
 

@@ -19,12 +19,15 @@ MOST_ERRORING = 10
 class Summary:
     graded: int = 0
     skipped: int = 0
-    #: The attempts this run recorded, counted by exercise (set when the run is over): a
-    #: class run of `all` mixes exercises whose points differ, so each gets its own line.
+    #: The class at the run's exercises, counted by exercise once the run is over: each
+    #: student's grade for the file the run found (Gradebook.latest), graded now or
+    #: before. A class run of `all` mixes exercises whose points differ, so each gets its
+    #: own line.
     stats: list[ItemStats] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"graded {self.graded}, skipped {self.skipped} (already in the gradebook)"]
+        """The class first, then what this run did."""
+        out: list[str] = []
         for item in self.stats:
             prefix = f"{item.item}: " if len(self.stats) > 1 else ""
             out.append(
@@ -35,7 +38,7 @@ class Summary:
             passed = sum(item.passed for item in self.stats)
             errors = sum(item.errors for item in self.stats)
             rates = f"pass rate {passed / counted:.0%}; errors {errors}"
-            if len(self.stats) == 1:
+            if len(self.stats) == 1 and out:
                 out[-1] += f"; {rates}"
             else:
                 out.append(f"all: {rates}")
@@ -52,6 +55,9 @@ class Summary:
         )[:3]
         if slowest:
             out.append("slowest: " + ", ".join(f"{s.student} {s.seconds:.1f} s" for s in slowest))
+        out.append(
+            f"this run: graded {self.graded}, skipped {self.skipped} (already in the gradebook)"
+        )
         return out
 
     def _erroring(self) -> list[str]:

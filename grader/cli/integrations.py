@@ -9,6 +9,7 @@ import click
 from grader.cli.common import course, course_option
 from grader.cli.root import cli
 from grader.errors import GraderError
+from grader.render.untrusted import visible
 
 
 @cli.command()
@@ -43,7 +44,8 @@ def gradescope(
     results = autograder.results(exercise_id, submission_dir, lambda: course(ctx))
     if results.fault is not None:
         # Never the student's: they learn it is not theirs, the instructor (the log) what.
-        click.echo(f"grade: the autograder is misconfigured: {results.fault}", err=True)
+        fault = visible(results.fault)  # may name the uploaded file: shown, never acted on
+        click.echo(f"grade: the autograder is misconfigured: {fault}", err=True)
     try:
         autograder.write(results_path, results.document)
     except GraderError as exc:

@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import Protocol
 
 from grader.errors import SandboxError
-from grader.sandbox.process import ProcessBackend
 from grader.sandbox.protocol import Inputs, Job, RunResult, SandboxLimits
 
 ENV_VAR = "GRADER_SANDBOX"
@@ -38,6 +37,8 @@ class BackendKind:
 
 
 #: Every backend, strongest first. Adding one: a module with the class, and an entry here.
+#: Each module is imported only when its backend is chosen: the CLI reads this table to
+#: offer --sandbox, and must not pay for loading a sandbox at start.
 BACKENDS: dict[str, BackendKind] = {
     b.name: b
     for b in (
@@ -187,7 +188,6 @@ __all__ = [
     "BackendKind",
     "Inputs",
     "Job",
-    "ProcessBackend",
     "RunResult",
     "SandboxLimits",
     "Session",

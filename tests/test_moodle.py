@@ -18,7 +18,8 @@ from conftest import QUIZ_SOLUTION, REPO, run_grade, write
 from grader.course import Course
 from grader.errors import GraderError
 from grader.quiz.grading import judge, pose
-from grader.quiz.moodle import FRACTIONS, moodle_fraction, option_fractions
+from grader.quiz.moodle import option_fractions
+from grader.quiz.moodle_xml import FRACTIONS, moodle_fraction
 from grader.quiz.spec import Option, Partial, Quiz
 from grader.quiz.variants import solution_loader
 

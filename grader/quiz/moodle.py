@@ -68,12 +68,9 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element, indent, tostring
 
 from grader.quiz.grading import Posed, pose, show
-from grader.quiz.moodle_xml import FRACTIONS as FRACTIONS  # the export's public names
 from grader.quiz.moodle_xml import category, head, html, segment
-from grader.quiz.moodle_xml import moodle_fraction as moodle_fraction
 from grader.quiz.spec import Question, Quiz
 from grader.quiz.type_choice import Choice
-from grader.quiz.type_numeric import tolerance as tolerance
 from grader.quiz.types import type_of
 from grader.quiz.variants import Loader
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
+from pathlib import Path
 
 #: 2: `warnings` added; a diagnosis's `cases` counts the failing cases that set the mistake
 #: apart from the right answer; hidden tests carry no printed output or exception text.
@@ -302,7 +304,52 @@ class ItemStats:
     #: Slowest first; a tie in the order of the students' names.
     slowest: tuple[Slow, ...]
     erroring: tuple[Erroring, ...]
+    #: Students with nothing to grade (a roster's student without a file, or a file gone
+    #: since): 0 points each, counted apart from the submissions and their figures.
+    missing: tuple[str, ...] = ()
 
     @property
     def pass_rate(self) -> float:
         return self.passed / self.submissions if self.submissions else 0.0
+
+
+@dataclass(frozen=True)
+class RosterStudent:
+    """One row of a class's roster (classroom/roster.py reads it); `line` is where it is
+    written, for messages."""
+
+    student: str
+    name: str = ""
+    canvas_id: str = ""
+    sis_user_id: str = ""
+    sis_login_id: str = ""
+    section: str = ""
+    email: str = ""
+    line: int = 0
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.student
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who should have handed something in, as the institution lists them."""
+
+    path: Path
+    students: tuple[RosterStudent, ...]
+    #: The columns the file has (a Canvas export needs to know whether SIS ids were given).
+    columns: tuple[str, ...]
+
+    def get(self, student: str) -> RosterStudent | None:
+        return self._by_name.get(student)
+
+    @cached_property
+    def _by_name(self) -> dict[str, RosterStudent]:
+        return {s.student: s for s in self.students}
+
+    def where(self, student: RosterStudent) -> str:
+        return f"{self.path}:{student.line}"
+
+    def names(self) -> list[str]:
+        return [s.student for s in self.students]

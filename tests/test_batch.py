@@ -300,9 +300,9 @@ def test_batch_all_grades_every_exercise_of_every_student(tmp_path: Path) -> Non
     with sqlite3.connect(book) as db:
         (ex03,) = db.execute("SELECT max_score FROM attempts WHERE item = 'ex03'").fetchone()
     assert ex03 != 30
-    assert lines[0].startswith("ex01: mean ")
+    assert lines[0].startswith("ex01: 2 submissions: mean ")
     assert lines[0].endswith(" of 30")
-    assert lines[1] == f"ex03: mean {ex03:.2f}, median {ex03:g} of {ex03:g}"
+    assert lines[1] == f"ex03: 1 submission: mean {ex03:.2f}, median {ex03:g} of {ex03:g}"
     assert lines[2] == "all: pass rate 67%; errors 0"
     assert lines[-1] == "this run: graded 3, skipped 0 (already in the gradebook)"
     exported = run_grade("gradebook", "export", "--gradebook", str(book))
@@ -471,8 +471,9 @@ def test_each_student_gets_the_grade_of_the_file_there_at_the_latest_run(tmp_pat
     shutil.rmtree(klass / "bob")
     third = run()
     assert "this run: graded 0, skipped 1" in third
-    # The class, not the run: ana's 6 and bob's 0 (his file is gone).
-    assert third.splitlines()[0].startswith("mean 3.00, median 3 of 30; pass rate 0%")
+    # The class, not the run: ana's 6; bob's file is gone: 0 points, counted apart.
+    assert third.splitlines()[0].startswith("1 submission: mean 6.00, median 6 of 30; pass rate 0%")
+    assert "no submission (1, 0 points each): bob" in third
     rows = {r["student"]: r for r in exported()}
     assert (rows["ana"]["score"], rows["ana"]["status"]) == (6.0, "failed")
     assert (rows["bob"]["score"], rows["bob"]["status"]) == (0.0, "missing")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
+from grader.classroom.exports import class_list
 from grader.classroom.gradebook import Attempt, Gradebook, file_hash
 from grader.classroom.lifeline import PARENT_ENV, die_with_parent, remove_run, sweep_dead_runs
 from grader.classroom.result import outcome, refused
@@ -43,7 +44,7 @@ from grader.classroom.submissions import (
 from grader.classroom.summary import Summary
 from grader.course import Course
 from grader.errors import GraderError
-from grader.results import Outcome
+from grader.results import Outcome, Roster
 
 #: Submissions per task: few enough for a steady progress bar, enough that sending a task
 #: (a millisecond with Dask) is small beside grading it.
@@ -204,17 +205,25 @@ def run_batch(
     sandbox: str = "auto",
     dask: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    roster: Roster | None = None,
 ) -> Summary:
+    """Grade every submission in `directory` not graded before into `book`; the summary
+    describes the class afterwards (with the roster's students who handed in nothing)."""
     summary = Summary()
     local = _forkserver_context() if dask is None else None
     if local is not None:
         _start_forkserver(local)  # it loads the grader while this process reads the folder
     try:
         check_answers(course, items, seed)  # a fault of the course: before anyone is graded
-        return _run(course, items, directory, book, jobs, seed, sandbox, dask, progress, summary)
+        _run(course, items, directory, book, jobs, seed, sandbox, dask, progress, summary)
     finally:
         if local is not None:
             _stop_forkserver()
+    # The class, not the run: every student's grade for the file this run found.
+    listed, described = class_list(book, course, items, roster)
+    summary.stats = class_stats(list(listed.rows.values()), described.titles)
+    summary.unknown = listed.unknown
+    return summary
 
 
 def check_answers(course: Course, items: Sequence[str], seed: int | None) -> None:
@@ -237,7 +246,7 @@ def _run(
     dask: str | None,
     progress: Callable[[int, int], None] | None,
     summary: Summary,
-) -> Summary:
+) -> None:
     tasks = _tasks(course, directory, items, book, seed, summary, book.next_run())
     if summary.graded + summary.skipped + sum(len(t.subs) for t in tasks) == 0:
         names = ", ".join(f"<student>/{i}.py" for i in items[:3]) + (", ..." if items[3:] else "")
@@ -256,10 +265,6 @@ def _run(
         done += len(task.subs)
         if progress is not None:
             progress(done, total)
-    # The class, not the run: every student's grade for the file this run found.
-    class_rows = [row for row in book.latest().values() if row["item"] in items]
-    summary.stats = class_stats(class_rows, {})
-    return summary
 
 
 def _args(course: Course, task: _Task, sandbox: str) -> tuple[Any, ...]:

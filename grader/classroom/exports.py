@@ -1,56 +1,251 @@
 """What a class run hands on: the dashboard page and the gradebook's exports.
 
 The library behind `grade batch --report` and `grade gradebook export`; renderers (render/)
-format, this module picks the rows and the titles and writes the files.
+lay the files out, this module picks the rows, the titles and the points, checks that an
+LMS can match every row, and writes the files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from grader.classroom.formats import EXPORT_FORMATS, MOODLE_IDENTIFIERS
 from grader.classroom.gradebook import Gradebook
+from grader.classroom.roster import ClassList, roster_fields, with_roster
 from grader.course import Course
-from grader.errors import GraderError
+from grader.errors import GraderError, Problem, SpecError
+from grader.results import Roster
 
-#: `grade gradebook export --format`.
-EXPORT_FORMATS = ("csv", "json")
+#: How Canvas's importer reads an assignment's id from a column's header (Assignment.
+#: title_and_id): a title that ends so would be taken for an id.
+CANVAS_TITLE_ID = re.compile(r"\A(.*)\s\((\d+)\)\Z", re.DOTALL)
 
 
-def titles(course: Course, items: list[str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class Items:
+    """The exercises of an export: their titles and points, each from the course when it
+    loads (else the id, and the most points the gradebook saw)."""
+
+    ids: tuple[str, ...]
+    titles: dict[str, str]
+    points: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Exported:
+    text: str
+    #: Said on stderr: rows left out, assignments Canvas will create.
+    warnings: list[str] = field(default_factory=list)
+
+
+def titles(course: Course | None, items: Sequence[str]) -> dict[str, str]:
     """Column and section titles; an item whose file is broken is named by its id."""
     found = {}
-    for item in items:
+    for item in items if course is not None else ():
         with contextlib.suppress(GraderError):
-            found[item] = course.load(item).title
+            found[item] = course.load(item).title  # type: ignore[union-attr]
     return found
 
 
-def write_dashboard(course: Course, book: Gradebook, items: list[str], path: Path) -> None:
-    """The class's page for `items`, from each student's latest attempts."""
+def describe(
+    course: Course | None, ids: Sequence[str], rows: Mapping[tuple[str, str], Mapping[str, Any]]
+) -> Items:
+    points: dict[str, float] = {}
+    for (_, item), row in rows.items():
+        points[item] = max(points.get(item, 0.0), float(row["max_score"] or 0.0))
+    for item in ids if course is not None else ():
+        with contextlib.suppress(GraderError):
+            points[item] = float(course.load(item).points)  # type: ignore[union-attr]
+    return Items(tuple(ids), titles(course, ids), points)
+
+
+def class_list(
+    book: Gradebook,
+    course: Course | None,
+    items: Sequence[str] | None = None,
+    roster: Roster | None = None,
+) -> tuple[ClassList, Items]:
+    """Each student's grade per item (that of the file the latest run found), with a "no
+    submission" row for each roster student without one; `items` None: the gradebook's."""
+    latest = book.latest()
+    ids = sorted({item for _, item in latest}) if items is None else list(items)
+    latest = {key: row for key, row in latest.items() if key[1] in ids}
+    described = describe(course, ids, latest)
+    return with_roster(latest, roster, ids, described.points), described
+
+
+def write_dashboard(
+    course: Course, book: Gradebook, items: list[str], path: Path, roster: Roster | None = None
+) -> None:
+    """The class's page for `items`, from each student's grade at the latest run."""
     from grader.classroom.statistics import class_stats
     from grader.render.dashboard import render_dashboard
 
-    rows = [r for r in book.latest().values() if r["item"] in items]
+    listed, described = class_list(book, course, items, roster)
     generated = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    page = render_dashboard(class_stats(rows, titles(course, items)), generated=generated)
+    page = render_dashboard(
+        class_stats(list(listed.rows.values()), described.titles),
+        generated=generated,
+        unknown=listed.unknown,
+    )
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise GraderError(f"cannot write {path}: {exc.strerror}") from None
 
 
-def export(book: Gradebook, fmt: str, course: Course | None, *, all_attempts: bool = False) -> str:
-    """The gradebook as CSV (one row per student; columns titled from the course, when
-    there is one) or JSON: each student's grade per exercise, that of the file the latest
-    run found (Gradebook.latest), or with `all_attempts` every attempt ever graded."""
+def export(
+    book: Gradebook,
+    fmt: str,
+    course: Course | None,
+    *,
+    all_attempts: bool = False,
+    roster: Roster | None = None,
+    assignments: Mapping[str, str] | None = None,
+    identifier: str | None = None,
+) -> Exported:
+    """The gradebook in `fmt`: each student's grade per exercise, that of the file the
+    latest run found (Gradebook.latest), a roster's students without one at 0 points;
+    with `all_attempts` (JSON) every attempt ever graded."""
     if fmt == "json":
-        from grader.render.json import dumps
+        return _json(book, course, roster, all_attempts)
+    listed, items = class_list(book, course, roster=roster)
+    if fmt == "csv":
+        from grader.render.spreadsheet import render_class
 
-        rows = book.rows() if all_attempts else list(book.latest().values())
-        return dumps(rows) + "\n"
-    from grader.render.spreadsheet import render_class
+        sections = {s.student: s.section for s in roster.students} if roster else {}
+        return Exported(render_class(listed.rows, items.titles, sections), _unknown(listed))
+    if roster is None:
+        raise GraderError(
+            f"a {fmt.title()} import matches students by the ids in a roster",
+            fix="Pass --roster roster.csv (student,name,canvas_id,sis_user_id,sis_login_id,"
+            "section,email); the manual's 'Hand grades to an LMS' shows one.",
+        )
+    if fmt == "canvas":
+        return _canvas(listed, items, roster, dict(assignments or {}))
+    if fmt == "moodle":
+        return _moodle(listed, items, roster, identifier)
+    raise GraderError(f"unknown export format '{fmt}'", fix=f"Use one of {EXPORT_FORMATS}.")
 
-    named = titles(course, course.exercise_ids()) if course is not None else {}
-    return render_class(book.latest(), named)
+
+def _json(
+    book: Gradebook, course: Course | None, roster: Roster | None, all_attempts: bool
+) -> Exported:
+    from grader.render.json import dumps
+
+    if all_attempts:
+        rows = book.rows()
+        listed = ClassList({}, ())
+    else:
+        listed, _ = class_list(book, course, roster=roster)
+        rows = list(listed.rows.values())
+    if roster is not None:
+        rows = [row | {"roster": roster_fields(roster.get(row["student"]))} for row in rows]
+    return Exported(dumps(rows) + "\n", _unknown(listed))
+
+
+def _unknown(listed: ClassList) -> list[str]:
+    if not listed.unknown:
+        return []
+    return [
+        f"{len(listed.unknown)} student(s) graded but not in the roster: "
+        + ", ".join(listed.unknown[:10])
+        + (", ..." if len(listed.unknown) > 10 else "")
+    ]
+
+
+def _canvas(
+    listed: ClassList, items: Items, roster: Roster, assignments: dict[str, str]
+) -> Exported:
+    from grader.render.lms import render_canvas
+
+    _check_assignments(assignments, items)
+    unmatched = [
+        Problem(
+            roster.where(s),
+            f"'{s.student}' has no canvas_id, sis_user_id or sis_login_id",
+            "Give one of them: Canvas matches a row by its ID, SIS User ID or SIS Login ID "
+            "(columns of Canvas's own gradebook export).",
+        )
+        for s in roster.students
+        if not (s.canvas_id or s.sis_user_id or s.sis_login_id)
+    ]
+    if unmatched:
+        raise SpecError(problems=unmatched)
+    headers: dict[str, str] = {}
+    warnings = _unknown(listed)
+    if listed.unknown:
+        warnings[-1] += " (left out: Canvas could not match them)"
+    for item in items.ids:
+        title = items.titles.get(item, item)
+        if item in assignments:
+            headers[item] = f"{title} ({assignments[item]})"
+            continue
+        if CANVAS_TITLE_ID.match(title):
+            raise GraderError(
+                f"the title of {item}, '{title}', ends like a Canvas assignment id",
+                fix=f"Pass --assignment {item}=ID with the assignment's id in Canvas.",
+            )
+        headers[item] = title
+        warnings.append(
+            f"{item} has no --assignment {item}=ID: Canvas will create a new assignment "
+            f"'{title}' (or use the one of that exact title)"
+        )
+    return Exported(render_canvas(listed.rows, roster, items.ids, headers, items.points), warnings)
+
+
+def _check_assignments(assignments: Mapping[str, str], items: Items) -> None:
+    for item, number in assignments.items():
+        if item not in items.ids:
+            raise GraderError(
+                f"--assignment {item}={number}: the gradebook holds no grade of {item}",
+                fix="Its exercises: " + (", ".join(items.ids) or "none yet") + ".",
+            )
+
+
+def _moodle(listed: ClassList, items: Items, roster: Roster, identifier: str | None) -> Exported:
+    from grader.render.lms import render_moodle
+
+    if identifier not in MOODLE_IDENTIFIERS:
+        raise GraderError(
+            "a Moodle import matches students by one user field",
+            fix="Pass --identifier username (the roster's sis_login_id), idnumber "
+            "(sis_user_id) or email (email).",
+        )
+    column, header = MOODLE_IDENTIFIERS[identifier]
+    lacking = [
+        Problem(
+            roster.where(s),
+            f"'{s.student}' has no {column}",
+            f"Give it (Moodle finds each student by their {identifier}), or export with "
+            "another --identifier.",
+        )
+        for s in roster.students
+        if not getattr(s, column)
+    ]
+    if lacking:
+        raise SpecError(problems=lacking)
+    warnings = _unknown(listed)
+    if listed.unknown:
+        warnings[-1] += " (left out: Moodle would stop the import at a user it cannot find)"
+    over = [item for item in items.ids if items.points.get(item, 0.0) > 100]
+    if over:
+        warnings.append(
+            f"{', '.join(over)} is worth more than 100 points: Moodle refuses a grade above "
+            "100 unless the site allows more (gradepointmax)"
+        )
+    text = render_moodle(
+        listed.rows,
+        roster,
+        items.ids,
+        {i: items.titles.get(i, i) for i in items.ids},
+        column,
+        header,
+    )
+    return Exported(text, warnings)

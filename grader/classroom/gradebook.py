@@ -210,7 +210,7 @@ class Gradebook:
             points = max((float(r["max_score"]) for r in rows if r["item"] == item), default=0.0)
             for student, digest, ex_hash in found:
                 if digest is None:
-                    latest[student, item] = _no_submission(student, item, points)
+                    latest[student, item] = no_submission(student, item, points)
                 else:
                     graded = by_file.get((student, item, digest, ex_hash))
                     if graded is not None:  # None: the run was stopped before grading it
@@ -218,8 +218,10 @@ class Gradebook:
         return dict(sorted(latest.items()))
 
 
-def _no_submission(student: str, item: str, max_score: float) -> dict[str, Any]:
-    """The row of a student whose file the latest run did not find: 0 points, and why."""
+def no_submission(
+    student: str, item: str, max_score: float, reason: str = NO_SUBMISSION
+) -> dict[str, Any]:
+    """The row of a student with no file to grade: 0 points, status "missing", and why."""
     return {
         "id": None,
         "student": student,
@@ -234,7 +236,7 @@ def _no_submission(student: str, item: str, max_score: float) -> dict[str, Any]:
         "graded_at": "",
         "seconds": 0.0,
         "cases": [],
-        "error": NO_SUBMISSION,
+        "error": reason,
         "load_error": None,
         "stopped": None,
         "mistake_titles": [],

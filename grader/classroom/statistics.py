@@ -31,8 +31,12 @@ def case_rates(rows: Sequence[Mapping[str, Any]]) -> tuple[CaseRate, ...]:
 
 
 def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> ItemStats:
-    """One exercise's rows (one per student), counted."""
+    """One exercise's rows (one per student), counted; a student with no submission (status
+    "missing") is listed apart, outside the submissions and their figures."""
     rows = sorted(rows, key=lambda row: row["student"])
+    missing = tuple(row["student"] for row in rows if row["status"] == "missing")
+    points = max((float(row["max_score"]) for row in rows), default=0.0)
+    rows = [row for row in rows if row["status"] != "missing"]
     scores = tuple(float(row["score"]) for row in rows)
     mistakes = Counter(m for row in rows for m in row["mistakes"])
     titles = {
@@ -47,7 +51,7 @@ def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> Item
         item=item,
         title=title,
         submissions=len(rows),
-        max_score=max((float(row["max_score"]) for row in rows), default=0.0),
+        max_score=points,
         scores=scores,
         mean=statistics.mean(scores) if scores else 0.0,
         median=statistics.median(scores) if scores else 0.0,
@@ -70,6 +74,7 @@ def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> Item
             Erroring(row["student"], row.get("error"), (row.get("load_error") or {}).get("line"))
             for row in erroring
         ),
+        missing=missing,
     )
 
 

@@ -24,14 +24,18 @@ class Summary:
     #: before. A class run of `all` mixes exercises whose points differ, so each gets its
     #: own line.
     stats: list[ItemStats] = field(default_factory=list)
+    #: Students graded whom the roster does not list (none without a roster).
+    unknown: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """The class first, then what this run did."""
         out: list[str] = []
         for item in self.stats:
             prefix = f"{item.item}: " if len(self.stats) > 1 else ""
+            counted = f"{item.submissions} submission{'s' if item.submissions != 1 else ''}"
             out.append(
-                f"{prefix}mean {item.mean:.2f}, median {item.median:g} of {item.max_score:g}"
+                f"{prefix}{counted}: mean {item.mean:.2f}, median {item.median:g} "
+                f"of {item.max_score:g}"
             )
         counted = sum(item.submissions for item in self.stats)
         if counted:
@@ -49,6 +53,18 @@ class Summary:
             common = sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:5]
             out.append("most frequent mistakes: " + ", ".join(f"{m} ({k})" for m, k in common))
         out += self._erroring()
+        for item in self.stats:
+            if item.missing:
+                prefix = f"{item.item} " if len(self.stats) > 1 else ""
+                out.append(
+                    f"{prefix}no submission ({len(item.missing)}, 0 points each): "
+                    + _names(item.missing)
+                )
+        if self.unknown:
+            out.append(
+                f"not in the roster ({len(self.unknown)}, graded all the same): "
+                + _names(self.unknown)
+            )
         slowest = sorted(
             (slow for item in self.stats for slow in item.slowest),
             key=lambda slow: (-slow.seconds, slow.student),
@@ -78,3 +94,10 @@ class Summary:
             more = len(found) - MOST_ERRORING
             out.append(f"  ... and {more} more (the dashboard, --report class.html, lists them)")
         return out
+
+
+def _names(students: tuple[str, ...]) -> str:
+    """Up to MOST_ERRORING names, in order, and how many more."""
+    shown = ", ".join(students[:MOST_ERRORING])
+    more = len(students) - MOST_ERRORING
+    return shown + (f" and {more} more" if more > 0 else "")

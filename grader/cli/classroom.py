@@ -7,17 +7,20 @@ from pathlib import Path
 
 import click
 
+from grader.classroom.formats import EXPORT_FORMATS, MOODLE_IDENTIFIERS
 from grader.cli.common import (
     EXIT_PASSED,
     course,
     course_option,
     gradebook_option,
     reports_errors,
+    roster_option,
     sandbox_option,
 )
 from grader.cli.root import cli
 from grader.errors import GraderError
 from grader.render import BATCH_FORMATS, REPORT_SUFFIXES, format_help
+from grader.render.untrusted import visible
 
 
 @cli.command()
@@ -55,6 +58,7 @@ from grader.render import BATCH_FORMATS, REPORT_SUFFIXES, format_help
     help="Also write the class dashboard (.html): histogram, pass rate per case, "
     "mistakes, slowest and erroring submissions.",
 )
+@roster_option
 @gradebook_option
 @course_option
 @click.pass_context
@@ -69,15 +73,19 @@ def batch(
     dask_address: str | None,
     fmt: str,
     report_path: Path | None,
+    roster_path: Path | None,
     gradebook_path: Path,
 ) -> None:
     """Grade a class: every DIRECTORY/<student>/EXERCISE.py and DIRECTORY/<student>.py
     (with 'all': every exercise's DIRECTORY/<student>/<ID>.py; a notebook, .ipynb, where
     there is no .py file), in parallel, into the gradebook. Attempts already graded (same
-    submission, same exercise) are skipped, so an interrupted run is simply started again."""
+    submission, same exercise) are skipped, so an interrupted run is simply started again.
+    With --roster, the summary and the dashboard name every student of the roster who
+    handed in nothing, and every folder the roster does not list."""
     from grader.classroom.batch import class_items, run_batch
     from grader.classroom.exports import write_dashboard
     from grader.classroom.gradebook import open_gradebook
+    from grader.classroom.roster import read_roster
     from grader.render import batch_renderer
 
     if report_path is not None and REPORT_SUFFIXES.get(report_path.suffix.lower()) != "html":
@@ -86,6 +94,7 @@ def batch(
         )
     found = course(ctx)
     items = class_items(found, exercise_id, directory)
+    roster = read_roster(roster_path) if roster_path is not None else None
     book = open_gradebook(gradebook_path)
     bar = None
     if sys.stderr.isatty():
@@ -111,6 +120,7 @@ def batch(
                 sandbox=sandbox,
                 dask=dask_address,
                 progress=progress,
+                roster=roster,
             )
         except KeyboardInterrupt:
             done = len(book.rows(after=start))
@@ -124,7 +134,7 @@ def batch(
             bar.close()
         rows = book.rows(after=start)
         if report_path is not None:
-            write_dashboard(found, book, items, report_path)
+            write_dashboard(found, book, items, report_path, roster)
     finally:
         book.close()
     click.echo(batch_renderer(fmt)(summary.lines(), rows), nl=False)
@@ -140,11 +150,12 @@ def gradebook() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "json"]),
+    type=click.Choice(EXPORT_FORMATS),
     default="csv",
     show_default=True,
-    help="csv: one row per student (Canvas, Moodle); json: each student's grade per "
-    "exercise, with its reasons.",
+    help="csv: one row per student, one column per exercise; json: each student's grade "
+    "per exercise, with its reasons; canvas: Canvas's gradebook import (needs --roster); "
+    "moodle: Moodle's grade import (needs --roster and --identifier).",
 )
 @click.option(
     "--all-attempts",
@@ -152,26 +163,85 @@ def gradebook() -> None:
     help="With --format json: every attempt ever graded, not only the grade of the file "
     "the latest run found.",
 )
+@roster_option
+@click.option(
+    "--assignment",
+    "assignments",
+    multiple=True,
+    metavar="EXERCISE=ID",
+    help="With --format canvas: the id of the exercise's assignment in Canvas (the number "
+    "in its address, .../assignments/12345); repeat per exercise.",
+)
+@click.option(
+    "--identifier",
+    type=click.Choice(list(MOODLE_IDENTIFIERS)),
+    help="With --format moodle: the user field Moodle finds students by: username (the "
+    "roster's sis_login_id), idnumber (sis_user_id) or email.",
+)
 @gradebook_option
 @course_option
 @click.pass_context
 @reports_errors
 def gradebook_export(
-    ctx: click.Context, fmt: str, all_attempts: bool, gradebook_path: Path
+    ctx: click.Context,
+    fmt: str,
+    all_attempts: bool,
+    roster_path: Path | None,
+    assignments: tuple[str, ...],
+    identifier: str | None,
+    gradebook_path: Path,
 ) -> None:
     """Print the gradebook: each student's grade at each exercise, that of the file the
     latest run found (a student who went back to an older file gets its grade back, one
-    whose file is gone has none), as CSV (one row per student, one column per exercise)
-    or JSON; --all-attempts: every attempt as JSON."""
+    whose file is gone has none), as CSV, JSON, or the files Canvas and Moodle import;
+    --all-attempts: every attempt as JSON. With --roster every student of the roster has a
+    row (0 points, "no submission", where nothing was found)."""
     from grader.classroom.exports import export
     from grader.classroom.gradebook import open_gradebook
+    from grader.classroom.roster import read_roster
 
+    if all_attempts and fmt != "json":
+        raise click.BadParameter(
+            "every attempt is exported as JSON: add --format json", param_hint="--all-attempts"
+        )
+    if assignments and fmt != "canvas":
+        raise click.BadParameter(
+            "assignment ids are Canvas's: add --format canvas", param_hint="--assignment"
+        )
+    if identifier and fmt != "moodle":
+        raise click.BadParameter(
+            "the identifier is Moodle's: add --format moodle", param_hint="--identifier"
+        )
+    ids = dict(_assignment(text) for text in assignments)
+    roster = read_roster(roster_path) if roster_path is not None else None
     book = open_gradebook(gradebook_path, create=False)
     try:
         try:
             found = course(ctx)
         except GraderError:
             found = None  # columns named by id alone
-        click.echo(export(book, fmt, found, all_attempts=all_attempts), nl=False)
+        exported = export(
+            book,
+            fmt,
+            found,
+            all_attempts=all_attempts,
+            roster=roster,
+            assignments=ids,
+            identifier=identifier,
+        )
     finally:
         book.close()
+    for warning in exported.warnings:
+        click.echo(f"warning: {visible(warning)}", err=True)
+    click.echo(exported.text, nl=False)
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    """EXERCISE=ID, ID Canvas's number for the assignment."""
+    item, sep, number = text.partition("=")
+    if not sep or not item or not number.strip().isdigit():
+        raise click.BadParameter(
+            f"'{text}' is not EXERCISE=ID with ID a number (e.g. ex01=12345)",
+            param_hint="--assignment",
+        )
+    return item.strip(), number.strip()

@@ -131,6 +131,17 @@ def gradebook_option(fn: F) -> F:
     )(fn)
 
 
+def roster_option(fn: F) -> F:
+    return click.option(
+        "--roster",
+        "roster_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The class list, a CSV with a header: student (the folder or file stem in the "
+        "class directory; required), name, canvas_id, sis_user_id, sis_login_id, section, "
+        "email. Every student of it gets a row; folders it does not list are named.",
+    )(fn)
+
+
 def course_dir(ctx: click.Context) -> Path | None:
     given: Path | None = ctx.meta.get("grader.course") or ctx.find_root().params.get("course")
     return given

@@ -98,18 +98,23 @@ def histogram(scores: Sequence[float], max_score: float) -> Histogram:
     return Histogram(tuple(bars), x_ticks, y_ticks)
 
 
-def render_dashboard(stats: Sequence[ItemStats], *, generated: str) -> str:
+def render_dashboard(
+    stats: Sequence[ItemStats], *, generated: str, unknown: Sequence[str] = ()
+) -> str:
     """The class's page: a section per exercise, in the order given (statistics.class_stats
     counts them from the gradebook's latest rows); `generated` is when the page was made,
-    shown as given. Student text (names, messages) is escaped by jinja2, its unseen
-    characters first shown as escapes (untrusted.visible)."""
+    shown as given; `unknown`, students graded whom the roster does not list. Student text
+    (names, messages) is escaped by jinja2, its unseen characters first shown as escapes
+    (untrusted.visible)."""
     stats = map_text(list(stats), visible)
+    unknown = [visible(name) for name in unknown]
     return (
         environment(html=True)
         .get_template("class.html.j2")
         .render(
             items=stats,
             generated=visible(generated),
+            unknown=unknown,
             submissions=sum(item.submissions for item in stats),
             histogram=histogram,
         )

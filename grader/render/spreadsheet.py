@@ -49,18 +49,21 @@ def render_rows(rows: Iterable[Sequence[Cell]]) -> str:
 
 
 def render_class(
-    latest: Mapping[tuple[str, str], Mapping[str, Any]], titles: Mapping[str, str]
+    latest: Mapping[tuple[str, str], Mapping[str, Any]],
+    titles: Mapping[str, str],
+    sections: Mapping[str, str] | None = None,
 ) -> str:
-    """Each student's latest score per exercise: the layout Canvas imports (its header
-    starts Student, ID, Section; a column is 'Title (id)') and Moodle maps by the ID column
-    (set it to the id number or email Moodle knows)."""
+    """Each student's score per exercise, one row per student, one column per exercise
+    titled 'Title (id)': the plain layout for a spreadsheet (render/lms.py writes the ones
+    Canvas and Moodle import); `sections` from a roster, when there is one."""
     items = sorted({item for _, item in latest})
     students = sorted({student for student, _ in latest})
     header: list[Cell] = ["Student", "ID", "Section", *(f"{titles.get(i, i)} ({i})" for i in items)]
     rows: list[Sequence[Cell]] = [header]
     for student in students:
         scores = [latest.get((student, item)) for item in items]
+        section = (sections or {}).get(student, "")
         rows.append(
-            [student, student, "", *(None if r is None else float(r["score"]) for r in scores)]
+            [student, student, section, *(None if r is None else float(r["score"]) for r in scores)]
         )
     return render_rows(rows)

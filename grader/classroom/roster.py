@@ -1,0 +1,190 @@
+"""The class list an institution keeps: who should have handed something in.
+
+`grade batch ... --roster roster.csv` and `grade gradebook export --roster roster.csv`
+read it. Without it the grader knows only the folders it found, so a student who handed
+in nothing is invisible and an LMS keeps whatever grade it had; with it every student of
+the roster gets a row ("no submission", 0 points, where nothing was found), and a folder
+that is not in the roster is named as unknown (and still graded).
+
+The file is a CSV with a header. `student` (the folder, or the file's stem, in the class
+directory) is required; the others identify the student to an LMS:
+
+    student,name,canvas_id,sis_user_id,sis_login_id,section,email
+    ada,"Lovelace, Ada",101,S001,ada.l,Lab 1,ada@example.edu
+
+Every fault is a file:line error that says what to write instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from grader.errors import Problem, SpecError
+from grader.results import Roster, RosterStudent
+
+#: The columns a roster may have, `student` first (required).
+COLUMNS = ("student", "name", "canvas_id", "sis_user_id", "sis_login_id", "section", "email")
+#: A roster of 100,000 students with every column fits in a few MiB.
+MAX_BYTES = 8 * 1024 * 1024
+EXAMPLE = "student,name,canvas_id,sis_user_id,sis_login_id,section,email"
+FIX = f"A roster is a CSV with a header, e.g. '{EXAMPLE}' (only 'student' is required)."
+
+
+def read_roster(path: Path) -> Roster:
+    """The roster at `path`, or a SpecError listing every malformed row with its line."""
+    from grader.exercise.yamlfile import YamlLimits, read_text
+
+    limits = YamlLimits("a roster", MAX_BYTES, 1, 1, 0, FIX)
+    text = read_text(path, limits).removeprefix("\ufeff")  # a spreadsheet's byte-order mark
+    rows = _parse(text, path)
+    if not rows:
+        raise SpecError("the roster is empty", where=f"{path}:1", fix=FIX)
+    header_line, header = rows[0]
+    columns = tuple(cell.strip().lower() for cell in header)
+    problems = _header_problems(columns, path, header_line)
+    if problems:
+        raise SpecError(problems=problems)
+    students: list[RosterStudent] = []
+    seen: dict[str, int] = {}
+    for line, cells in rows[1:]:
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line, as spreadsheets leave at the end
+        where = f"{path}:{line}"
+        if len(cells) != len(columns):
+            problems.append(
+                Problem(
+                    where,
+                    f"{len(cells)} cells where the header has {len(columns)}",
+                    'Quote a cell that holds a comma: "Lovelace, Ada".',
+                )
+            )
+            continue
+        values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
+        problem = _row_problem(values, where, seen)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        seen[values["student"]] = line
+        students.append(RosterStudent(**values, line=line))
+    if problems:
+        raise SpecError(problems=problems)
+    return Roster(path, tuple(students), columns)
+
+
+def _parse(text: str, path: Path) -> list[tuple[int, list[str]]]:
+    """(line, cells) per row, the line where the row starts."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = []
+    start = 1
+    try:
+        for cells in reader:
+            rows.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise SpecError(
+            f"not CSV: the row that starts here does not end ({exc})",
+            where=f"{path}:{start}",
+            fix="Close the quote it opens: a quoted cell ends with a double quote.",
+        ) from None
+    return rows
+
+
+def _header_problems(columns: Sequence[str], path: Path, line: int) -> list[Problem]:
+    where = f"{path}:{line}"
+    problems = []
+    for column in columns:
+        if column not in COLUMNS:
+            near = difflib.get_close_matches(column, COLUMNS, n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            problems.append(
+                Problem(
+                    where,
+                    f"unknown column '{column}'",
+                    f"{hint}The columns are {', '.join(COLUMNS)}.",
+                )
+            )
+    doubled = sorted({c for c in columns if columns.count(c) > 1})
+    if doubled:
+        problems.append(Problem(where, f"the column '{doubled[0]}' is given twice"))
+    if "student" not in columns:
+        problems.append(
+            Problem(
+                where,
+                "no 'student' column: the folder (or file stem) of each student in the class "
+                "directory",
+                FIX,
+            )
+        )
+    return problems
+
+
+def _row_problem(values: Mapping[str, str], where: str, seen: Mapping[str, int]) -> Problem | None:
+    student = values["student"]
+    if not student:
+        return Problem(where, "no student: the 'student' cell is empty", "Give the folder name.")
+    if "/" in student or student in (".", ".."):
+        return Problem(
+            where,
+            f"'{student}' cannot be a folder of the class directory",
+            "Give the folder's own name, without a path.",
+        )
+    if student in seen:
+        return Problem(where, f"'{student}' is listed twice (first at line {seen[student]})")
+    canvas = values.get("canvas_id", "")
+    if canvas and not canvas.isdigit():
+        return Problem(
+            where,
+            f"canvas_id '{canvas}' is not a number",
+            "Give the number in the ID column of Canvas's own gradebook export.",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class ClassList:
+    """Each student's row per item, the roster's students included: what exports read."""
+
+    #: (student, item) -> row, in the order of students then items.
+    rows: dict[tuple[str, str], dict[str, Any]]
+    #: Graded students the roster does not list (empty without a roster).
+    unknown: tuple[str, ...]
+
+
+#: The reason of a roster student for whom no file was ever found.
+NEVER_SUBMITTED = "no submission: nothing of this student's was found in the class folder"
+
+
+def with_roster(
+    latest: Mapping[tuple[str, str], dict[str, Any]],
+    roster: Roster | None,
+    items: Iterable[str],
+    points: Mapping[str, float],
+) -> ClassList:
+    """The gradebook's rows (Gradebook.latest) and a "no submission" row, 0 points, for each
+    roster student without one at an item; the students it does not list, apart."""
+    from grader.classroom.gradebook import no_submission
+
+    rows = dict(latest)
+    if roster is None:
+        return ClassList(dict(sorted(rows.items())), ())
+    for item in items:
+        for student in roster.names():
+            if (student, item) not in rows:
+                rows[student, item] = no_submission(
+                    student, item, points.get(item, 0.0), NEVER_SUBMITTED
+                )
+    unknown = sorted({s for s, _ in rows} - set(roster.names()))
+    return ClassList(dict(sorted(rows.items())), tuple(unknown))
+
+
+def roster_fields(student: RosterStudent | None) -> dict[str, str] | None:
+    """A roster row as the JSON export shows it (None: not in the roster)."""
+    if student is None:
+        return None
+    return {f.name: getattr(student, f.name) for f in fields(RosterStudent) if f.name != "line"}

@@ -1,0 +1,311 @@
+"""A class with a roster, through the CLI: every student of the roster in the summary, the
+dashboard and every export (graded, or "no submission" with 0 points), folders it does not
+list named and still graded; the files Canvas and Moodle import, checked against the rules
+their importers follow; every malformed roster row a file:line error."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import SUBMISSIONS, run_grade, write
+
+pytestmark = pytest.mark.slow
+
+EX01 = SUBMISSIONS / "ex01"
+ROSTER = """\
+student,name,canvas_id,sis_user_id,sis_login_id,section,email
+ada,"Lovelace, Ada",101,S001,ada.l,Lab 1,ada@example.edu
+bob,Bob Marley,102,S002,bob.m,Lab 2,bob@example.edu
+cyd,=HYPERLINK(\"x\"),103,S003,cyd.c,Lab 1,cyd@example.edu
+"""
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """ada right, bob log2, cyd (on the roster) nothing, zed (not on it) sum-not-mean."""
+    root = tmp_path_factory.mktemp("roster")
+    klass = root / "class"
+    write(klass / "ada.py", (EX01 / "good_vectorised.py").read_text())
+    write(klass / "bob" / "ex01.py", (EX01 / "bad_log2.py").read_text())
+    write(klass / "zed" / "ex01.py", (EX01 / "bad_sum_not_mean.py").read_text())
+    roster = write(root / "roster.csv", ROSTER)
+    book, page = root / "book.db", root / "class.html"
+    result = run_grade(
+        "batch", "ex01", str(klass), "--roster", str(roster), "--gradebook", str(book),
+        "--sandbox", "process", "--report", str(page),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return {"root": root, "roster": roster, "book": book, "page": page, "out": result.stdout}
+
+
+def export(graded: dict[str, Any], *args: str) -> Any:
+    result = run_grade(
+        "gradebook", "export", "--gradebook", str(graded["book"]),
+        "--roster", str(graded["roster"]), *args,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_summary_names_who_handed_in_nothing_and_who_is_not_on_the_roster(
+    graded: dict[str, Any],
+) -> None:
+    lines = graded["out"].splitlines()
+    # The figures count the three submissions; cyd is counted apart.
+    assert lines[0].startswith("3 submissions: mean 15.67, median 11 of 30")
+    assert "no submission (1, 0 points each): cyd" in lines
+    assert "not in the roster (1, graded all the same): zed" in lines
+    assert lines[-1] == "this run: graded 3, skipped 0 (already in the gradebook)"
+
+
+class _Page(HTMLParser):
+    """The texts of the dashboard's lists of missing and unknown students."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.missing: list[str] = []
+        self.unknown: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        self.stack.append(found.get("id") or found.get("class") or tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self.stack[-2:-1] == ["missing"] and self.stack[-1] == "li":
+            self.missing.append(data)
+        if "unknown" in self.stack and self.stack[-1] == "li":
+            self.unknown.append(data)
+
+
+def test_the_dashboard_lists_them_too(graded: dict[str, Any]) -> None:
+    page = _Page()
+    page.feed(graded["page"].read_text())
+    assert page.missing == ["cyd"]
+    assert page.unknown == ["zed"]
+    text = graded["page"].read_text()
+    assert re.search(r'class="submissions">3<', text)
+    assert re.search(r'class="missing">1<', text)
+
+
+def test_every_export_has_every_roster_student(graded: dict[str, Any]) -> None:
+    table = list(csv.reader(io.StringIO(export(graded).stdout, newline="")))
+    scores = {row[0]: (row[2], float(row[3])) for row in table[1:]}
+    assert scores == {
+        "ada": ("Lab 1", 30.0),
+        "bob": ("Lab 2", 6.0),
+        "cyd": ("Lab 1", 0.0),
+        "zed": ("", 11.0),
+    }
+    result = export(graded, "--format", "json")
+    assert "zed" in result.stderr
+    assert "not in the roster" in result.stderr
+    rows = {row["student"]: row for row in json.loads(result.stdout)}
+    assert (rows["cyd"]["status"], rows["cyd"]["score"]) == ("missing", 0.0)
+    assert rows["cyd"]["error"].startswith("no submission")
+    assert rows["ada"]["roster"]["sis_login_id"] == "ada.l"
+    assert rows["zed"]["roster"] is None
+
+
+# Canvas's GradebookImporter, as its source reads a file (instructure/canvas-lms,
+# app/models/gradebook_importer.rb and Assignment.title_and_id).
+CANVAS_TITLE_AND_ID = re.compile(r"\A(.*)\s\((\d+)\)\Z")
+
+
+def canvas_import(text: str) -> dict[str, Any]:
+    """What Canvas takes from a gradebook CSV: the assignments (title, id, points) and, per
+    student row, the identifiers it matches by and the grades."""
+    first_lines = text.splitlines()[:3]
+    counts = {len(next(csv.reader([line]))) for line in first_lines}
+    assert len(counts) == 1, "Canvas would take this file for semicolon-separated"
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0]
+    # header?: more than 3 cells, Student then ID; the SIS columns; Section closes them.
+    assert len(header) > 3
+    assert re.search("Student", header[0])
+    assert re.search("ID", header[1])
+    columns = 3
+    if re.search(r"SIS\s+User\s+ID", header[2]) and re.search(r"SIS\s+Login\s+ID", header[3]):
+        columns += 2
+    assert re.search("Section", header[columns - 1]), "Canvas: Invalid header row"
+    assignments = []
+    for cell in header[columns:]:
+        match = CANVAS_TITLE_AND_ID.match(cell)
+        assignments.append(
+            {"title": match[1], "id": int(match[2])} if match else {"title": cell, "id": None}
+        )
+    students = []
+    for row in rows[1:]:
+        if re.search("Points Possible", row[0]):
+            for assignment, points in zip(assignments, row[columns:], strict=True):
+                assignment["points"] = float(points)
+            continue
+        if all(re.fullmatch(r"(?i)\s*(Muted|)\s*", cell) for cell in row):
+            continue
+        students.append(
+            {
+                "name": row[0],
+                "id": int(row[1]) if row[1] else None,
+                "sis_user_id": row[2],
+                "sis_login_id": row[3],
+                "grades": [float(g) for g in row[columns:]],
+            }
+        )
+    return {"assignments": assignments, "students": students}
+
+
+def test_the_canvas_file_imports_into_the_assignment_and_matches_every_student(
+    graded: dict[str, Any],
+) -> None:
+    result = export(graded, "--format", "canvas", "--assignment", "ex01=12345")
+    imported = canvas_import(result.stdout)
+    assert imported["assignments"] == [
+        {"title": "Binary cross-entropy", "id": 12345, "points": 30.0}
+    ]
+    students = {s["sis_login_id"]: s for s in imported["students"]}
+    assert {k: (s["id"], s["grades"]) for k, s in students.items()} == {
+        "ada.l": (101, [30.0]),
+        "bob.m": (102, [6.0]),
+        "cyd.c": (103, [0.0]),
+    }
+    # A name that a spreadsheet would run is text, and no one outside the roster is in it.
+    assert students["cyd.c"]["name"] == '\'=HYPERLINK("x")'
+    assert "zed" in result.stderr
+    assert "left out" in result.stderr
+
+
+def test_without_an_assignment_id_canvas_is_told_to_create_one(graded: dict[str, Any]) -> None:
+    result = export(graded, "--format", "canvas")
+    assert canvas_import(result.stdout)["assignments"] == [
+        {"title": "Binary cross-entropy", "id": None, "points": 30.0}
+    ]
+    assert "ex01 has no --assignment ex01=ID: Canvas will create a new assignment" in (
+        result.stderr
+    )
+
+
+def moodle_import(text: str, identifier_column: str, known: set[str]) -> dict[str, list[float]]:
+    """Moodle's gradeimport_csv with the identifier column mapped to a user field: headers
+    trimmed; a row whose identifier is blank is skipped; one it cannot find stops the whole
+    import; a grade is '', '-' or a number, at most 100."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = [h.strip() for h in rows[0]]
+    at = header.index(identifier_column)
+    grades: dict[str, list[float]] = {}
+    for row in rows[1:]:
+        if not row[at]:
+            continue
+        assert row[at] in known, f"usermappingerror: {row[at]}"
+        values = [v for i, v in enumerate(row) if i != at and header[i] != "Full name"]
+        assert all(v in ("", "-") or 0 <= float(v) <= 100 for v in values)
+        grades[row[at]] = [float(v) for v in values]
+    return grades
+
+
+@pytest.mark.parametrize(
+    ("identifier", "column", "values"),
+    [
+        ("email", "Email address", ["ada@example.edu", "bob@example.edu", "cyd@example.edu"]),
+        ("username", "Username", ["ada.l", "bob.m", "cyd.c"]),
+        ("idnumber", "ID number", ["S001", "S002", "S003"]),
+    ],
+)
+def test_the_moodle_file_maps_by_the_identifier_chosen(
+    graded: dict[str, Any], identifier: str, column: str, values: list[str]
+) -> None:
+    result = export(graded, "--format", "moodle", "--identifier", identifier)
+    grades = moodle_import(result.stdout, column, set(values))
+    assert grades == dict(zip(values, [[30.0], [6.0], [0.0]], strict=True))
+
+
+def test_an_lms_export_needs_what_it_matches_by(graded: dict[str, Any], tmp_path: Path) -> None:
+    book = str(graded["book"])
+    moodle = run_grade("gradebook", "export", "--gradebook", book, "--format", "moodle")
+    assert moodle.returncode == 2
+    assert "Pass --roster" in moodle.stderr
+    names_only = write(tmp_path / "names.csv", "student,name\nada,Ada\nbob,Bob\n")
+    canvas = run_grade(
+        "gradebook", "export", "--gradebook", book, "--format", "canvas", "--roster",
+        str(names_only),
+    )  # fmt: skip
+    assert canvas.returncode == 2
+    assert f"{names_only}:2: 'ada' has no canvas_id, sis_user_id or sis_login_id" in canvas.stderr
+    assert f"{names_only}:3: 'bob'" in canvas.stderr
+    unknown = run_grade(
+        "gradebook", "export", "--gradebook", book, "--roster", str(graded["roster"]),
+        "--format", "canvas", "--assignment", "ex09=7",
+    )  # fmt: skip
+    assert unknown.returncode == 2
+    assert "holds no grade of ex09" in unknown.stderr
+
+
+def test_moodle_without_an_identifier_is_refused(graded: dict[str, Any]) -> None:
+    result = run_grade(
+        "gradebook", "export", "--gradebook", str(graded["book"]), "--roster",
+        str(graded["roster"]), "--format", "moodle",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--identifier username" in result.stderr
+
+
+def test_every_malformed_row_is_a_file_line_error_before_anyone_is_graded(
+    tmp_path: Path,
+) -> None:
+    klass = tmp_path / "class"
+    write(klass / "ada.py", (EX01 / "good_vectorised.py").read_text())
+    roster = write(
+        tmp_path / "roster.csv",
+        "student,nmae,canvas_id\n",
+    )
+    book = tmp_path / "book.db"
+    result = run_grade(
+        "batch", "ex01", str(klass), "--roster", str(roster), "--gradebook", str(book)
+    )
+    assert result.returncode == 2
+    assert f"{roster}:1: unknown column 'nmae'; did you mean 'name'?" in result.stderr
+    assert not book.exists()
+    write(
+        roster,
+        "student,name,canvas_id\nada,A,1x\n,B,2\nbob,C\nbob,D,4\nbob,E,5\n../x,F,6\n",
+    )
+    result = run_grade(
+        "batch", "ex01", str(klass), "--roster", str(roster), "--gradebook", str(book)
+    )
+    assert result.returncode == 2, result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith(str(roster))]
+    assert [line.split(": ")[0].rsplit(":", 1)[1] for line in errors] == [
+        "2", "3", "4", "6", "7"
+    ]  # fmt: skip
+    assert "canvas_id '1x' is not a number" in errors[0]
+    assert "2 cells where the header has 3" in errors[2]
+    assert "'bob' is listed twice (first at line 5)" in errors[3]
+    assert "Traceback" not in result.stderr
+    assert not book.exists()
+    write(roster, 'student,name\nada,"Lovelace, Ada\n')
+    result = run_grade("gradebook", "export", "--roster", str(roster), "--gradebook", str(book))
+    assert result.returncode == 2
+    assert f"{roster}:2: not CSV" in result.stderr
+
+
+def test_options_that_belong_to_another_format_are_refused(graded: dict[str, Any]) -> None:
+    book = str(graded["book"])
+    for args in (
+        ("--all-attempts",),
+        ("--assignment", "ex01=1"),
+        ("--format", "csv", "--identifier", "email"),
+    ):
+        result = run_grade("gradebook", "export", "--gradebook", book, *args)
+        assert result.returncode == 2, args
+        assert "Usage:" in result.stderr
+        assert "Traceback" not in result.stderr

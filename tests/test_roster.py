@@ -298,6 +298,25 @@ def test_every_malformed_row_is_a_file_line_error_before_anyone_is_graded(
     assert f"{roster}:2: not CSV" in result.stderr
 
 
+def test_a_roster_saved_by_a_spreadsheet_reads_alike(
+    graded: dict[str, Any], tmp_path: Path
+) -> None:
+    """A byte-order mark, CRLF line ends, capitalised headers, semicolons (a European
+    locale's CSV), blank trailing lines: the same roster."""
+    lines = ROSTER.replace("Student", "student").splitlines()
+    header = lines[0].replace("student", "Student").replace("name", " Name ")
+    text = "\ufeff" + "\r\n".join([header, *lines[1:]]).replace(",", ";") + "\r\n\r\n"
+    text = text.replace('"Lovelace; Ada"', '"Lovelace, Ada"')
+    roster = tmp_path / "excel.csv"
+    roster.write_bytes(text.encode("utf-8"))
+    result = run_grade(
+        "gradebook", "export", "--gradebook", str(graded["book"]), "--roster", str(roster),
+        "--format", "moodle", "--identifier", "username",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == 'ada.l,"Lovelace, Ada",30'
+
+
 def test_options_that_belong_to_another_format_are_refused(graded: dict[str, Any]) -> None:
     book = str(graded["book"])
     for args in (

@@ -78,8 +78,12 @@ def read_roster(path: Path) -> Roster:
 
 
 def _parse(text: str, path: Path) -> list[tuple[int, list[str]]]:
-    """(line, cells) per row, the line where the row starts."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    """(line, cells) per row, the line where the row starts. A spreadsheet set to a
+    European locale saves with semicolons: a header with semicolons and no comma is read
+    so."""
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in header and "," not in header else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows = []
     start = 1
     try:

@@ -240,8 +240,21 @@ def test_an_lms_export_needs_what_it_matches_by(graded: dict[str, Any], tmp_path
         str(names_only),
     )  # fmt: skip
     assert canvas.returncode == 2
-    assert f"{names_only}:2: 'ada' has no canvas_id, sis_user_id or sis_login_id" in canvas.stderr
-    assert f"{names_only}:3: 'bob'" in canvas.stderr
+    assert f"{names_only} has no canvas_id, sis_user_id or sis_login_id column" in canvas.stderr
+    some_ids = write(tmp_path / "some.csv", "student,canvas_id\nada,101\nbob,\n")
+    canvas = run_grade(
+        "gradebook", "export", "--gradebook", book, "--format", "canvas", "--roster",
+        str(some_ids),
+    )  # fmt: skip
+    assert canvas.returncode == 2
+    assert f"{some_ids}:3: 'bob' has no canvas_id, sis_user_id or sis_login_id" in canvas.stderr
+    assert f"{some_ids}:2" not in canvas.stderr
+    moodle = run_grade(
+        "gradebook", "export", "--gradebook", book, "--format", "moodle", "--roster",
+        str(some_ids), "--identifier", "email",
+    )  # fmt: skip
+    assert moodle.returncode == 2
+    assert f"{some_ids} has no email column" in moodle.stderr
     unknown = run_grade(
         "gradebook", "export", "--gradebook", book, "--roster", str(graded["roster"]),
         "--format", "canvas", "--assignment", "ex09=7",

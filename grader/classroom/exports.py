@@ -166,6 +166,14 @@ def _canvas(
     from grader.render.lms import render_canvas
 
     _check_assignments(assignments, items)
+    ids = ("canvas_id", "sis_user_id", "sis_login_id")
+    if not any(column in roster.columns for column in ids):
+        raise GraderError(
+            f"{roster.path} has no canvas_id, sis_user_id or sis_login_id column: Canvas "
+            "matches a row by one of them",
+            fix="Add one: the ID, SIS User ID or SIS Login ID column of Canvas's own "
+            "gradebook export (Grades, Export).",
+        )
     unmatched = [
         Problem(
             roster.where(s),
@@ -219,6 +227,16 @@ def _moodle(listed: ClassList, items: Items, roster: Roster, identifier: str | N
             "(sis_user_id) or email (email).",
         )
     column, header = MOODLE_IDENTIFIERS[identifier]
+    if column not in roster.columns:
+        others = [
+            f"--identifier {i}" for i, (c, _) in MOODLE_IDENTIFIERS.items() if c in roster.columns
+        ]
+        raise GraderError(
+            f"{roster.path} has no {column} column: Moodle would find students by their "
+            f"{identifier}",
+            fix=f"Add the column {column}"
+            + (f", or pass {' or '.join(others)} (the roster has its column)." if others else "."),
+        )
     lacking = [
         Problem(
             roster.where(s),

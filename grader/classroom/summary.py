@@ -32,9 +32,9 @@ class Summary:
         out: list[str] = []
         for item in self.stats:
             prefix = f"{item.item}: " if len(self.stats) > 1 else ""
-            counted = f"{item.submissions} submission{'s' if item.submissions != 1 else ''}"
+            how_many = f"{item.submissions} submission{'s' if item.submissions != 1 else ''}"
             out.append(
-                f"{prefix}{counted}: mean {item.mean:.2f}, median {item.median:g} "
+                f"{prefix}{how_many}: mean {item.mean:.2f}, median {item.median:g} "
                 f"of {item.max_score:g}"
             )
         counted = sum(item.submissions for item in self.stats)

@@ -215,3 +215,36 @@ def test_a_regrade_of_the_same_upload_draws_the_same_seed_and_cases(tmp_path: Pa
         for n in range(3)
     }
     assert len(seeds | {seed}) > 1
+
+
+def test_a_broken_bundle_is_the_autograder_s_fault_and_a_broken_upload_the_student_s(
+    tmp_path: Path,
+) -> None:
+    """Only a fault of the upload itself (missing, not a notebook, too large) asks the
+    student to act; any other fault (here, a bundle whose answers are damaged) says the
+    autograder is misconfigured and not the student's fault."""
+    bundle = tmp_path / "bundle"
+    released = run_grade("release", str(bundle), "--seeds", "1")
+    assert released.returncode == 0, released.stderr
+    submission = tmp_path / "submission"
+    results = tmp_path / "results.json"
+    args = ("--submission", str(submission), "--results", str(results))
+    write(submission / "ex01.py", (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text())
+    fine = run_grade("gradescope", "ex01", *args, cwd=bundle)
+    assert fine.returncode == 0, fine.stderr
+    assert json.loads(results.read_text())["score"] > 0
+    (bundle / "answers" / "ex01.json").write_text("{not json")
+    broken = run_grade("gradescope", "ex01", *args, cwd=bundle)
+    assert broken.returncode == 0, broken.stderr
+    document = json.loads(results.read_text())
+    assert "autograder is misconfigured" in document["output"]
+    assert "not your fault" in document["output"]
+    assert "answers cannot be read" in document["output"]
+    (submission / "ex01.py").unlink()
+    write(submission / "ex01.ipynb", "this is not a notebook")
+    upload = run_grade("gradescope", "ex01", *args)
+    assert upload.returncode == 0, upload.stderr
+    document = json.loads(results.read_text())
+    assert "is not a Jupyter notebook" in document["output"]
+    assert "misconfigured" not in document["output"]
+    assert "expected ex01.py or ex01.ipynb" in document["output"]

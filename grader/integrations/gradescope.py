@@ -21,26 +21,11 @@ from typing import TYPE_CHECKING
 
 from grader.audience import Audience
 from grader.course import Course
-from grader.errors import (
-    CourseNotFoundError,
-    GraderError,
-    ReferenceSolutionError,
-    SandboxError,
-    SpecError,
-    UnknownExerciseError,
-)
+from grader.errors import GraderError, SpecError, SubmissionError
 
 if TYPE_CHECKING:
     from grader.exercise.prepare import Prepared
 
-#: Faults of the course or of the machine, never of a submission.
-COURSE_FAULTS = (
-    ReferenceSolutionError,
-    SpecError,
-    UnknownExerciseError,
-    CourseNotFoundError,
-    SandboxError,
-)
 SUFFIXES = (".py", ".ipynb")
 #: Who reads results.json: a student who uploaded a file.
 AUDIENCE = Audience.UPLOAD
@@ -107,7 +92,11 @@ def results(exercise_id: str, submission_dir: Path, course: Callable[[], Course]
         seed = _seed(prepared, submission)
         report = grade(exercise_id, submission, prepared=prepared, seed=seed, audience=AUDIENCE)
         return Results(render_gradescope(report, AUDIENCE))
-    except COURSE_FAULTS as exc:
+    except SubmissionError as exc:  # the student's to fix: what was uploaded, and why
+        names = ", ".join(p.name for p in uploaded) or "no .py or .ipynb file"
+        expected = f"{exercise_id}.py or {exercise_id}.ipynb"
+        return Results(_failed(f"{exc}\n(uploaded: {names}; expected {expected})"))
+    except GraderError as exc:  # anything else: the course's, the bundle's or the machine's
         message = (
             "The autograder is misconfigured: this is not your fault, and your submission "
             "was not graded (the score 0 only holds the place). Please tell your instructor, "
@@ -115,10 +104,6 @@ def results(exercise_id: str, submission_dir: Path, course: Callable[[], Course]
             f"For the instructor:\n{_what(exc)}"
         )
         return Results(_failed(message), fault=str(exc))
-    except GraderError as exc:
-        names = ", ".join(p.name for p in uploaded) or "no .py or .ipynb file"
-        expected = f"{exercise_id}.py or {exercise_id}.ipynb"
-        return Results(_failed(f"{exc}\n(uploaded: {names}; expected {expected})"))
 
 
 def write(path: Path, document: str) -> None:

@@ -1,4 +1,5 @@
-"""Where the exercises live: the course root holds exercises/*.yaml and solutions/.
+"""Where the exercises live: the course root holds exercises/*.yaml and solutions/, and
+the course's own words for the files grade writes (course.yaml, optional).
 
 Found, in order, from an explicit path (``--course``), the GRADER_COURSE environment
 variable, the working directory and its parents, and the checkout the package runs from.
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from grader.errors import CourseNotFoundError, GraderError, UnknownExerciseError
+from grader.errors import CourseNotFoundError, GraderError, SpecError, UnknownExerciseError
 from grader.exercise import cache
 from grader.exercise.spec import Exercise
 from grader.quiz.kind import is_quiz
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
     from grader.quiz.spec import Quiz
 
 ENV_VAR = "GRADER_COURSE"
+#: The course's own words (title, starter comments, import lines), at the course's root.
+COURSE_FILE = "course.yaml"
 #: The kinds of item a course holds, told apart by their file (quiz.kind.is_quiz). Every
 #: step that treats them differently dispatches on these names through its own table:
 #: the command (cli/grade.py COMMANDS), validate (authoring/validate.py VALIDATORS) and
@@ -30,9 +36,60 @@ ITEM_KINDS = ("exercise", "quiz")
 _ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
+#: How a starter file imports a package the exercise allows, unless the course file says.
+DEFAULT_IMPORTS = {"numpy": "import numpy as np"}
+
+
+@dataclass(frozen=True)
+class CourseText:
+    """A course's own words in the files grade writes for it, from course.yaml: every key
+    optional, the defaults neutral, so that nothing one course says appears in another's."""
+
+    #: The bundle README's heading.
+    title: str = "Exercises"
+    #: Markdown under that heading (None: the README starts with how to work).
+    description: str | None = None
+    #: The comment where the student's code goes in a starter file.
+    starter_comment: str = "Your code here."
+    #: Package -> the line a starter file imports it with.
+    imports: Mapping[str, str] = field(default_factory=dict)
+    #: The file it was read from; None for a course without one.
+    source: Path | None = None
+
+    def import_line(self, package: str) -> str:
+        return self.imports.get(package) or DEFAULT_IMPORTS.get(package) or f"import {package}"
+
+
+def read_course_text(root: Path) -> CourseText:
+    """The course file of a course root, checked against its schema (SpecError with
+    file:line:col); the neutral defaults where there is none."""
+    from grader.exercise.yamlfile import read_yaml, schema_problems
+
+    path = root / COURSE_FILE
+    if not path.is_file():
+        return CourseText()
+    data, lines = read_yaml(path)
+    problems = schema_problems(data, path, lines, kind="course")
+    if problems:
+        raise SpecError(problems=problems)
+    starter = data.get("starter", {})
+    return CourseText(
+        title=data.get("title", CourseText.title),
+        description=data.get("description"),
+        starter_comment=starter.get("comment", CourseText.starter_comment),
+        imports=MappingProxyType(dict(starter.get("imports", {}))),
+        source=path,
+    )
+
+
 @dataclass(frozen=True)
 class Course:
     root: Path
+
+    @cached_property
+    def text(self) -> CourseText:
+        """The course's own words (course.yaml), read once."""
+        return read_course_text(self.root)
 
     @property
     def exercises_dir(self) -> Path:
@@ -47,12 +104,15 @@ class Course:
     def exercise_path(self, exercise_id: str) -> Path:
         path = self.exercises_dir / f"{exercise_id}.yaml"
         if not _ID.fullmatch(exercise_id) or not path.is_file() or is_quiz(path):
-            known = ", ".join(self.exercise_ids() + self.quiz_ids()) or "(none)"
+            ids = self.exercise_ids() + self.quiz_ids()
+            # A quiz asked for as an exercise is no typo: no other id is meant.
+            guess = None if exercise_id in ids else nearest_id(exercise_id, ids)
             raise UnknownExerciseError(
-                f"there is no exercise {exercise_id!r}",
+                f"there is no exercise {exercise_id!r}"
+                + (f": did you mean {guess}?" if guess is not None else ""),
                 where=str(self.exercises_dir),
-                fix=f"Exercises and quizzes of this course: {known}. 'grade list' shows "
-                "their titles.",
+                fix=f"Exercises and quizzes of this course: {', '.join(ids) or '(none)'}. "
+                "'grade list' shows their titles.",
             )
         return path
 
@@ -91,6 +151,21 @@ class Course:
 
     def load_all(self) -> list[Exercise]:
         return [self.load(i) for i in self.exercise_ids()]
+
+
+def nearest_id(typed: str, ids: list[str]) -> str | None:
+    """The id a mistyped one most likely meant: 'ex2' -> 'ex02', 'Q1' -> 'q01'. Numbers
+    are compared as numbers first, so that ex2 means ex02 and never ex20."""
+    import difflib
+
+    def unpadded(text: str) -> str:
+        return re.sub(r"\d+", lambda m: str(int(m[0])), text.lower())
+
+    same = [i for i in ids if unpadded(i) == unpadded(typed)]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(typed.lower(), ids, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def kind_of_file(path: Path) -> str:

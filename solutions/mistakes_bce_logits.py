@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-#: The clipping constant of the clipped sigmoid (Keras's).
+#: The clipping constant of the clipped sigmoid by default (Keras's).
 EPS = 1e-7
 
 
@@ -36,11 +36,12 @@ def naive_sigmoid(y_true, logits):
     return float(-np.mean(y * np.log(s) + (1 - y) * np.log(1 - s)))
 
 
-def naive_sigmoid_clipped(y_true, logits):
-    """Sigmoid, clipped to [1e-7, 1 - 1e-7], then the cross-entropy: finite, but every
-    loss is capped at -log(1e-7) = 16.118 and a certain right answer costs 1e-7."""
+def naive_sigmoid_clipped(y_true, logits, eps=EPS):
+    """Sigmoid, clipped to [eps, 1 - eps], then the cross-entropy: finite, but every loss
+    is capped at -log(eps) (16.118 for eps = 1e-7) and a certain right answer costs eps.
+    The grader runs it over the mistake's whole range of eps (ex05.yaml)."""
     y, z = _inputs(y_true, logits)
-    s = np.clip(_sigmoid(z), EPS, 1 - EPS)
+    s = np.clip(_sigmoid(z), eps, 1 - eps)
     return float(-np.mean(y * np.log(s) + (1 - y) * np.log(1 - s)))
 
 
@@ -82,10 +83,10 @@ def log2(y_true, logits):
     return float(np.mean(_stable_terms(y_true, logits)) / math.log(2))
 
 
-def logits_as_probabilities(y_true, logits):
-    """The cross-entropy of ex01 applied to the logits themselves, clipped to [1e-7, 1 - 1e-7]."""
+def logits_as_probabilities(y_true, logits, eps=EPS):
+    """The cross-entropy of ex01 applied to the logits themselves, clipped to [eps, 1 - eps]."""
     y, z = _inputs(y_true, logits)
-    p = np.clip(z, EPS, 1 - EPS)
+    p = np.clip(z, eps, 1 - eps)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
@@ -94,6 +95,13 @@ def plus_minus_one_labels(y_true, logits):
     positives, log 2 on every negative whatever its logit."""
     y, z = _inputs(y_true, logits)
     return float(np.mean(np.logaddexp(0, -y * z)))
+
+
+def plus_minus_one_labels_naive(y_true, logits):
+    """The same mistake written log(1 + exp(-y z)) as it stands: exp overflows for
+    y z below -709.78 (88.72 in float32), where np.logaddexp stays finite."""
+    y, z = _inputs(y_true, logits)
+    return float(np.mean(np.log(1 + np.exp(-y * z))))
 
 
 def swapped_args(y_true, logits):

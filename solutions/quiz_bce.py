@@ -106,10 +106,26 @@ def mean_bce_missing_minus(ys: Sequence[float], ps: Sequence[float]) -> float:
     return float(sum(_log_likelihood(p, y) for y, p in _pairs(ys, ps)) / len(ys))
 
 
+# --- q01 hesitant_pair: one prediction p for two examples, one of each label ---------------
+
+
+def pair_mean(p: float) -> float:
+    """The mean binary cross-entropy of p for y = 1 and for y = 0: (-ln p - ln(1 - p)) / 2."""
+    return mean_bce([1, 0], [p, p])
+
+
+def pair_sum(p: float) -> float:
+    """Mistake: the two losses of p (y = 1 and y = 0) added, not averaged."""
+    return mean_bce_sum([1, 0], [p, p])
+
+
+def pair_log2(p: float) -> float:
+    """Mistake: the mean of the two losses of p with log base 2."""
+    return mean_bce_log2([1, 0], [p, p])
+
+
 # --- fixed-value questions: the engine calls these with no arguments -----------------------
 
-#: q01 hesitant_pair: the prediction of an untrained network, for one example of each label.
-HESITANT_P = 0.4878441320948962
 #: q04 likelihood_value and nll_value: three examples' labels and predictions.
 THREE_YS = (1, 0, 1)
 THREE_PS = (0.9, 0.2, 0.7)
@@ -118,16 +134,6 @@ MANY_N = 10_000
 MANY_P = 0.9
 #: q04 clip_cap: the clipping constant of Keras.
 KERAS_EPS = 1e-7
-
-
-def hesitant_pair_sum() -> float:
-    """Mistake: the two losses of p = 0.48784... (y = 1 and y = 0) added, not averaged."""
-    return mean_bce_sum([1, 0], [HESITANT_P, HESITANT_P])
-
-
-def hesitant_pair_log2() -> float:
-    """Mistake: the mean of the two losses of p = 0.48784... with log base 2."""
-    return mean_bce_log2([1, 0], [HESITANT_P, HESITANT_P])
 
 
 def three_likelihood_class1() -> float:

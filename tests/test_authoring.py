@@ -53,10 +53,20 @@ def test_selftest_fails_naming_the_mistake_when_the_cases_that_catch_it_are_remo
     data["cases"] = [c for c in data["cases"] if c["name"] not in cases]
     data["points"] = sum(c.get("points", 1) * c.get("repeat", 1) for c in data["cases"])
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    assert run_grade("validate", "--course", str(course)).returncode == 0
+    # No case left tells the mistake from the reference: validate says so, at the mistake.
+    checked = run_grade("validate", "--course", str(course))
+    assert checked.returncode == 2
+    assert re.search(
+        rf"ex03\.yaml:\d+:\d+: mistake {mistake!r} .* equals the reference on every case",
+        checked.stdout,
+    ), checked.stdout
     result = run_grade("selftest", "ex03", "--course", str(course))
     assert result.returncode == 1, result.stdout
-    assert f"mistake {mistake!r} slips through" in result.stdout
+    assert re.search(
+        rf"mistake {mistake!r} \(.*ex03\.yaml:\d+:\d+\) slips through with seed 0: it equals "
+        "the reference on every case",
+        result.stdout,
+    ), result.stdout
     assert "NOT proven" in result.stdout
 
 
@@ -263,7 +273,7 @@ def test_release_refuses_to_overwrite_what_it_did_not_make(tmp_path: Path) -> No
     result = run_grade("release", str(tmp_path))
     assert result.returncode == 2
     assert "not empty" in result.stderr
-    forced = run_grade("release", str(tmp_path), "--force")
+    forced = run_grade("release", str(tmp_path), "--replace")
     assert forced.returncode == 2
     assert (tmp_path / "notes.txt").read_text() == "mine"
 

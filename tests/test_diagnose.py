@@ -142,3 +142,27 @@ def test_the_diagnosis_says_how_many_failing_cases_it_rests_on() -> None:
     found = diagnose(cases, answers)
     assert [(m.mistake.id, m.cases) for m in found.matches] == [("log2", 2)]
     assert found.explained == ("n1", "big", "edge")
+
+
+def test_a_mistake_is_named_through_any_one_of_its_forms() -> None:
+    """Each form of a mistake (naive or stable, in float32 or float64) is an entry of its
+    own; the mistake is named once, through the form that agrees."""
+    cases = [evidence("f32", 100.0, True, 100.0), evidence("big", math.inf, False, 1000.0)]
+    naive = mistake("naive_softplus")
+    answers = [
+        (naive, {"f32": Expected.exact(math.inf), "big": Expected.exact(math.inf)}),
+        (naive, {"f32": Expected.exact(100.0), "big": Expected.exact(math.inf)}),
+    ]
+    found = diagnose(cases, answers)
+    assert [m.mistake.id for m in found.matches] == ["naive_softplus"]
+    assert diagnose(cases, answers[:1]).matches == (), "the float32 form alone is contradicted"
+
+
+def test_a_mistake_is_held_to_one_form_across_the_failing_cases() -> None:
+    cases = [evidence("a", 1.0, False, 5.0), evidence("b", 2.0, False, 5.0)]
+    mixed = mistake("mixed")
+    answers = [
+        (mixed, {"a": Expected.exact(1.0), "b": Expected.exact(9.0)}),
+        (mixed, {"a": Expected.exact(9.0), "b": Expected.exact(2.0)}),
+    ]
+    assert diagnose(cases, answers).matches == ()

@@ -261,13 +261,15 @@ def test_answers_are_the_engines_and_tolerances_tell_them_apart(
         fraction, text, tolerance, _ = answers[0]
         right = float(text)
         assert fraction == 100
-        assert right == posed.variant.answer
+        assert right == pytest.approx(posed.variant.answer, rel=1e-14)  # 15 figures, no noise
         assert tolerance > 0
         for _, wrong_text, wrong_tolerance, _ in answers[1:]:
             wrong = float(wrong_text)
             assert abs(wrong - right) > tolerance  # the right answer never takes a mistake
             assert abs(right - wrong) > wrong_tolerance  # nor a mistake the right answer
-        assert [float(a[1]) for a in answers[1:]] == list(posed.variant.wrong.values())
+        assert [float(a[1]) for a in answers[1:]] == pytest.approx(
+            list(posed.variant.wrong.values()), rel=1e-14
+        )
         checked += 1
     assert checked == 2 * VARIANTS + 1
 
@@ -308,7 +310,8 @@ def test_misconceptions_carry_feedback_that_names_them(
         shown = _html(feedback)
         assert log2["title"] in shown.text  # the exercise's own wording
         assert log2["hint"] in shown.text
-        assert f"(this formula gives {float(text):.6g} for your numbers)" in shown.text
+        # at the 4 significant figures the question asks for, as a student writes it
+        assert f"(this formula gives {float(text):#.4g} for your numbers)" in shown.text
         assert "missing minus" in _html(minus).text
         _, (_, _, _, feedback), (fraction, star, _, wrong) = _answers(_named(root, f"batch v{k}"))
         assert mean["title"] in _html(feedback).text

@@ -119,16 +119,23 @@ def posed_for(course: Path, student: str = STUDENT) -> dict[str, Posed]:
 class Terminal:
     """`grade ARGS` on a pseudo-terminal of 120x40, read as a person reads the screen."""
 
-    def __init__(self, args: list[str], cwd: Path, *, controlling: bool = False) -> None:
+    def __init__(
+        self, args: list[str], cwd: Path, *, controlling: bool = False, columns: int = 120
+    ) -> None:
         """With `controlling`, the terminal is the program's controlling terminal, as a
         shell's is: Ctrl-C typed there is a SIGINT to the program and its process group,
         not a key for the program to read."""
         leader, follower = pty.openpty()
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
         env = isolated_environment()
         # A terminal emulator answers prompt_toolkit's cursor position requests; this one
         # does not, so tell prompt_toolkit not to ask.
-        env |= {"TERM": "xterm", "COLUMNS": "120", "LINES": "40", "PROMPT_TOOLKIT_NO_CPR": "1"}
+        env |= {
+            "TERM": "xterm",
+            "COLUMNS": str(columns),
+            "LINES": "40",
+            "PROMPT_TOOLKIT_NO_CPR": "1",
+        }
 
         def take_the_terminal() -> None:  # in the child, before exec
             os.setsid()  # as start_new_session does
@@ -218,8 +225,8 @@ def terminal(tmp_path: Path) -> Iterator[Spawn]:
     """Opens terminals in tmp_path; any left running at the end is killed."""
     opened: list[Terminal] = []
 
-    def spawn(args: list[str], cwd: Path = tmp_path) -> Terminal:
-        term = Terminal(args, cwd)
+    def spawn(args: list[str], cwd: Path = tmp_path, columns: int = 120) -> Terminal:
+        term = Terminal(args, cwd, columns=columns)
         opened.append(term)
         return term
 
@@ -475,3 +482,91 @@ def test_every_shipped_quiz_taken_in_a_terminal_scores_as_its_answers_file(
     graded = run_grade(quiz_id, "--answers", str(save), "--format", "json", "--course", str(repo))
     assert graded.returncode == 0, graded.stdout
     assert graded.json()["score"] == opened.quiz.points
+
+
+@pytest.mark.slow
+def test_letters_choose_options_as_the_readme_says(tmp_path: Path, terminal: Spawn) -> None:
+    """`c` then Enter records option c, wherever the pointer was; on a question with
+    several answers each letter ticks its option; `f` answers false."""
+    course = make_course(tmp_path / "course", "graded")
+    posed = posed_for(course)
+    save = tmp_path / "mine.yaml"
+    term = terminal(["q01", "--course", str(course), "--student", STUDENT, "--out", str(save)])
+    term.expect(r"Your answer \(a number\):")
+    term.send(numeric_answer(posed["one_example"]), ENTER)
+    term.expect(r"Your answer \(one option\):")
+    term.expect(r"d\) ")  # every option drawn, each with its letter
+    term.send("c", ENTER)
+    term.expect(r"Your answer \(every option that applies\):")
+    term.expect(r"c\) ")
+    term.send("c", "a", ENTER)  # a and i are letters here, not questionary's all and invert
+    term.expect(r"True or false\?")
+    term.send("f", ENTER)
+    term.expect(r"Score \d")
+    term.wait()
+    answers, _ = read_answers(save, quiz_of(course))
+    assert answers["which_loss"] == "c"
+    assert sorted(answers["properties"]) == ["a", "c"]
+    assert answers["log_zero"] is False
+
+
+LONG_QUIZ = """\
+kind: quiz
+id: q01
+title: A quiz with long lines
+mode: practice
+intro: |
+  Every loss below is the **mean** over a batch, and `ln` is the natural log, the one that
+  `np.log` computes; the intro of a quiz often runs over several lines of its file, and a
+  terminal narrower than them must still show every word of it.
+questions:
+  - id: one_example
+    type: numeric
+    text: >-
+      A model that has barely started to learn predicts p = {p} for an example whose label
+      is y = 1: what is the **binary cross-entropy** of this single example, computed with
+      `np.log`, as a number?
+    params:
+      p: {uniform: [0.2, 0.8], digits: 2}
+    answer: solutions.quiz_tiny.bce
+    misconceptions:
+      - id: log2
+        formula: solutions.quiz_tiny.bce_log2
+        title: log base 2 instead of the natural log
+        hint: >-
+          Use the natural log, `np.log`, which is what every framework computes: `np.log2`
+          gives values 1/ln 2 = 1.4427 times too large, and **every** such answer is wrong
+          by that same factor.
+"""
+
+WIDTH = 60
+
+
+@pytest.mark.slow
+def test_questions_and_feedback_are_wrapped_and_their_markdown_rendered(
+    tmp_path: Path, terminal: Spawn
+) -> None:
+    course = tmp_path / "course"
+    write(course / "exercises" / "q01.yaml", LONG_QUIZ)
+    write(course / "solutions" / "__init__.py", "")
+    write(course / "solutions" / "quiz_tiny.py", SOLUTIONS)
+    student = "ned"  # whose p is 0.6: shown 0.60, as `digits: 2` declares
+    posed = posed_for(course, student)["one_example"]
+    assert posed.variant.params["p"] == 0.6
+    term = terminal(["q01", "--course", str(course), "--student", student], columns=WIDTH)
+    term.expect(r"Your answer \(a number\):")
+    asked = term.text[: term.seen]
+    term.send(f"{posed.variant.wrong['log2']:.6g}", ENTER)
+    term.expect(r"log base 2 instead of the natural log")
+    term.expect(r"same factor\.")
+    shown = term.text
+    term.expect(r"Score")
+    term.wait()
+    ours = [line for line in shown.splitlines() if "Your answer" not in line]
+    assert all(len(line) <= WIDTH for line in ours), "\n".join(ours)
+    assert "**" not in shown
+    assert "`" not in shown
+    words = " ".join(shown.split())
+    assert "the binary cross-entropy of this single example, computed with np.log" in words
+    assert "p = 0.60 for an example" in " ".join(asked.split())
+    assert "Use the natural log, np.log, which is what every framework computes" in words

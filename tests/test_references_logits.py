@@ -455,6 +455,61 @@ def test_cce_softmax_axis0_is_zero_on_a_single_row() -> None:
     assert axis0([[0.0, 1.0, 0.0]], [[0.5, -1.2, 2.0]]) == 0.0
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_each_other_form_of_a_mistake_is_that_mistake_where_nothing_overflows(seed: int) -> None:
+    """The forms a mistake lists after its first (ex05.yaml, ex06.yaml) compute the same
+    loss wherever no exp overflows or underflows: they differ only in where they break."""
+    rng = np.random.default_rng(seed)
+    y, z = _binary(rng, top=30.0)
+    np.testing.assert_allclose(
+        _mistake(BCE_MISTAKES, "plus_minus_one_labels_naive")(y, z),
+        _mistake(BCE_MISTAKES, "plus_minus_one_labels")(y, z),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    y, z = _categorical(rng, top=30.0)
+    for first, other in (
+        ("softmax_then_log", "softmax_then_log_no_max"),
+        ("softmax_then_log_clipped", "softmax_then_log_clipped_no_max"),
+        ("softmax_twice", "softmax_twice_no_max"),
+        ("softmax_axis0", "softmax_axis0_stable"),
+        ("softmax_axis0", "softmax_axis0_no_max"),
+    ):
+        declared = _mistake(CCE_MISTAKES, first)(y, z)
+        if math.isfinite(declared):
+            np.testing.assert_allclose(_mistake(CCE_MISTAKES, other)(y, z), declared, rtol=1e-8)
+
+
+def test_the_stable_and_textbook_forms_break_where_students_code_breaks() -> None:
+    stable = _mistake(CCE_MISTAKES, "softmax_axis0_stable")
+    naive = _mistake(CCE_MISTAKES, "softmax_axis0")
+    textbook = _mistake(CCE_MISTAKES, "softmax_axis0_no_max")
+    # Two rows 800 apart in the true column: the probability underflows to 0 in the naive
+    # form (log 0), the stable form is finite, the textbook one overflows (NaN).
+    y, z = [[1.0, 0.0], [0.0, 1.0]], [[-800.0, 0.0], [0.0, 1000.0]]
+    assert math.isfinite(stable(y, z))
+    assert not math.isfinite(naive(y, z))
+    assert not math.isfinite(textbook(y, z))
+    then_log = _mistake(CCE_MISTAKES, "softmax_then_log_no_max")
+    assert math.isnan(then_log([[1.0, 0.0]], [[1000.0, 999.0]]))  # inf / inf
+    naive_labels = _mistake(BCE_MISTAKES, "plus_minus_one_labels_naive")
+    assert naive_labels([1.0], [-1000.0]) == math.inf
+    assert _mistake(BCE_MISTAKES, "plus_minus_one_labels")([1.0], [-1000.0]) == 1000.0
+
+
+def test_a_clipped_mistake_takes_the_clipping_constant_students_choose() -> None:
+    clipped = _load(BCE_MISTAKES, "naive_sigmoid_clipped")
+    for eps in (1e-15, 1e-7, 1e-5):
+        np.testing.assert_allclose(
+            clipped(np.array([0.0]), np.array([40.0]), eps=eps), -math.log(eps), rtol=1e-4
+        )
+    softmax_clipped = _load(CCE_MISTAKES, "softmax_then_log_clipped")
+    np.testing.assert_allclose(
+        softmax_clipped(np.array([[1.0, 0.0]]), np.array([[-800.0, 0.0]]), eps=1e-12),
+        -math.log(1e-12),
+    )
+
+
 # --- the declared variants are right ---------------------------------------------------------
 
 

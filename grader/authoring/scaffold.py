@@ -10,11 +10,14 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from grader.course import COURSE_FILE
 from grader.errors import GraderError
 from grader.exercise.spec import RESERVED_IDS
 
 _ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 SCHEMA_NAME = "exercise.schema.json"
+#: The schemas copied beside the exercises: an exercise file's, and the course file's.
+SCHEMA_NAMES = (SCHEMA_NAME, "course.schema.json")
 
 
 def scaffold(course_root: Path, exercise_id: str, *, title: str) -> list[Path]:
@@ -48,23 +51,36 @@ def scaffold(course_root: Path, exercise_id: str, *, title: str) -> list[Path]:
         autoescape=False,  # YAML and Python, not HTML
     )
     values = {"id": exercise_id, "title": title, "module": module, "function": "loss"}
+    course_file = course_root / COURSE_FILE
+    if not course_file.exists():
+        # The course's own words start neutral and named after its folder; an existing
+        # course file is the author's, never rewritten.
+        files[course_file] = "course.yaml.j2"
     written = []
     try:
         for path, template in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(env.get_template(template).render(**values), encoding="utf-8")
+            own = {"title": _course_title(course_root)} if path == course_file else {}
+            text = env.get_template(template).render(**{**values, **own})
+            path.write_text(text, encoding="utf-8")
             written.append(path)
-        written += _schema_beside(course_root / "exercises")
+        for name in SCHEMA_NAMES:
+            written += _schema_beside(course_root / "exercises", name)
     except OSError as exc:
         raise GraderError(f"cannot write {exc.filename}: {exc.strerror}") from None
     return written
 
 
-def _schema_beside(exercises: Path) -> list[Path]:
-    """The JSON Schema next to the files, for the editor line each file starts with;
+def _course_title(course_root: Path) -> str:
+    name = course_root.resolve().name.replace("-", " ").replace("_", " ").strip()
+    return name[:1].upper() + name[1:] if name else "Exercises"
+
+
+def _schema_beside(exercises: Path, name: str) -> list[Path]:
+    """A JSON Schema next to the files, for the editor line each file starts with;
     refreshed so that it matches the grader installed."""
-    target = exercises / SCHEMA_NAME
-    text = resources.files("grader").joinpath(f"schema/{SCHEMA_NAME}").read_text("utf-8")
+    target = exercises / name
+    text = resources.files("grader").joinpath(f"schema/{name}").read_text("utf-8")
     if target.is_file() and target.read_text(encoding="utf-8") == text:
         return []
     target.write_text(text, encoding="utf-8")

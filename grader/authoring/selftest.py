@@ -100,6 +100,37 @@ def _score(
     return judge(prepared, seed, cases, answers, _run_in_process(fn, cases))
 
 
+def same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    """Whether a is b, or runs b's code under another name (a copy, docstring aside)."""
+    if a is b:
+        return True
+    code_a, code_b = getattr(a, "__code__", None), getattr(b, "__code__", None)
+    if code_a is None or code_b is None:
+        return False
+
+    def body(fn: Callable[..., Any], code: Any) -> tuple[Any, ...]:
+        doc = fn.__doc__
+        consts = tuple(c for c in code.co_consts if doc is None or c is not doc)
+        return (code.co_code, consts, code.co_names, code.co_argcount)
+
+    return body(a, code_a) == body(b, code_b)
+
+
+def reference_copy(dotted: str | None, reference: str | None) -> str:
+    """How a function that is the reference itself came to be: named, or copied."""
+    if dotted == reference:
+        return f"its implementation {dotted} is the reference's"
+    return f"{dotted} runs the code of the reference {reference}"
+
+
+def full_marks(prepared: Prepared, fn: Callable[..., Any], seed: int) -> bool:
+    """Whether fn passes every case, hidden ones too, of one seed, judged as a submission:
+    on these inputs it cannot be told from the reference."""
+    cases, answers = prepared.graded(seed)
+    tests, _ = _score(prepared, seed, cases, answers, fn)
+    return all(t.status is Status.PASSED for t in tests)
+
+
 def selftest(prepared: Prepared, seeds: Sequence[int] = SEEDS) -> ExerciseProof:
     exercise = prepared.exercise
     proof = ExerciseProof(exercise.id, exercise.title, tuple(seeds))
@@ -213,20 +244,27 @@ def _mistakes(
             slipped.add(mistake.id)
             if reported:
                 continue
-            proof.failures.append(
-                f"mistake {mistake.id!r} slips through with seed {seed}: "
-                + (
-                    "it fails hidden cases only, so a student cannot see why"
-                    if failing
-                    else "it scores full marks"
+            if failing:
+                names = ", ".join(repr(c.name) for c, _ in failing[:3])
+                why = f"it fails hidden cases only ({names}), so a student cannot see why"
+            elif prepared.reference is not None and same_function(fn, prepared.reference):
+                copy = reference_copy(mistake.implementation, prepared.exercise.reference)
+                why = f"it is the reference itself ({copy}), so it scores full marks"
+            else:
+                why = (
+                    "it equals the reference on every case, so it scores full marks: make it "
+                    "the wrong code its title names, or add a case where the two differ"
                 )
+            proof.failures.append(
+                f"mistake {mistake.id!r} ({mistake.where}) slips through with seed {seed}: {why}"
             )
             continue
         named = [m.id for m in diagnosis.mistakes] if diagnosis is not None else []
         if mistake.id not in named and not reported:
             slipped.add(mistake.id)
             proof.failures.append(
-                f"mistake {mistake.id!r} is diagnosed as {named or 'nothing'} with seed {seed}"
+                f"mistake {mistake.id!r} ({mistake.where}) is diagnosed as {named or 'nothing'} "
+                f"with seed {seed}"
             )
 
 
@@ -253,12 +291,15 @@ def table(proof: ExerciseProof) -> list[str]:
     alike = ", ".join(f"{a} = {b}" for a, b in proof.alike[:3]) or "none"
     if len(proof.alike) > 3:
         alike += f" and {len(proof.alike) - 3} more"
-    silent = sum(1 for names in proof.catches.values() if not names)
+    silent = [name for name, caught in proof.catches.items() if not caught]
+    shown = ", ".join(repr(name) for name in silent[:3])
+    if len(silent) > 3:
+        shown += f" and {len(silent) - 3} more"
     rows = [
         ("cases", f"{proof.cases} ({proof.cases - proof.hidden} visible, {proof.hidden} hidden)"),
         ("mistakes caught / declared", caught),
         ("correct variants passed / kept", f"{proof.variants_passed} / {proof.variants}"),
-        ("cases that catch no mistake", str(silent)),
+        ("cases that catch no mistake", f"{len(silent)} ({shown})" if silent else "0"),
         ("mistakes no case tells apart", alike),
     ]
     seeds = ", ".join(map(str, proof.seeds))
@@ -269,27 +310,43 @@ def table(proof: ExerciseProof) -> list[str]:
     return lines
 
 
-def _prove_exercise(course: Course, item_id: str, seeds: int) -> tuple[list[str], bool]:
+@dataclass(frozen=True)
+class ItemProof:
+    """One item's proof as `grade selftest` prints it and `grade release` reads it."""
+
+    id: str
+    #: The table, for a terminal.
+    lines: tuple[str, ...]
+    #: Why it is not proven, one sentence each; empty: proven.
+    failures: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _prove_exercise(course: Course, item_id: str, seeds: int) -> ItemProof:
     proof = selftest(course.prepare(item_id), seeds=range(seeds))
-    return table(proof), proof.ok
+    return ItemProof(item_id, tuple(table(proof)), tuple(proof.failures))
 
 
-def _prove_quiz(course: Course, item_id: str, seeds: int) -> tuple[list[str], bool]:
+def _prove_quiz(course: Course, item_id: str, seeds: int) -> ItemProof:
     from grader.quiz.check import prove_quiz, quiz_table
 
     quiz = course.load_quiz(item_id)
     proofs = prove_quiz(quiz, course.root)
-    return quiz_table(quiz, proofs), all(not p.failures for p in proofs)
+    failures = tuple(f"question {p.id}: {p.failures[0]}" for p in proofs if p.failures)
+    return ItemProof(item_id, tuple(quiz_table(quiz, proofs)), failures)
 
 
 #: How each kind of item (course.ITEM_KINDS) is proven.
-PROVERS: dict[str, Callable[[Course, str, int], tuple[list[str], bool]]] = {
+PROVERS: dict[str, Callable[[Course, str, int], ItemProof]] = {
     "exercise": _prove_exercise,
     "quiz": _prove_quiz,
 }
 
 
-def prove_items(course: Course, ids: list[str], seeds: int) -> Iterator[tuple[list[str], bool]]:
-    """`grade selftest`: each item's table and whether it is proven, in the order given."""
+def prove_items(course: Course, ids: list[str], seeds: int) -> Iterator[ItemProof]:
+    """`grade selftest`: each item's proof, in the order given."""
     for item_id in ids:
         yield PROVERS[course.kind_of(item_id)](course, item_id, seeds)

@@ -9,11 +9,12 @@ problem is a `Problem` with file:line:col.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader.course import kind_of_file
+from grader.course import COURSE_FILE, kind_of_file, read_course_text
 from grader.errors import GraderError, Problem, ReferenceSolutionError, SpecError
 from grader.exercise.prepare import Prepared, callable_with, prepare
 from grader.exercise.spec import Exercise
@@ -30,6 +31,9 @@ ANSWER_SEEDS = SEEDS + tuple(range(3, 23))
 class Validation:
     files: tuple[Path, ...]
     problems: tuple[Problem, ...]
+    #: What is right for grader but worth a word (a quiz credit Moodle cannot hold): said,
+    #: never failing.
+    notes: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -61,11 +65,18 @@ def exercise_files(paths: Iterable[Path]) -> list[Path]:
 def validate(course_root: Path, paths: Sequence[Path]) -> Validation:
     """Check every file; a broken file never stops the others from being checked."""
     files = exercise_files(paths)
+    course_file = course_root / COURSE_FILE
+    if any(p.is_dir() for p in paths) and course_file.is_file():
+        files.insert(0, course_file)  # a course is checked whole: its own words too
     problems: list[Problem] = []
+    notes: list[Problem] = []
     ids: dict[str, Path] = {}
     for path in files:
         if not path.is_file():
             problems.append(Problem(str(path), "no such file", "Check the path."))
+            continue
+        if path.resolve() == course_file.resolve():
+            problems += _course_file(course_root)
             continue
         if path.suffix != ".yaml":
             problems.append(
@@ -76,8 +87,35 @@ def validate(course_root: Path, paths: Sequence[Path]) -> Validation:
                 )
             )
             continue
-        problems += VALIDATORS[kind_of_file(path)](course_root, path, ids)
-    return Validation(tuple(files), tuple(problems))
+        kind = kind_of_file(path)
+        problems += in_line_order(VALIDATORS[kind](course_root, path, ids))
+        if kind == "quiz":
+            notes += _quiz_notes(course_root, path)
+    return Validation(tuple(files), tuple(problems), tuple(notes))
+
+
+_PLACE = re.compile(r":(\d+):(\d+)$")
+
+
+def in_line_order(problems: Iterable[Problem]) -> list[Problem]:
+    """One file's problems as an author reads the file: top to bottom, each once (a rule
+    that two steps check is still one problem)."""
+    unique = list(dict.fromkeys(problems))
+
+    def place(problem: Problem) -> tuple[int, int]:
+        found = _PLACE.search(problem.where)
+        return (int(found[1]), int(found[2])) if found else (0, 0)
+
+    return sorted(unique, key=place)
+
+
+def _course_file(course_root: Path) -> list[Problem]:
+    """course.yaml: its keys, against its schema."""
+    try:
+        read_course_text(course_root)
+    except SpecError as exc:
+        return in_line_order(exc.problems)
+    return []
 
 
 def _exercise(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
@@ -121,6 +159,20 @@ def _quiz(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
     return found + quiz_problems(quiz, course_root)
 
 
+def _quiz_notes(course_root: Path, path: Path) -> list[Problem]:
+    """Credits right for grader that Moodle's export cannot carry (a quiz that does not
+    load has its problems already)."""
+    from grader.course import Course
+    from grader.quiz.moodle import credit_problems
+    from grader.quiz.spec import load_quiz
+
+    try:
+        quiz = load_quiz(path, Course(course_root).shared_mistakes())
+    except GraderError:
+        return []
+    return in_line_order(credit_problems(quiz))
+
+
 #: How each kind of item (course.ITEM_KINDS) is validated.
 VALIDATORS: dict[str, Callable[[Path, Path, dict[str, Path]], list[Problem]]] = {
     "exercise": _exercise,
@@ -139,6 +191,8 @@ def course_problems(prepared: Prepared) -> list[Problem]:
     found += _plot_problems(prepared, run_reference=not found)
     if not found and prepared.released is None:
         found += _answer_problems(prepared)
+    if not found and prepared.released is None:
+        found += _twin_problems(prepared)
     return found
 
 
@@ -202,13 +256,19 @@ def _package_problems(exercise: Exercise) -> list[Problem]:
 
 
 def _function_problems(prepared: Prepared) -> list[Problem]:
-    """The reference, each mistake and each variant: importable, callable as declared."""
+    """The reference, each mistake (every form it lists) and each variant: importable,
+    callable as declared."""
     from grader.exercise.reference import load_function
 
     exercise = prepared.exercise
     count = len(exercise.entry.params)
     named = [("the reference", exercise.reference, exercise.where("reference"))]
     named += [(f"mistake {m.id!r}", m.implementation, m.where) for m in exercise.mistakes]
+    named += [
+        (f"mistake {m.id!r} (form {j})", dotted, exercise.where("mistakes", i, "implementation", j))
+        for i, m in enumerate(exercise.mistakes)
+        for j, dotted in enumerate(m.alternatives, start=1)
+    ]
     named += [(f"variant {v.id!r}", v.implementation, v.where) for v in exercise.variants]
     found = []
     for what, dotted, where in named:
@@ -261,3 +321,51 @@ def _answer_problems(prepared: Prepared) -> list[Problem]:
             except GraderError as exc:
                 found[case.spec.where] = Problem(case.spec.where, exc.what, exc.fix)
     return list(found.values())
+
+
+def _twin_problems(prepared: Prepared) -> list[Problem]:
+    """A mistake no drawn case tells from the reference is no mistake a student can be
+    told of (often the reference's own path pasted in); a variant that is the reference's
+    own code proves no other style."""
+    from grader.authoring.selftest import full_marks, reference_copy, same_function
+    from grader.exercise.reference import load_variants
+
+    exercise = prepared.exercise
+    reference = prepared.reference
+    assert reference is not None
+    found = []
+    seeds = ", ".join(map(str, SEEDS))
+    for mistake, fn in prepared.mistake_functions:
+        if same_function(fn, reference):
+            found.append(
+                Problem(
+                    mistake.where,
+                    f"mistake {mistake.id!r} is the reference itself: "
+                    + reference_copy(mistake.implementation, exercise.reference),
+                    "Point 'implementation' at the wrong code the mistake is named for.",
+                )
+            )
+        elif all(full_marks(prepared, fn, seed) for seed in SEEDS):
+            found.append(
+                Problem(
+                    mistake.where,
+                    f"mistake {mistake.id!r} ({mistake.implementation}) equals the reference on "
+                    f"every case drawn with seeds {seeds}: it scores full marks, so no student "
+                    "would be told of it",
+                    "Make it the wrong code its title names, or add a case where it differs "
+                    f"from the reference ('grade show {exercise.id} --cases --hidden' shows "
+                    "what each case draws).",
+                )
+            )
+    for variant, fn in load_variants(exercise, prepared.course_root):
+        if same_function(fn, reference):
+            found.append(
+                Problem(
+                    variant.where,
+                    f"variant {variant.id!r} is the reference itself: "
+                    + reference_copy(variant.implementation, exercise.reference)
+                    + ", so it proves no other style",
+                    "Point it at another correct implementation (a loop, float32), or remove it.",
+                )
+            )
+    return found

@@ -26,8 +26,9 @@ from grader.cli.root import cli
 def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Check exercise files [default: every file of the course].
 
-    Prints every problem of every file, one per line as file:line:col: what; what to do.
-    Exit code 2 on any problem, 0 otherwise.
+    Prints every problem of every file, one per line as file:line:col: what; what to do;
+    then notes (right for grader, worth a word: a quiz credit Moodle's export cannot
+    hold). Exit code 2 on any problem, 0 otherwise.
     """
     from grader.authoring.validate import validate as check
     from grader.course import course_of
@@ -38,6 +39,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     result = check(root, named or [found.exercises_dir if found else root])
     for problem in result.problems:
         click.echo(str(problem))
+    for note in result.notes:
+        click.echo(f"note: {note}")
     click.echo(result.summary(), err=not result.ok)
     ctx.exit(EXIT_PASSED if result.ok else EXIT_USAGE)
 
@@ -63,9 +66,9 @@ def selftest(ctx: click.Context, exercise_ids: tuple[str, ...], seeds: int) -> N
     found = course(ctx)
     ids = list(exercise_ids) or found.exercise_ids() + found.quiz_ids()
     proven = True
-    for n, (lines, ok) in enumerate(prove_items(found, ids, seeds)):
-        click.echo(("\n" if n else "") + "\n".join(lines))
-        proven = proven and ok
+    for n, proof in enumerate(prove_items(found, ids, seeds)):
+        click.echo(("\n" if n else "") + "\n".join(proof.lines))
+        proven = proven and proof.ok
     ctx.exit(EXIT_PASSED if proven else EXIT_FAILED)
 
 
@@ -97,21 +100,41 @@ def new(ctx: click.Context, exercise_id: str, title: str | None) -> None:
     show_default=True,
     help="How many seeds of the visible random cases the bundle holds answers for.",
 )
-@click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
+@click.option(
+    "--replace", is_flag=True, help="Replace OUTDIR if it holds an earlier bundle (only then)."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Release items that grade selftest does not prove; the bundle's README and "
+    "release.json then say which.",
+)
 @course_option
 @click.pass_context
 @reports_errors
-def release(ctx: click.Context, outdir: Path, seeds: int, force: bool) -> None:
+def release(ctx: click.Context, outdir: Path, seeds: int, replace: bool, force: bool) -> None:
     """Build the student bundle: exercises without hidden cases, starter files, a README,
-    and the answers of the visible cases; no solutions."""
+    and the answers of the visible cases; no solutions. Every item must validate and be
+    proven by grade selftest (--force releases unproven ones, with a warning)."""
     from grader.authoring.release import release as build
 
-    bundle = build(course(ctx).root, outdir, seeds=seeds, force=force)
+    bundle = build(course(ctx).root, outdir, seeds=seeds, replace=replace, force=force)
+    for item_id, why in bundle.unproven.items():
+        click.echo(
+            f"warning: {item_id} is released although selftest does not prove it: {why[0]}",
+            err=True,
+        )
+    held = _count(len(bundle.exercises), "exercise", "exercises")
+    if bundle.quizzes:
+        held += ", " + _count(len(bundle.quizzes), "quiz", "quizzes")
     click.echo(
-        f"wrote {outdir}: {len(bundle.exercises)} exercise"
-        f"{'s' if len(bundle.exercises) != 1 else ''}, answers for "
-        f"{len(bundle.seeds)} seeds; students run 'grade <id>' inside it."
+        f"wrote {outdir}: {held}, answers for {len(bundle.seeds)} seeds; students run "
+        "'grade <id>' inside it."
     )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 @cli.command()
@@ -133,16 +156,47 @@ def release(ctx: click.Context, outdir: Path, seeds: int, force: bool) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write it [default: ./QUIZ.xml].",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Where to write it, '-' for standard output [default: ./QUIZ.xml].",
+)
+@click.option(
+    "--round-credits",
+    is_flag=True,
+    help="Write a misconception credit Moodle cannot hold as the nearest grade it has "
+    "(with a warning), instead of refusing it.",
 )
 @course_option
 @click.pass_context
 @reports_errors
-def export(ctx: click.Context, quiz_id: str, fmt: str, variants: int, out: Path | None) -> None:
+def export(
+    ctx: click.Context,
+    quiz_id: str,
+    fmt: str,
+    variants: int,
+    out: Path | None,
+    round_credits: bool,
+) -> None:
     """Export a quiz for an LMS: each numeric question with its tolerance and, per variant,
-    its misconceptions as wrong answers carrying their feedback."""
-    from grader.quiz.run import export_quiz
+    its misconceptions as wrong answers carrying their feedback. A credit Moodle cannot
+    hold as a grade is refused, with its place in the quiz file (--round-credits: rounded)."""
+    from grader.quiz.run import export_quiz, export_text
 
-    path = export_quiz(course(ctx), quiz_id, out or Path(f"{quiz_id}.xml"), variants=variants)
-    click.echo(f"wrote {path} ({fmt}): import it in Moodle's question bank (Import, Moodle XML).")
+    found = course(ctx)
+    path: Path | None = None
+    if out == Path("-"):
+        text, rounded = export_text(found, quiz_id, variants=variants, round_credits=round_credits)
+        click.echo(text, nl=False)
+    else:
+        path, rounded = export_quiz(
+            found,
+            quiz_id,
+            out or Path(f"{quiz_id}.xml"),
+            variants=variants,
+            round_credits=round_credits,
+        )
+    for problem in rounded:
+        click.echo(f"warning: rounded for Moodle: {problem.where}: {problem.what}", err=True)
+    if path is not None:
+        click.echo(
+            f"wrote {path} ({fmt}): import it in Moodle's question bank (Import, Moodle XML)."
+        )

@@ -138,8 +138,9 @@ def quiz_command(quiz_id: str) -> click.Command:
     )
     @click.option(
         "--out",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Where --template writes, and where a quiz taken in the terminal saves its answers.",
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        help="Where --template writes ('-': standard output), and where a quiz taken in the "
+        "terminal saves its answers.",
     )
     @click.option("--force", is_flag=True, help="Let --template write over an existing file.")
     @output_options
@@ -161,6 +162,9 @@ def quiz_command(quiz_id: str) -> click.Command:
         opened = run.open_quiz(course(ctx), quiz_id)
         if template:
             who = run.default_student(student)
+            if out == Path("-"):
+                click.echo(run.template_text(opened, who), nl=False)
+                return
             path = run.write_template(
                 opened, who, out or Path(f"{quiz_id}-answers.yaml"), force=force
             )
@@ -174,6 +178,12 @@ def quiz_command(quiz_id: str) -> click.Command:
         else:
             from grader.quiz.interactive import take
 
+            if out == Path("-"):
+                raise click.BadParameter(
+                    "'-' (standard output) is for --template: a quiz taken in the terminal "
+                    "saves its answers to a file, which the terminal's screen is not",
+                    param_hint="--out",
+                )
             who = run.default_student(student)
             taken = take(opened, who, save=out or Path(f"{quiz_id}-answers.yaml"))
             if taken is None:

@@ -25,6 +25,22 @@ from grader.errors import GraderError
 class _Grade(click.Group):
     """Built-in commands, plus one command per exercise id (`grade ex01`)."""
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """`grade q09 --course DIR`: the course names the kind of item q09 is, and so its
+        command, before that command parses its options: read --course from them first
+        (its own option records it again when it parses)."""
+        rest = args[1:]
+        for i, arg in enumerate(rest):
+            if arg == "--":
+                break
+            if arg == "--course" and i + 1 < len(rest):
+                ctx.meta.setdefault("grader.course", Path(rest[i + 1]))
+            elif arg.startswith("--course="):
+                ctx.meta.setdefault("grader.course", Path(arg.split("=", 1)[1]))
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
@@ -64,7 +80,7 @@ class _Grade(click.Group):
     help=COURSE_HELP,
 )
 def cli(course: Path | None) -> None:
-    """Auto-graded exercises on the loss functions of neural networks.
+    """Auto-graded exercises and quizzes.
 
     \b
     grade list           the exercises

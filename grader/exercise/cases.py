@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -322,6 +322,13 @@ def literal(value: Any, dtype: str | None, where: str, param: str) -> np.ndarray
         ) from None
 
 
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    from grader.exercise.yamlfile import nearest
+
+    guess = nearest(word, choices)
+    return f"For {word!r}, did you mean {guess!r}? " if guess is not None else ""
+
+
 def _generate(spec: CaseSpec, rng: np.random.Generator, params: tuple[str, ...]) -> Arrays:
     assert spec.generate is not None
     fn = GENERATORS.get(spec.generate.generator)
@@ -329,7 +336,8 @@ def _generate(spec: CaseSpec, rng: np.random.Generator, params: tuple[str, ...])
         raise SpecError(
             f"unknown generator {spec.generate.generator!r}",
             where=spec.where,
-            fix=f"Use one of: {', '.join(sorted(GENERATORS))}.",
+            fix=_did_you_mean(spec.generate.generator, GENERATORS)
+            + f"Use one of: {', '.join(sorted(GENERATORS))}.",
         )
     accepted = set(inspect.signature(fn).parameters) - {"rng"}
     unknown = set(spec.generate.options) - accepted
@@ -337,7 +345,8 @@ def _generate(spec: CaseSpec, rng: np.random.Generator, params: tuple[str, ...])
         raise SpecError(
             f"generator {fn.__name__!r} has no option(s) {sorted(unknown)}",
             where=spec.where,
-            fix=f"Its options are: {', '.join(sorted(accepted))}.",
+            fix="".join(_did_you_mean(name, accepted) for name in sorted(unknown))
+            + f"Its options are: {', '.join(sorted(accepted))}.",
         )
     try:
         arrays = fn(rng, **spec.generate.options)

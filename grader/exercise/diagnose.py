@@ -103,33 +103,50 @@ def _contradicts(answer: Expected | None, evidence: Evidence) -> bool:
     return not agrees(evidence.actual, answer, evidence.tolerance)
 
 
+def _rank(
+    by_case: Mapping[str, Expected | None], failing: Sequence[Evidence], passing: Sequence[Evidence]
+) -> tuple[int, int] | None:
+    """How well one form of a mistake explains the evidence: (passing cases it agrees
+    with, failing cases decisive for it); None when it does not qualify."""
+    if not all(agrees(f.actual, by_case.get(f.case_id), f.tolerance) for f in failing):
+        return None
+    if any(_contradicts(by_case.get(p.case_id), p) for p in passing):
+        return None
+    weight = sum(decisive(by_case.get(f.case_id), f) for f in failing)
+    if not weight:
+        return None
+    support = sum(agrees(p.actual, by_case.get(p.case_id), p.tolerance) for p in passing)
+    return support, weight
+
+
 def diagnose(
     evidence: Sequence[Evidence],
     answers: Sequence[tuple[Mistake, Mapping[str, Expected | None]]],
 ) -> Diagnosis:
     """The declared mistakes the evidence points to; none rather than a guess.
 
-    A mistake is named when (1) it agrees with the student on every failing case, (2) no
-    case the student passed contradicts it (see `_contradicts`), and (3) at least one
-    failing case is decisive for it (see `decisive`). Among several, those that also agree
-    on the most passing cases, then rest on the most decisive cases, are named: a mistake
-    that cannot say what the student did on a passing case explains less.
+    `answers` holds each mistake in every form it is computed in (a mistake may appear
+    several times: written naively or stably, in the inputs' dtype or in float64). A form
+    qualifies when (1) it agrees with the student on every failing case, (2) no case the
+    student passed contradicts it (see `_contradicts`), and (3) at least one failing case
+    is decisive for it (see `decisive`); a mistake qualifies through its best form, held
+    to that one form on every case (code computes one way throughout). Among several,
+    those that also agree on the most passing cases, then rest on the most decisive
+    cases, are named: a mistake that cannot say what the student did on a passing case
+    explains less.
     """
     failing = [e for e in evidence if not e.passed]
     passing = [e for e in evidence if e.passed]
-    scored: list[tuple[tuple[int, int], Mistake]] = []
+    ranked: dict[str, tuple[tuple[int, int], Mistake]] = {}
     for mistake, by_case in answers:
         if not failing:
             break
-        if not all(agrees(f.actual, by_case.get(f.case_id), f.tolerance) for f in failing):
+        rank = _rank(by_case, failing, passing)
+        if rank is None:
             continue
-        if any(_contradicts(by_case.get(p.case_id), p) for p in passing):
-            continue
-        weight = sum(decisive(by_case.get(f.case_id), f) for f in failing)
-        if weight:
-            support = sum(agrees(p.actual, by_case.get(p.case_id), p.tolerance) for p in passing)
-            scored.append(((support, weight), mistake))
-    best = max((rank for rank, _ in scored), default=(0, 0))
-    matches = tuple(Match(m, rank[1]) for rank, m in scored if rank == best)
+        if mistake.id not in ranked or rank > ranked[mistake.id][0]:
+            ranked[mistake.id] = (rank, mistake)
+    best = max((rank for rank, _ in ranked.values()), default=(0, 0))
+    matches = tuple(Match(m, rank[1]) for rank, m in ranked.values() if rank == best)
     explained = tuple(f.case_id for f in failing) if matches else ()
     return Diagnosis(failing=len(failing), matches=matches, explained=explained)

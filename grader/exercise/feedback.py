@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from grader.audience import Audience
@@ -57,29 +57,38 @@ class Words:
 # --- a number came back ----------------------------------------------------------------------
 
 
-def finding(found: Finding, actual: float | None = None) -> Words:
-    """A comparison's finding in words; `actual` gives infinity its sign."""
+#: The hint of a value no declared mistake explains, where the exercise gives none of its
+#: own (its YAML's 'hints'): advice for losses of probabilities, where NaN and infinity
+#: come from the log of 0.
+DEFAULT_HINTS = {
+    Finding.NAN: "NaN comes from 0 * log(0) or from log of a negative number: clip the "
+    "predictions to [eps, 1 - eps] before taking the log.",
+    Finding.INFINITE: "log(0) is -infinity: clip the predictions to [eps, 1 - eps] before the log.",
+    Finding.OPPOSITE_SIGN: "Your value has the opposite sign: the loss has a minus sign in front.",
+}
+
+
+def finding(
+    found: Finding, actual: float | None = None, hints: Mapping[str, str] | None = None
+) -> Words:
+    """A comparison's finding in words; `actual` gives infinity its sign. `hints` are the
+    exercise's own (by finding), in place of DEFAULT_HINTS: a loss from logits has no
+    probabilities to clip."""
+
+    def hint(about: Finding) -> str:
+        return (hints or {}).get(about.value) or DEFAULT_HINTS[about]
+
     if found is Finding.WITHIN:
         return Words("within tolerance")
     # The verdict only: every format that shows the value writes it after "got" itself
     # (a hidden case, whose value is not shown, still learns what kind of value it was).
     if found is Finding.NAN:
-        return Words(
-            "wrong value (NaN, not a number)",
-            "NaN comes from 0 * log(0) or from log of a negative number: clip the "
-            "predictions to [eps, 1 - eps] before taking the log.",
-        )
+        return Words("wrong value (NaN, not a number)", hint(found))
     if found is Finding.INFINITE:
         sign = "negative " if actual is not None and actual < 0 else ""
-        return Words(
-            f"wrong value ({sign}infinity)",
-            "log(0) is -infinity: clip the predictions to [eps, 1 - eps] before the log.",
-        )
+        return Words(f"wrong value ({sign}infinity)", hint(found))
     if found is Finding.OPPOSITE_SIGN:
-        return Words(
-            "wrong value (not within tolerance)",
-            "Your value has the opposite sign: the loss has a minus sign in front.",
-        )
+        return Words("wrong value (not within tolerance)", hint(found))
     if found is Finding.OUTSIDE_RANGE:
         return Words("wrong value (outside the accepted range)")
     return Words("wrong value (not within tolerance)")
@@ -162,18 +171,32 @@ def missing_module(module: str | None, packages: tuple[str, ...] = ("numpy",)) -
     )
 
 
+#: What a MemoryError's hint says of the memory a case allows (prepare.call_memory).
+CALL_MEMORY_RULE = (
+    "A call may use 50 times the memory the reference solution needs on the same input, "
+    "and 64 MiB more."
+)
+
+
 def raised(
     error: StudentError,
     *,
     hidden: bool,
     memory_mb: int,
     packages: tuple[str, ...] = ("numpy",),
+    call_memory_mb: int | None = None,
 ) -> Words:
+    """An exception from the student's call. `call_memory_mb` is the memory this case's
+    call could add (None: only the exercise's memory_mb held it)."""
     if error.type == "MemoryError":
-        return Words(
-            f"used more than {_memory(memory_mb)} of memory (MemoryError)",
-            "Avoid building large intermediate arrays (an N x N table, for instance).",
-        )
+        advice = "Avoid building large intermediate arrays (an N x N table, for instance)."
+        if call_memory_mb is not None and call_memory_mb < memory_mb:
+            return Words(
+                f"ran out of memory: used more than the {_memory(call_memory_mb)} this case "
+                "allows (MemoryError)",
+                f"{advice} {CALL_MEMORY_RULE}",
+            )
+        return Words(f"used more than {_memory(memory_mb)} of memory (MemoryError)", advice)
     if hidden:
         # An exception's text may hold the inputs (shapes, values, or a student's own
         # message built from them), and so may the name of a class made at run time or the
@@ -191,6 +214,11 @@ def raised(
             missing_module(error.module, packages),
         )
     return Words(f"raised {error.type}: {error.message}".rstrip(": "))
+
+
+def _mib(n: int) -> int:
+    """Bytes in whole MiB, rounded up."""
+    return -(-n // 2**20)
 
 
 def _memory(mb: int) -> str:
@@ -351,11 +379,16 @@ def _stop_kind(outcome: CallOutcome) -> str | None:
     return None
 
 
-def stop_summary(outcomes: Iterable[CallOutcome], memory_mb: int) -> Stopped | None:
+def stop_summary(
+    outcomes: Iterable[CallOutcome],
+    memory_mb: int,
+    call_memory: Mapping[str, int] | None = None,
+) -> Stopped | None:
     """What ended calls without an answer, the gravest first: the time budget, calls in a
     row out of time (both leave calls unmade: the submission could not be graded), memory,
     a call's own time limit, a crash. Worded here from the supervisor's Stop, not from the
-    cases' sentences, so a class can tell a time-out from wrong answers."""
+    cases' sentences, so a class can tell a time-out from wrong answers. `call_memory` is
+    the memory each case's call could add, in bytes (prepare.call_memory)."""
     outcomes = list(outcomes)
     by_kind: dict[str, list[CallOutcome]] = {}
     for outcome in outcomes:
@@ -390,6 +423,21 @@ def stop_summary(outcomes: Iterable[CallOutcome], memory_mb: int) -> Stopped | N
         )
     if "memory" in by_kind:
         n = len(by_kind["memory"])
+        allowed = [
+            (call_memory or {}).get(o.case_id)
+            for o in by_kind["memory"]
+            if o.error is not None and o.error.type == "MemoryError"
+        ]
+        if allowed and None not in allowed:
+            most = _mib(max(a for a in allowed if a is not None))
+            if most < memory_mb:
+                return Stopped(
+                    "memory",
+                    f"{_plural(n, 'call')} ran out of memory: more than their case allows "
+                    f"({_memory(most)} at most; MemoryError). {CALL_MEMORY_RULE}",
+                    n,
+                    memory_mb=most,
+                )
         return Stopped(
             "memory",
             f"{_plural(n, 'call')} used more than {memory} of memory "

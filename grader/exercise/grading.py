@@ -120,7 +120,7 @@ def _grade(
         from grader.exercise.sweep import plot_data
 
         cases, answers = prepared.graded(seed)
-        run = _run(session, cases, answers.seconds)
+        run = _run(session, cases, answers)
         reference = prepared.reference if shrink else None
         smallest = (
             smallest_inputs(exercise, reference, session, cases, answers.expected, run.outcomes)
@@ -148,7 +148,9 @@ def _grade(
         error=_submission_error(exercise, submission, run.fault, audience),
         stopped=None
         if run.fault
-        else feedback.stop_summary(run.outcomes.values(), exercise.limits.memory_mb),
+        else feedback.stop_summary(
+            run.outcomes.values(), exercise.limits.memory_mb, answers.memory
+        ),
         import_output=run.import_output,
         stdout=run.stdout,
         stderr=run.stderr,
@@ -218,23 +220,26 @@ def judge(
             verdicts.get(case.id),
             explained=case.id in explained,
             smallest=(smallest or {}).get(case.id),
+            call_memory=answers.memory.get(case.id),
         )
         for case in cases
     )
     return tests, diagnosis.found if diagnosis is not None else None
 
 
-def _run(session: Session, cases: list[Case], seconds: Mapping[str, float]) -> RunResult:
-    """Visible cases, then hidden ones. The hidden inputs exist only once every visible
-    call has ended and its results are taken, so no visible case can print them; the hidden
-    run may go to the same process, which is never used again after it. The hidden run is
-    quiet (what reaches the process's own stdout and stderr is dropped), and the report
-    keeps only the visible run's streams and import output."""
+def _run(session: Session, cases: list[Case], answers: Answers) -> RunResult:
+    """Visible cases, then hidden ones, each call held to its time and memory limits. The
+    hidden inputs exist only once every visible call has ended and its results are taken,
+    so no visible case can print them; the hidden run may go to the same process, which is
+    never used again after it. The hidden run is quiet (what reaches the process's own
+    stdout and stderr is dropped), and the report keeps only the visible run's streams and
+    import output."""
     visible = {c.id: tuple(c.args.values()) for c in cases if c.spec.visibility is not HIDDEN}
     hidden = {c.id: tuple(c.args.values()) for c in cases if c.spec.visibility is HIDDEN}
-    runs = [session.run(visible, seconds)] if visible else []
+    seconds, memory, patience = answers.seconds, answers.memory, answers.patience
+    runs = [session.run(visible, seconds, memory=memory, patience=patience)] if visible else []
     if hidden and not (runs and runs[0].fault):
-        quiet = session.run(hidden, seconds, quiet=True)
+        quiet = session.run(hidden, seconds, quiet=True, memory=memory, patience=patience)
         runs.append(quiet if runs else replace(quiet, import_output=""))
     outcomes: dict[str, CallOutcome] = {}
     for run in runs:
@@ -295,7 +300,7 @@ def _diagnosis(
     if not any_failed:
         return None
     judged = {e.case_id for e in evidence}
-    answers = prepared.mistake_answers((c for c in cases if c.id in judged), seed)
+    answers = prepared.mistake_forms((c for c in cases if c.id in judged), seed)
     found = diagnose(evidence, answers)
     return _Diagnosed(
         Diagnosis(
@@ -318,6 +323,7 @@ def _case_result(
     *,
     explained: bool,
     smallest: SmallestInput | None,
+    call_memory: int | None = None,
 ) -> CaseResult:
     """One case's verdict and words. A hidden case is judged the same way; only the fields
     that carry its data (inputs, values, printed output, exception text) are left out."""
@@ -348,7 +354,7 @@ def _case_result(
             "rel_error": verdict.rel_error,
         }
         status = Status.PASSED if verdict.passed else Status.FAILED
-        words = feedback.finding(verdict.finding, outcome.value)
+        words = feedback.finding(verdict.finding, outcome.value, exercise.hints)
         if not verdict.passed and words.hint is None:
             words = feedback.Words(words.message, spec.hint)
         # Only the statement's names: the list comes from the child, which may be forged.
@@ -364,7 +370,11 @@ def _case_result(
     elif outcome.status is CallStatus.RAISED:
         assert outcome.error is not None
         words = feedback.raised(
-            outcome.error, hidden=hidden, memory_mb=memory_mb, packages=exercise.packages
+            outcome.error,
+            hidden=hidden,
+            memory_mb=memory_mb,
+            packages=exercise.packages,
+            call_memory_mb=-(-call_memory // 2**20) if call_memory is not None else None,
         )
         traceback = outcome.error.traceback
     else:

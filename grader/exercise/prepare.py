@@ -40,6 +40,23 @@ MistakeAnswers = list[tuple[Mistake, dict[str, "Expected | None"]]]
 CALL_FLOOR_SECONDS = 1.0
 CALL_FACTOR = 1000.0
 CALL_CEILING_SECONDS = 10.0
+#: A call still running this long after what the factor allows it yields the cores to other
+#: work, its limit unchanged (see sandbox/supervisor.py): in a class, a submission that
+#: hangs waits out the floor on the cores nothing else needs, instead of taking a share of
+#: them for two seconds. On inputs of a few elements a correct call takes microseconds
+#: (this is a thousand times that, and a call that yields still gets a few milliseconds
+#: of CPU before its limit on the busiest machine); on 50,000 rows the slowest plain loop
+#: takes 0.3 s, where this gives 1.05 s.
+CALL_YIELD_SECONDS = 0.05
+
+#: A call may add this much more memory than the reference needed on the same input, plus a
+#: floor: a correct solution makes more temporaries than the reference (float32 copies,
+#: one-hot tables, lists of Python floats: 30 to 150 bytes an element where the reference
+#: needs 40), and a process's first matrix product maps OpenBLAS's 32 MB buffer. An N x N
+#: table of the inputs' rows (50,000 rows: 20 GB; 10,000: 800 MB) is far over it and fails at
+#: once, where it would take a second to fill. Bounded by the exercise's memory_mb.
+CALL_MEMORY_FLOOR_BYTES = 64 * 2**20
+CALL_MEMORY_FACTOR = 50
 
 #: The file, beside exercises/, that marks a release bundle and lists what it holds.
 RELEASE_MANIFEST = "release.json"
@@ -55,16 +72,39 @@ def call_seconds(exercise: Exercise, reference_seconds: float) -> float:
     return min(CALL_CEILING_SECONDS, round(derived, 1))
 
 
+def call_patience(exercise: Exercise, reference_seconds: float) -> float | None:
+    """How long a call runs at full priority (None: until its limit, as with a limit the
+    exercise declares)."""
+    if exercise.limits.seconds_per_case is not None:
+        return None
+    return min(
+        call_seconds(exercise, reference_seconds),
+        CALL_YIELD_SECONDS + CALL_FACTOR * reference_seconds,
+    )
+
+
+def call_memory(exercise: Exercise, reference_bytes: int) -> int:
+    """The memory one call may add to its process, in bytes: derived from what the
+    reference allocated on the same input (numpy's arrays included), as the time limit
+    is from its time; never more than the exercise's memory limit."""
+    derived = CALL_MEMORY_FLOOR_BYTES + CALL_MEMORY_FACTOR * max(0, reference_bytes)
+    return min(exercise.limits.memory_mb * 2**20, derived)
+
+
 #: What seed_of reads of an upload: a submission is a few hundred bytes.
 SEED_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Answers:
-    """What each case should give, and how long a call of it may take."""
+    """What each case should give, how long a call of it may take, how much memory it may
+    add (bytes; a case without an entry is held to the exercise's memory_mb only) and how
+    long it runs at full priority (a case without an entry: until its limit)."""
 
     expected: dict[str, Expected]
     seconds: dict[str, float]
+    memory: dict[str, int] = field(default_factory=dict)
+    patience: dict[str, float] = field(default_factory=dict)
 
 
 def input_digest(case: Case) -> str:
@@ -146,9 +186,18 @@ def _well_formed(stored: Any) -> bool:
         and isinstance(stored.get("digest"), str)
         and _interval(stored.get("expected"))
         and isinstance(stored.get("seconds"), (int, float))
+        and (stored.get("memory") is None or type(stored["memory"]) is int)
         and isinstance(stored.get("mistakes"), dict)
         and all(v is None or _interval(v) for v in stored["mistakes"].values())
     )
+
+
+def _stored_form(forms: Mapping[str, Any], mistake_id: str, index: int) -> Expected | None:
+    """One form of a mistake as a bundle stored it; None where it is missing or malformed."""
+    found = forms.get(mistake_id)
+    if not isinstance(found, list) or index >= len(found) or not _interval(found[index]):
+        return None
+    return _expected(found[index])
 
 
 def _expected(raw: list[float] | None) -> Expected | None:
@@ -167,6 +216,10 @@ class Prepared:
     released: Released | None = None
     #: Mistake answers by (seed, case id): selftest asks for them once per mistake graded.
     _mistake_memo: dict[tuple[int, str], dict[str, Expected | None]] = field(
+        default_factory=dict, repr=False
+    )
+    #: Every form's answers by (seed, case id), then mistake id: a batch asks once per seed.
+    _forms_memo: dict[tuple[int, str], dict[str, list[Expected | None]]] = field(
         default_factory=dict, repr=False
     )
 
@@ -247,6 +300,8 @@ class Prepared:
         error of the exercise, raised before any student code is judged."""
         expected: dict[str, Expected] = {}
         seconds: dict[str, float] = {}
+        memory: dict[str, int] = {}
+        patience: dict[str, float] = {}
         if self.released is not None:
             for case in cases:
                 stored = self.released.entry(seed, case)
@@ -254,17 +309,39 @@ class Prepared:
                 assert answer is not None
                 expected[case.id] = answer
                 seconds[case.id] = float(stored["seconds"])
-            return Answers(expected, seconds)
+                if isinstance(stored.get("memory"), int):  # bundles made before: none
+                    memory[case.id] = stored["memory"]
+            return Answers(expected, seconds, memory)
+        import tracemalloc
+
         from grader.exercise.reference import expected_for
 
         reference = self.reference
         assert reference is not None
-        for case in cases:
-            clock = time.perf_counter()
-            expected[case.id] = expected_for(self.exercise, reference, case, seed=seed)
-            seconds[case.id] = call_seconds(self.exercise, time.perf_counter() - clock)
+        # numpy reports its arrays' memory to tracemalloc: the reference's peak on each
+        # input is what its call allocates, arrays and Python objects alike. The time is
+        # taken with the tracing on (a few microseconds more per allocation): its limit
+        # is at least a second, the memory's is exact.
+        tracing = tracemalloc.is_tracing()
+        if not tracing:
+            tracemalloc.start()
+        try:
+            for case in cases:
+                tracemalloc.reset_peak()
+                before = tracemalloc.get_traced_memory()[0]
+                clock = time.perf_counter()
+                expected[case.id] = expected_for(self.exercise, reference, case, seed=seed)
+                took = time.perf_counter() - clock
+                seconds[case.id] = call_seconds(self.exercise, took)
+                if (after := call_patience(self.exercise, took)) is not None:
+                    patience[case.id] = after
+                peak = tracemalloc.get_traced_memory()[1] - before
+                memory[case.id] = call_memory(self.exercise, peak)
+        finally:
+            if not tracing:
+                tracemalloc.stop()
         check_promises(cases, expected)
-        return Answers(expected, seconds)
+        return Answers(expected, seconds, memory, patience)
 
     @cached_property
     def mistake_functions(self) -> list[tuple[Mistake, Reference]]:
@@ -286,13 +363,81 @@ class Prepared:
         for case in cases:
             if (seed, case.id) not in self._mistake_memo:
                 self._mistake_memo[seed, case.id] = {
-                    m.id: mistake_answer(self.exercise, fn, case)
+                    m.id: mistake_answer(self.exercise, fn, case, clip=m.clip)
                     for m, fn in self.mistake_functions
                 }
         return [
             (m, {c.id: self._mistake_memo[seed, c.id][m.id] for c in cases})
             for m, _ in self.mistake_functions
         ]
+
+    @cached_property
+    def mistake_forms_functions(self) -> list[tuple[Mistake, tuple[Reference, ...]]]:
+        from grader.exercise.reference import load_mistake_forms
+
+        return load_mistake_forms(self.exercise, self.course_root)
+
+    def mistake_forms(self, cases: Iterable[Case], seed: int) -> MistakeAnswers:
+        """What the diagnosis compares a student's results with: each declared mistake in
+        every form students write it, one entry per form (a mistake repeats). A form is
+        one of the mistake's implementations (Mistake.alternatives), computed in the
+        inputs' dtype or from the inputs converted to float64 first: students often
+        convert, and a float32 case then overflows or rounds where they do not. A form
+        is one way of computing for every case, so the diagnosis can hold a student to
+        one. A bundle has the forms its release stored, else the declared one only."""
+        cases = list(cases)
+        if self.released is not None:
+            released = self.released
+            stored = {c.id: released.entry(seed, c) for c in cases}
+            if not all(isinstance(stored[c.id].get("forms"), dict) for c in cases):
+                return self.mistake_answers(cases, seed)
+            forms: MistakeAnswers = []
+            for m in self.exercise.mistakes:
+                count = min(len(stored[c.id]["forms"].get(m.id) or [None]) for c in cases)
+                for i in range(count):
+                    forms.append(
+                        (m, {c.id: _stored_form(stored[c.id]["forms"], m.id, i) for c in cases})
+                    )
+            return forms
+        from grader.exercise.reference import has_narrow_inputs, mistake_answer
+
+        for case in cases:
+            if (seed, case.id) in self._forms_memo:
+                continue
+            widen = has_narrow_inputs(case)
+            by_mistake: dict[str, list[Expected | None]] = {}
+            for m, functions in self.mistake_forms_functions:
+                answers: list[Expected | None] = []
+                for fn in functions:
+                    native = mistake_answer(self.exercise, fn, case, clip=m.clip)
+                    wide = (
+                        mistake_answer(self.exercise, fn, case, widen=True, clip=m.clip)
+                        if widen
+                        else native
+                    )
+                    answers += [native, wide]
+                by_mistake[m.id] = answers
+            self._forms_memo[seed, case.id] = by_mistake
+        return [
+            (m, {c.id: self._forms_memo[seed, c.id][m.id][i] for c in cases})
+            for m, functions in self.mistake_forms_functions
+            for i in range(2 * len(functions))
+        ]
+
+    def stored_forms(
+        self, cases: Iterable[Case], seed: int
+    ) -> dict[str, dict[str, list[list[float] | None]]]:
+        """mistake_forms as a release bundle stores them, by case id then mistake id: the
+        intervals of each form in order (None: the form cannot run there). What a bundle's
+        answers hold under each case's "forms", and mistake_forms reads back."""
+        cases = list(cases)
+        stored: dict[str, dict[str, list[list[float] | None]]] = {c.id: {} for c in cases}
+        for mistake, by_case in self.mistake_forms(cases, seed):
+            for case in cases:
+                answer = by_case[case.id]
+                interval = None if answer is None else [answer.low, answer.high]
+                stored[case.id].setdefault(mistake.id, []).append(interval)
+        return stored
 
     def curve(self, points: list[dict[str, np.ndarray]]) -> list[float] | None:
         """The reference over the plot's sweep (stored in a bundle)."""

@@ -11,7 +11,7 @@ import inspect
 import math
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 from grader.errors import ReferenceSolutionError, raised
 from grader.exercise.cases import Case
 from grader.exercise.compare import Expected
-from grader.exercise.spec import Compare, Exercise, Mistake, Variant
+from grader.exercise.spec import Clip, Compare, Exercise, Mistake, Variant
 
 Reference = Callable[..., Any]
 
@@ -71,13 +71,48 @@ def load_mistakes(exercise: Exercise, course_root: Path) -> list[tuple[Mistake, 
     ]
 
 
+def load_mistake_forms(
+    exercise: Exercise, course_root: Path
+) -> list[tuple[Mistake, tuple[Reference, ...]]]:
+    """Every way each mistake is written (see Mistake.alternatives), the declared one first;
+    a fault names the list item it comes from."""
+    found = []
+    for i, m in enumerate(exercise.mistakes):
+        if m.implementation is None:
+            continue
+        first = load_function(course_root, m.implementation, m.where)
+        others = tuple(
+            load_function(course_root, dotted, exercise.where("mistakes", i, "implementation", j))
+            for j, dotted in enumerate(m.alternatives, start=1)
+        )
+        found.append((m, (first, *others)))
+    return found
+
+
 def load_variants(exercise: Exercise, course_root: Path) -> list[tuple[Variant, Reference]]:
     return [(v, load_function(course_root, v.implementation, v.where)) for v in exercise.variants]
 
 
-def _call(fn: Reference, case: Case, **kwargs: float) -> float:
-    args = [np.array(a) for a in case.args.values()]  # fresh, writable copies
-    return float(fn(*args, **kwargs))
+def narrow(array: np.ndarray) -> bool:
+    """A floating-point array less precise than float64 (float32, float16)."""
+    return array.dtype.kind == "f" and array.dtype.itemsize < 8
+
+
+def has_narrow_inputs(case: Case) -> bool:
+    """Whether the case gives some input in float32 (or less): only there does a
+    computation in float64 differ from one in the input's dtype."""
+    return any(narrow(a) for a in case.args.values())
+
+
+def _call(
+    fn: Reference, case: Case, keywords: Mapping[str, float] | None = None, *, widen: bool = False
+) -> float:
+    # Fresh, writable copies; widened, the float64 a student's np.asarray(x, dtype=float) makes.
+    args = [
+        np.array(a, dtype=np.float64) if widen and narrow(a) else np.array(a)
+        for a in case.args.values()
+    ]
+    return float(fn(*args, **(keywords or {})))
 
 
 def _accepts(fn: Reference, keyword: str) -> bool:
@@ -109,7 +144,7 @@ def expected_for(
         if case.spec.compare is Compare.CLIP_RANGE:
             assert exercise.clip is not None
             ends = [
-                _call(reference, case, **{exercise.clip.param: eps})
+                _call(reference, case, {exercise.clip.param: eps})
                 for eps in (exercise.clip.min, exercise.clip.max)
             ]
             answer = Expected(min(ends), max(ends))
@@ -132,21 +167,33 @@ def expected_for(
     return answer
 
 
-def mistake_answer(exercise: Exercise, mistake: Reference, case: Case) -> Expected | None:
+def mistake_answer(
+    exercise: Exercise,
+    mistake: Reference,
+    case: Case,
+    *,
+    widen: bool = False,
+    clip: Clip | None = None,
+) -> Expected | None:
     """What a known mistake gives on a case (NaN and infinity included: some mistakes are
-    exactly that); None where it cannot run on that input."""
+    exactly that); None where it cannot run on that input. `widen`: computed from the
+    inputs converted to float64 first, as students often do, where float32 inputs would
+    overflow (exp above 88.72) or round (1 - 1e-7) sooner. `clip`: the mistake's own range
+    of clipping constants (Mistake.clip), else the exercise's."""
+    clip = clip if clip is not None else exercise.clip
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             # Any clipping constant in the accepted range is the student's right, and some
-            # mistakes (hard predictions) make the loss hinge on it: answer for all of them.
-            if exercise.clip is not None and _accepts(mistake, exercise.clip.param):
+            # mistakes (hard predictions, a clipped sigmoid) make the loss hinge on it:
+            # answer for all of them.
+            if clip is not None and _accepts(mistake, clip.param):
                 ends = [
-                    _call(mistake, case, **{exercise.clip.param: eps})
-                    for eps in (exercise.clip.min, exercise.clip.max)
+                    _call(mistake, case, {clip.param: eps}, widen=widen)
+                    for eps in (clip.min, clip.max)
                 ]
                 return Expected(min(ends), max(ends))
-            return Expected.exact(_call(mistake, case))
+            return Expected.exact(_call(mistake, case, widen=widen))
     except Exception:  # a mistake that does not apply to this input (an index out of range)
         return None
 

@@ -136,6 +136,14 @@ class Mistake:
     #: None in a release bundle, whose answers were stored at release time.
     implementation: str | None
     where: str
+    #: Other ways students write the same mistake (a stable form beside a naive one): the
+    #: diagnosis names the mistake when the student's results match any one of them.
+    #: Written in the YAML as a list under 'implementation', whose first item is the one
+    #: above (selftest grades it, validate checks it).
+    alternatives: tuple[str, ...] = ()
+    #: The clipping constant's keyword and the range students use, for a mistake that
+    #: clips: run over the whole range (None: the exercise's clip, if any).
+    clip: Clip | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,10 @@ class Exercise:
     packages: tuple[str, ...] = DEFAULT_PACKAGES
     #: In a student bundle: the JSON file, relative to the bundle's root, of stored answers.
     release: str | None = None
+    #: The hint of a failing case no mistake explains, by finding ('nan', 'infinite',
+    #: 'opposite_sign'): advice that depends on the loss (clip probabilities, or use
+    #: log-sum-exp on logits); what is missing falls back to feedback.py's default.
+    hints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def where(self, *key: str | int) -> str:
         """'file:line:col' of the nearest written ancestor of a key, for error messages."""
@@ -227,6 +239,19 @@ def _case(raw: Mapping[str, Any], default_tol: Tolerance, where: str) -> CaseSpe
     )
 
 
+def _clip(raw: Mapping[str, Any]) -> Clip:
+    return Clip(str(raw["param"]), float(raw["min"]), float(raw["max"]))
+
+
+def _implementations(raw: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """A mistake's 'implementation' (one dotted path, or a list of the ways it is written):
+    the first, and the others."""
+    written = raw.get("implementation")
+    if written is None or isinstance(written, str):
+        return written, ()
+    return str(written[0]), tuple(str(w) for w in written[1:])
+
+
 def _plot(raw: Mapping[str, Any]) -> Plot:
     x = raw.get("x", {})
     return Plot(
@@ -246,8 +271,12 @@ RTOL_MAX = 0.01
 
 def _tolerance_problems(ex: Exercise) -> list[Problem]:
     found = []
+    # A case without a tolerance of its own inherits the exercise's: its problem is the
+    # exercise's, reported once where it is written.
     tolerances = [(("tolerance",), ex.tolerance)] + [
-        (("cases", i, "tolerance"), c.tolerance) for i, c in enumerate(ex.cases)
+        (("cases", i, "tolerance"), c.tolerance)
+        for i, c in enumerate(ex.cases)
+        if ("cases", i, "tolerance") in ex.lines
     ]
     for key, tol in tolerances:
         if tol.rtol == 0 and tol.atol == 0:
@@ -327,6 +356,9 @@ def _problems(ex: Exercise) -> list[Problem]:
         add(ex.where("entry", "params"), "parameter names repeat", "Give each its own name.")
     if ex.clip is not None and ex.clip.min > ex.clip.max:
         add(ex.where("clip"), "clip.min is larger than clip.max", "Swap them.")
+    for i, mistake in enumerate(ex.mistakes):
+        if mistake.clip is not None and mistake.clip.min > mistake.clip.max:
+            add(ex.where("mistakes", i, "clip"), "clip.min is larger than clip.max", "Swap them.")
     found += _tolerance_problems(ex)
     seen: set[str] = set()
     for i, case in enumerate(ex.cases):
@@ -415,7 +447,7 @@ def build_exercise(
         ),
         reference=data.get("reference"),
         tolerance=tolerance,
-        clip=Clip(clip["param"], float(clip["min"]), float(clip["max"])) if clip else None,
+        clip=_clip(clip) if clip else None,
         limits=Limits(**data.get("limits", {})),
         points=float(data["points"]),
         cases=tuple(
@@ -429,8 +461,10 @@ def build_exercise(
                 id=raw["id"],
                 title=raw["title"],
                 hint=raw["hint"],
-                implementation=raw.get("implementation"),
+                implementation=_implementations(raw)[0],
                 where=locate(source, lines, ("mistakes", i)),
+                alternatives=_implementations(raw)[1],
+                clip=_clip(raw["clip"]) if "clip" in raw else None,
             )
             for i, raw in enumerate(data.get("mistakes", []))
         ),
@@ -445,6 +479,7 @@ def build_exercise(
         ),
         packages=tuple(data.get("packages", DEFAULT_PACKAGES)),
         release=data.get("release"),
+        hints=MappingProxyType(dict(data.get("hints", {}))),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,9 +32,7 @@ Position = tuple[int, int]
 
 def locate(source: Path, lines: Mapping[PathKey, Position], path: PathKey) -> str:
     """'file:line:col' of the nearest written ancestor of a key path."""
-    while path and path not in lines:
-        path = path[:-1]
-    line, column = lines.get(path, (1, 1))
+    line, column = _position(lines, path)
     return f"{source}:{line}:{column}"
 
 
@@ -408,6 +406,8 @@ def _format_path(path: PathKey) -> str:
 
 def _pattern_words(path: PathKey) -> str:
     """What a key's pattern asks for, in words rather than a regular expression."""
+    if "imports" in path:
+        return "an import line: 'import numpy as np' or 'from scipy import special'"
     last = next((str(k) for k in reversed(path) if isinstance(k, str)), "")
     if last in ("reference", "implementation"):
         return "a dotted path into solutions/: solutions.<module>.<function>"
@@ -418,8 +418,55 @@ def _pattern_words(path: PathKey) -> str:
     return "a Python identifier (letters, digits and '_', not starting with a digit)"
 
 
-def _schema_error(error: jsonschema.ValidationError) -> tuple[PathKey, str]:
-    """The most useful path and sentence for a schema violation."""
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice a typo most likely meant ('titel' -> 'title'), if any is close."""
+    import difflib
+
+    found = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _flow(value: Any) -> str:
+    """A value as one line of YAML flow style (numbers and nested lists)."""
+    text = json.dumps(value) if isinstance(value, (list, int, float)) else str(value)
+    return text if len(text) <= 40 else text[:36] + " ...]"
+
+
+def _param_names(data: Any) -> list[str]:
+    """The declared parameters of an exercise's function, where the file names them."""
+    try:
+        return [str(p["name"]) for p in data["entry"]["params"]]
+    except (KeyError, TypeError, IndexError):
+        return []
+
+
+def _name_keyed(path: PathKey, instance: Any, data: Any) -> str | None:
+    """Why `args` (or `dtype`) written as a list is refused, and the same values written by
+    parameter name: what a list would leave to guess (which input is which) stated."""
+    key = path[-1] if path else None
+    if key not in ("args", "dtype") or isinstance(instance, dict):
+        return None
+    names = _param_names(data) or ["y_true", "y_pred"]
+    if key == "args":
+        values = instance if isinstance(instance, list) and len(instance) == len(names) else None
+        shown = ", ".join(
+            f"{n}: {_flow(values[i]) if values is not None else '...'}" for i, n in enumerate(names)
+        )
+        return (
+            f"{_format_path(path)}: args must name each input by its parameter, not list them "
+            f"in order: write args: {{{shown}}}"
+        )
+    one = instance if isinstance(instance, str) else "float32"
+    shown = ", ".join(f"{n}: {one}" for n in names)
+    return (
+        f"{_format_path(path)}: dtype must name the parameter each dtype is for: write "
+        f"dtype: {{{shown}}} (only the parameters that need one)"
+    )
+
+
+def _schema_errors(error: jsonschema.ValidationError, data: Any) -> list[tuple[PathKey, str, str]]:
+    """The most useful path and sentence for a schema violation, and for an unknown key
+    the key it most likely meant ("" when none): one per unknown key."""
     # oneOf failures hide the real cause in their context; pick the deepest.
     if error.context:
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
@@ -427,27 +474,51 @@ def _schema_error(error: jsonschema.ValidationError) -> tuple[PathKey, str]:
             error = deepest
     path: PathKey = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        # Point at the unexpected key itself, not at the mapping that holds it.
+        # Point at each unexpected key itself, not at the mapping that holds it.
         known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
-        extra = sorted(set(error.instance) - known)
-        if extra:
-            return (*path, extra[0]), (
-                f"{_format_path((*path, extra[0]))}: unknown key {extra[0]!r}"
-                + (f" (expected one of: {', '.join(sorted(known))})" if known else "")
-            )
+        extra = sorted(set(error.instance) - known, key=str)
+        if extra and known:
+            found = []
+            for key in extra:
+                guess = nearest(str(key), known)
+                what = f"{_format_path((*path, key))}: unknown key {key!r}"
+                if guess is not None:
+                    found.append(((*path, key), what, guess))
+                else:
+                    found.append(
+                        ((*path, key), f"{what} (expected one of: {', '.join(sorted(known))})", "")
+                    )
+            return found
+    if error.validator == "type":
+        keyed = _name_keyed(path, error.instance, data)
+        if keyed is not None:
+            return [(path, keyed, "")]
     if (
         error.validator == "required"
         and isinstance(error.validator_value, list)
         and isinstance(error.instance, dict)
     ):
+        # jsonschema reports each missing key as an error of its own, named in its message.
         missing = [k for k in error.validator_value if k not in error.instance]
+        named = re.match(r"'(.+)' is a required property", error.message)
+        if named is not None and named[1] in missing:
+            missing = [named[1]]
         if missing:
-            return path, f"{_format_path(path)}: missing key {missing[0]!r}"
+            return [(path, f"{_format_path(path)}: missing key {missing[0]!r}", "")]
     if error.validator == "pattern":
-        return path, f"{_format_path(path)}: {error.instance!r} is not {_pattern_words(path)}"
+        return [
+            (path, f"{_format_path(path)}: {error.instance!r} is not {_pattern_words(path)}", "")
+        ]
     if error.validator == "oneOf" and path and path[0] == "cases":
-        return path, "a case needs exactly one of 'args' (literal inputs) or 'generate'"
-    return path, f"{_format_path(path)}: {error.message}"
+        return [(path, "a case needs exactly one of 'args' (literal inputs) or 'generate'", "")]
+    return [(path, f"{_format_path(path)}: {error.message}", "")]
+
+
+_HELP = {
+    "exercise": YAML_HELP,
+    "quiz": "See the quiz guide: docs/quizzes.md.",
+    "course": "See the course file in docs/instructors.md.",
+}
 
 
 def schema_problems(
@@ -456,9 +527,25 @@ def schema_problems(
     import jsonschema  # 40 ms: only a file not validated before pays for it
 
     validator = jsonschema.Draft202012Validator(schema(kind))
-    problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
-        path, message = _schema_error(error)
-        help_text = YAML_HELP if kind == "exercise" else "See the quiz guide: docs/quizzes.md."
-        problems.append(Problem(locate(source, lines, path), message, help_text))
-    return problems
+    errors = [e for error in validator.iter_errors(data) for e in _schema_errors(error, data)]
+    # A key misspelt is one problem, not two: 'titel' (did you mean 'title'?) is also why
+    # 'title' is missing, so the missing key is not reported again.
+    meant = {(*path[:-1], guess) for path, _, guess in errors if guess}
+    found = []
+    for path, message, guess in errors:
+        missing = re.fullmatch(r".*: missing key '(.+)'", message)
+        if missing is not None and (*path, missing[1]) in meant:
+            continue
+        advice = f"Did you mean {guess!r}? {_HELP[kind]}" if guess else _HELP[kind]
+        found.append(
+            (_position(lines, path), Problem(locate(source, lines, path), message, advice))
+        )
+    # In the order an author reads the file: top to bottom.
+    return [problem for _, problem in sorted(found, key=lambda item: item[0])]
+
+
+def _position(lines: Mapping[PathKey, Position], path: PathKey) -> Position:
+    """(line, column) of the nearest written ancestor of a key path."""
+    while path and path not in lines:
+        path = path[:-1]
+    return lines.get(path, (1, 1))

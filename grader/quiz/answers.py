@@ -7,6 +7,7 @@ with file:line:col, like an exercise file; an answer that is merely wrong is a s
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,9 @@ from grader.exercise.yamlfile import ANSWERS_YAML, locate, parse_yaml, read_text
 from grader.quiz.grading import Posed
 from grader.quiz.spec import Quiz
 from grader.quiz.types import type_of
+
+#: A number at the start of a value, before the comma, brace, comment or end that follows.
+_WRITTEN = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?:[,}\]#]|$)")
 
 
 def _comment(text: str, indent: str) -> list[str]:
@@ -130,13 +134,14 @@ def read_answers(path: Path, quiz: Quiz) -> tuple[dict[str, Any], str | None]:
 
 
 def _as_written(source: list[str], position: tuple[int, int] | None, value: Any) -> Any:
-    """A number's text as the student typed it (0.2230, not 0.223): its digits count."""
+    """A number's text as the student typed it (0.2230, not 0.223): its digits count. The
+    number is read where its key's value starts, in a block (`one: 0.2230`) or a flow
+    mapping (`{one: 0.2230, two: 1}`) alike."""
     if position is None:
         return value
     line = source[position[0] - 1][position[1] - 1 :]
-    text = line.split(":", 1)[1].split("#", 1)[0].strip() if ":" in line else ""
-    try:
-        float(text)
-    except ValueError:
+    rest = line.split(":", 1)[1] if ":" in line else ""
+    typed = _WRITTEN.match(rest)
+    if typed is None or float(typed.group(1)) != value:
         return value
-    return text
+    return typed.group(1)

@@ -3,8 +3,9 @@
 validate: the file's rules, the answer and misconception functions (importable, callable
 with the question's parameters), and a variant for each of many students. selftest: for
 each of those students, the right answer is judged right and each misconception's value
-is named as that misconception: no variant lets two of them collide; and how many draws
-the generator had to skip to keep them apart.
+is named as that misconception, each written as a student who follows the
+significant-figure rule writes it: no variant lets two of them collide; and how many
+draws the generator had to skip to keep them apart.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from grader.errors import GraderError, Problem, SpecError
 from grader.exercise.prepare import callable_with
 from grader.quiz.grading import judge, pose
 from grader.quiz.spec import Quiz
+from grader.quiz.type_numeric import figures_required, written
 from grader.quiz.variants import solution_loader
 
 #: Students whose variants are drawn: ids that look like a class list.
@@ -102,15 +104,19 @@ def prove_quiz(quiz: Quiz, course_root: Path, students: int = len(STUDENTS)) -> 
             proof.most_skipped = max(proof.most_skipped, posed.variant.skipped)
             if posed.variant.answer is None:
                 continue
-            right = judge(posed, repr(posed.variant.answer), practice=True)
+            # Each number as a student who follows the rule writes it: to the significant
+            # figures the question asks for (0.55 to 4 figures is 0.5500), never its repr.
+            key = written(posed.variant.answer, figures_required(question, posed.variant.answer))
+            right = judge(posed, key, practice=True)
             if right.score < question.points:
-                proof.failures.append(f"{student}: the key itself is judged {right.message!r}")
+                proof.failures.append(f"{student}: the key, {key}, is judged {right.message!r}")
             for m in question.misconceptions:
                 value = posed.variant.wrong[m.id]
-                got = judge(posed, repr(value), practice=True)
+                typed = written(value, figures_required(question, value))
+                got = judge(posed, typed, practice=True)
                 if m.title not in got.message:
                     proof.failures.append(
-                        f"{student}: {m.id}'s value {value:.6g} is judged {got.message!r}"
+                        f"{student}: {m.id}'s value, {typed}, is judged {got.message!r}"
                     )
             if proof.failures:
                 break

@@ -10,14 +10,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from grader import __version__
 from grader.quiz.spec import PLACEHOLDER, Question, Quiz
 from grader.quiz.types import Judged as Judged  # here for the verdict's readers
 from grader.quiz.types import type_of
-from grader.quiz.variants import Loader, Variant, make_variant, variant_seed
+from grader.quiz.variants import Loader, Variant, digits_of, make_variant, variant_seed
 from grader.results import CaseResult, Report, Status
 
 
@@ -35,24 +35,35 @@ class Posed:
     def letters(self) -> tuple[str, ...]:
         return tuple("abcdefghij"[: len(self.order)])
 
+    @property
+    def shown(self) -> dict[str, str]:
+        """Each parameter as the student reads it, by name."""
+        params = self.question.params
+        return {
+            name: show(value, digits_of(params.get(name, {})))
+            for name, value in self.variant.params.items()
+        }
 
-def show(value: Any) -> str:
-    """A parameter as the student reads it: every digit that was drawn, nothing more."""
+
+def show(value: Any, digits: int | None = None) -> str:
+    """A parameter as the student reads it: at the decimals it was drawn to (`digits: 2`
+    shows 0.20, not 0.2), else every digit that was drawn."""
     if isinstance(value, list):
-        return "[" + ", ".join(show(v) for v in value) + "]"
+        return "[" + ", ".join(show(v, digits) for v in value) + "]"
     if isinstance(value, float):
-        return repr(value)
+        return f"{value:.{digits}f}" if digits is not None else repr(value)
     return str(value)
 
 
 def pose(quiz: Quiz, question: Question, student: str, load: Loader | None) -> Posed:
     variant = make_variant(quiz, question, student, load)
-    shown = {name: show(value) for name, value in variant.params.items()}
-    text = PLACEHOLDER.sub(lambda m: shown.get(m.group(1), m.group(0)), question.text)
     order = list(range(len(question.options)))
     if question.shuffle and order:
         random.Random(variant.seed ^ 0x5EED).shuffle(order)
-    return Posed(question, variant, text, tuple(order))
+    posed = Posed(question, variant, question.text, tuple(order))
+    shown = posed.shown
+    text = PLACEHOLDER.sub(lambda m: shown.get(m.group(1), m.group(0)), question.text)
+    return replace(posed, text=text)
 
 
 def pose_all(quiz: Quiz, student: str, load: Loader | None) -> list[Posed]:
@@ -79,7 +90,7 @@ def _case(posed: Posed, judged: Judged, raw: Any, practice: bool) -> CaseResult:
         max_score=question.points,
         message=judged.message,
         hint=judged.hint,
-        inputs={name: show(v) for name, v in posed.variant.params.items()} or None,
+        inputs=posed.shown or None,
         expected_low=key.expected,
         expected_high=key.expected,
         actual=judged.actual,

@@ -1,8 +1,11 @@
 """Taking a quiz in a terminal: one question at a time, every answer saved as it is given.
 
-The prompts are questionary's (arrow keys, space to toggle), so the keys behave as in every
-other terminal tool and nothing here parses escape sequences. The answers are saved after
-each question, in the very format of an answers file (grader.quiz.answers), so that:
+The prompts are questionary's (arrow keys, space to toggle, and each option's letter: the
+question types set them up), so the keys behave as in every other terminal tool and nothing
+here parses escape sequences. What is printed around them (the intro, each question, the
+feedback) is wrapped to the terminal's width with its Markdown shown (grader.quiz.terminal).
+The answers are saved after each question, in the very format of an answers file
+(grader.quiz.answers), so that:
 
 - a quiz stopped with Ctrl-C (or a closed laptop) loses nothing, and the next run resumes
   at the first unanswered question;
@@ -31,7 +34,8 @@ from grader.quiz.answers import read_answers, template
 from grader.quiz.grading import Posed, judge
 from grader.quiz.run import OpenQuiz
 from grader.quiz.spec import Quiz
-from grader.quiz.types import QUESTION_TYPES, Judged, type_of
+from grader.quiz.terminal import feedback_lines, intro_lines, question_lines, this_terminal
+from grader.quiz.types import QUESTION_TYPES, type_of
 from grader.render.untrusted import visible
 
 #: Each question type's prompt, by its `type:` (the words are its class's).
@@ -57,35 +61,34 @@ def take(opened: OpenQuiz, student: str, *, save: Path) -> dict[str, object] | N
             fix="Pass --out a file in a directory you can write to.",
         )
 
-    click.echo(_bold(f"{quiz.id}: {quiz.title}"))
-    if quiz.intro.strip():
-        click.echo(f"\n{quiz.intro.strip()}")
+    screen = this_terminal()
+    click.echo("\n".join(intro_lines(quiz, screen)))
     total, already = len(posed), len(answers)
     if already == total:
-        click.echo(
-            f"\nEvery question is answered already in {save}: grading them. To start over, "
-            "move that file away or pass --out ANOTHER_FILE.yaml.\n"
+        said = screen.wrap(
+            f"Every question is answered already in {save}: grading them. To start over, "
+            "move that file away or pass --out ANOTHER_FILE.yaml."
         )
+        click.echo(f"\n{said}\n")
     elif already:
-        click.echo(f"\nresuming: {already} of {total} answered (saved in {save})")
+        click.echo("\n" + screen.wrap(f"resuming: {already} of {total} answered (saved in {save})"))
     try:
         for n, p in enumerate(posed, 1):
             if p.question.id in answers:
                 continue
-            points = p.question.points
-            click.echo(f"\n{_bold(f'{n}/{total}')}  ({points:g} point{_s(points)})")
-            click.echo(p.text.strip())
+            click.echo("\n" + "\n".join(question_lines(p, n, total, screen)))
             raw = _ask(p)
             given = {**answers, p.question.id: raw}
             _save(quiz, posed, student, given, save)
             answers = given  # only now: a Ctrl-C mid-save leaves the count as the file's
-            if quiz.practice:
-                _feedback(p, judge(p, raw, practice=True))
+            if quiz.practice:  # in the report's words: the same judge
+                click.echo("\n".join(feedback_lines(p, judge(p, raw, practice=True), screen)))
     except (KeyboardInterrupt, EOFError):  # the student left: not an error
         _say_how_to_go_on(quiz, student, save, len(answers), total)
         return None
     if already < total:
-        click.echo(f"\nAll {total} questions answered; the answers are saved in {save}.\n")
+        said = screen.wrap(f"All {total} questions answered; the answers are saved in {save}.")
+        click.echo(f"\n{said}\n")
     return {p.question.id: answers[p.question.id] for p in posed}
 
 
@@ -156,21 +159,10 @@ def _ascii_marks() -> str:
     from questionary.constants import DEFAULT_SELECTED_POINTER
     from questionary.prompts import common
 
-    if _unicode():
+    if this_terminal().unicode:
         return DEFAULT_SELECTED_POINTER
     vars(common).update(INDICATOR_SELECTED="[x]", INDICATOR_UNSELECTED="[ ]")
     return ">"
-
-
-def _feedback(posed: Posed, judged: Judged) -> None:
-    """A practice answer's verdict, as the report will phrase it."""
-    points = posed.question.points
-    right = judged.score >= points
-    mark = ("✓" if right else "✗") if _unicode() else ("PASS" if right else "FAIL")
-    verdict = f"{mark} {judged.message}  ({judged.score:g}/{points:g} point{_s(points)})"
-    click.echo("  " + _paint(verdict, "green" if right else "red"))
-    if judged.hint:
-        click.echo(f"    {judged.hint}")
 
 
 def _save(
@@ -271,23 +263,3 @@ def _course_args(quiz: Quiz) -> list[str]:
     except GraderError:
         pass
     return ["--course", str(root)]
-
-
-def _s(points: float) -> str:
-    return "" if points == 1 else "s"
-
-
-def _unicode() -> bool:
-    return (sys.stdout.encoding or "").lower().replace("-", "") in ("utf8", "utf8mb4")
-
-
-def _color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def _paint(text: str, fg: str) -> str:
-    return click.style(text, fg=fg, bold=True) if _color() else text
-
-
-def _bold(text: str) -> str:
-    return click.style(text, bold=True) if _color() else text

@@ -32,9 +32,14 @@ Why the file looks as it does:
   its report does.
 - **Misconceptions as graded wrong answers.** Each has ``fraction = credit * 100`` and
   feedback naming it (title, hint, and what the formula gives for these numbers). Moodle
-  refuses grades outside its list (``question_bank::fraction_options_full``: 0, +-100,
-  +-p/q for q <= 6, +-p/10, +-1/q for q <= 10, +-5%), so a credit is rounded to the
-  nearest grade of that list (0.35 -> 33.33333%).
+  holds only the grades of its list (``question_bank::fraction_options_full``: 0, +-100,
+  +-p/q for q <= 6, +-p/10, +-1/q for q <= 10, +-5%; its import takes a grade within
+  1e-5 of one, and otherwise refuses it or, with "nearest grade", changes it). A credit
+  outside the list is refused with its file:line (``credit_problems``), never changed
+  silently; ``--round-credits`` writes the nearest grade (0.37 -> 40%), with a warning.
+- **Numbers without float noise.** Values and tolerances are written to 15 significant
+  figures (1.885, not 1.8850000000000002; 5e-05, not 5.0000000050000005e-05): far finer
+  than any tolerance, and Moodle adds its own 1e-14 or so to every interval.
 - **Text.** Question texts are Markdown; they are written as HTML (``format="html"``),
   built as elements, never by pasting strings, so every ``<`` or ``&`` of the text is
   shown as written: paragraphs, indented or fenced code blocks, "- " lists, `code` and
@@ -55,7 +60,8 @@ What Moodle's format cannot express (the closest is written instead):
 - ``sigfigs``: Moodle compares values, not the digits written: "too few significant
   figures" cannot be told. 0.223 for an answer of 0.22304 required to 4 figures is
   within half a unit of the 4th figure: Moodle accepts it, our engine does not.
-- A credit that is not one of Moodle's grades (see above) is rounded to the nearest.
+- A credit that is not one of Moodle's grades (see above): refused, or with
+  ``--round-credits`` rounded to the nearest.
 - The per-student seed: Moodle picks a variant at random among the exported ones, so a
   student's Moodle numbers are those of some ``variant-<k>``, not of their own id.
 - Answers are not hidden from Moodle: a ``graded`` quiz's key is in the file (Moodle's
@@ -67,8 +73,18 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element, indent, tostring
 
-from grader.quiz.grading import Posed, pose, show
-from grader.quiz.moodle_xml import category, head, html, segment
+from grader.errors import Problem, SpecError
+from grader.quiz.grading import Posed, pose
+from grader.quiz.moodle_xml import (
+    category,
+    head,
+    holds,
+    html,
+    moodle_fraction,
+    neighbours,
+    percent,
+    segment,
+)
 from grader.quiz.spec import Question, Quiz
 from grader.quiz.type_choice import Choice
 from grader.quiz.types import type_of
@@ -78,9 +94,39 @@ from grader.quiz.variants import Loader
 CATEGORY_ROOT = "$course$/grader"
 
 
-def export_moodle(quiz: Quiz, load: Loader, *, variants: int = 20) -> str:
+def credit_problems(quiz: Quiz) -> list[Problem]:
+    """Each misconception credit Moodle cannot hold as a grade, at its place in the quiz
+    file: Moodle's import refuses it, or (with "nearest grade") changes it silently."""
+    found = []
+    for question in quiz.questions:
+        for m in question.misconceptions:
+            if holds(m.credit):
+                continue
+            nearest = moodle_fraction(m.credit)
+            found.append(
+                Problem(
+                    m.where,
+                    f"question {question.id!r}: misconception {m.id!r} has credit "
+                    f"{m.credit:g}, which Moodle cannot hold as a grade (its grades are "
+                    f"fixed: 1/q, p/10, p/q for q <= 6, 1/20); the nearest is "
+                    f"{nearest:.7g} ({percent(nearest)}%)",
+                    f"Give it a credit Moodle has ({neighbours(m.credit)}), or export with "
+                    "--round-credits to write the nearest.",
+                )
+            )
+    return found
+
+
+def export_moodle(
+    quiz: Quiz, load: Loader, *, variants: int = 20, round_credits: bool = False
+) -> str:
     """The quiz as a Moodle XML document (UTF-8, with its declaration). `variants`: how
-    many synthetic students' versions of each question with parameters."""
+    many synthetic students' versions of each question with parameters. A credit Moodle
+    cannot hold (credit_problems) is refused with its place in the file, unless
+    `round_credits`: then the nearest of Moodle's grades is written."""
+    problems = credit_problems(quiz)
+    if problems and not round_credits:
+        raise SpecError(problems=problems)
     root = Element("quiz")
     home = f"{CATEGORY_ROOT}/{segment(quiz.id)}"
     current = home
@@ -115,7 +161,7 @@ def _variants(quiz: Quiz, question: Question, load: Loader, count: int) -> list[
     out = []
     for k in range(1, count + 1):
         posed = pose(quiz, question, f"variant-{k}", load)
-        key = tuple(sorted((name, show(v)) for name, v in posed.variant.params.items()))
+        key = tuple(sorted(posed.shown.items()))
         if key not in seen:
             seen.add(key)
             out.append((k, posed))

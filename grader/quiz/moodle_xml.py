@@ -5,8 +5,10 @@ the parts every question has, and Markdown as HTML elements, never pasted string
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from xml.etree.ElementTree import Element, SubElement, tostring
+
+from grader.render import markup
 
 #: Moodle's default penalty per extra try (interactive behaviours only); ours has no tries.
 PENALTY = 0.3333333
@@ -44,8 +46,22 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 def moodle_fraction(value: float) -> float:
     """The grade Moodle accepts nearest to `value` (a fraction of the points, -1 to 1):
-    its import refuses any other."""
+    its import refuses any other, or with "nearest grade" rounds to this one."""
     return min(FRACTIONS, key=lambda f: (abs(f - value), -f))
+
+
+def holds(value: float) -> bool:
+    """Whether Moodle holds `value` as a grade: within 1e-5 of one of its list, the test
+    its import makes (question_bank::match_grade_options, 'error')."""
+    return abs(moodle_fraction(value) - value) < 1e-5
+
+
+def neighbours(value: float) -> str:
+    """The grades Moodle has on either side of `value`, for a message: '0.3333333 (1/3)
+    or 0.4'."""
+    below = max((f for f in FRACTIONS if f < value), default=None)
+    above = min((f for f in FRACTIONS if f > value), default=None)
+    return " or ".join(f"{f:.7g}" for f in (below, above) if f is not None)
 
 
 def percent(fraction: float) -> str:
@@ -55,8 +71,11 @@ def percent(fraction: float) -> str:
 
 
 def number(value: float) -> str:
-    """Every digit of a float, as Moodle's number parser reads it (1e-05 included)."""
-    return repr(float(value))
+    """A number as Moodle's parser reads it (1e-05 included), without a float's noise:
+    1.8850000000000002 is written 1.885. 15 significant figures are more than any
+    tolerance can tell apart, and fewer than a float carries (17), whose last ones are
+    the noise of the arithmetic."""
+    return repr(float(f"{float(value):.15g}"))
 
 
 def decimal(value: float) -> str:
@@ -113,10 +132,6 @@ def clean(text: str) -> str:
 
 # --- Markdown -> HTML, as elements -----------------------------------------------------------
 
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_BULLET = re.compile(r"^\s{0,3}[-*+]\s+")
-_INLINE = re.compile(r"`([^`\n]+)`|\*\*(?=\S)(.+?)(?<=\S)\*\*", re.DOTALL)
-
 
 def html(markdown: str) -> str:
     """The HTML of a Markdown text; every character of the text is escaped."""
@@ -128,83 +143,34 @@ def serialise(blocks: Sequence[Element]) -> str:
 
 
 def blocks_html(markdown: str) -> list[Element]:
+    """The subset of grader.render.markup, which the terminal shows too, as elements."""
     out = []
-    for kind, lines in _blocks(clean(markdown).expandtabs(4).splitlines()):
-        if kind == "code":
+    for block in markup.blocks(clean(markdown).expandtabs(4)):
+        if block.kind == "code":
             pre = Element("pre")
-            SubElement(pre, "code").text = "\n".join(lines)
+            SubElement(pre, "code").text = "\n".join(block.lines)
             out.append(pre)
-        elif kind == "list":
+        elif block.kind == "list":
             ul = Element("ul")
-            for item in lines:
+            for item in block.lines:
                 _inline(SubElement(ul, "li"), item)
             out.append(ul)
         else:
             p = Element("p")
-            _inline(p, "\n".join(lines))
+            _inline(p, "\n".join(block.lines))
             out.append(p)
     return out
-
-
-def _blocks(lines: list[str]) -> Iterator[tuple[str, list[str]]]:
-    """('p' | 'code' | 'list', lines or items) for each block of a Markdown text."""
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            i += 1
-        elif _FENCE.match(line):
-            end = i + 1
-            while end < len(lines) and not _FENCE.match(lines[end]):
-                end += 1
-            yield "code", lines[i + 1 : end]
-            i = end + 1
-        elif line.startswith("    "):
-            body = []
-            while i < len(lines) and (lines[i].startswith("    ") or not lines[i].strip()):
-                body.append(lines[i][4:])
-                i += 1
-            while not body[-1].strip():
-                body.pop()
-            yield "code", body
-        elif _BULLET.match(line):
-            items: list[str] = []
-            while i < len(lines) and lines[i].strip() and not _FENCE.match(lines[i]):
-                if _BULLET.match(lines[i]):
-                    items.append(_BULLET.sub("", lines[i], count=1))
-                else:
-                    items[-1] += "\n" + lines[i].strip()
-                i += 1
-            yield "list", items
-        else:
-            para = []
-            while (
-                i < len(lines)
-                and lines[i].strip()
-                and not _FENCE.match(lines[i])
-                and not _BULLET.match(lines[i])
-            ):
-                para.append(lines[i].strip())
-                i += 1
-            yield "p", para
 
 
 def _inline(parent: Element, text: str) -> None:
     """`code` and **strong** as elements; the rest as text (escaped when serialised)."""
     last: Element | None = None
-    pos = 0
-    for match in _INLINE.finditer(text):
-        before = text[pos : match.start()]
-        if last is None:
-            parent.text = (parent.text or "") + before
-        else:
-            last.tail = (last.tail or "") + before
-        code = match.group(1)
-        last = SubElement(parent, "code" if code is not None else "strong")
-        last.text = code if code is not None else match.group(2)
-        pos = match.end()
-    rest = text[pos:]
-    if last is None:
-        parent.text = (parent.text or "") + rest
-    else:
-        last.tail = (last.tail or "") + rest
+    for kind, run in markup.spans(text):
+        if kind == "text":
+            if last is None:
+                parent.text = (parent.text or "") + run
+            else:
+                last.tail = (last.tail or "") + run
+            continue
+        last = SubElement(parent, "code" if kind == "code" else "strong")
+        last.text = run

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import Course
-from grader.errors import GraderError
+from grader.errors import GraderError, Problem
 from grader.quiz.answers import read_answers, template
 from grader.quiz.grading import Posed, grade_quiz, pose_all
 from grader.quiz.spec import Quiz
@@ -48,13 +48,18 @@ def default_student(given: str | None) -> str:
         return "student"
 
 
+def template_text(opened: OpenQuiz, student: str) -> str:
+    """The blank answers file of `student`: their numbers, their option letters."""
+    return template(opened.quiz, opened.posed(student), student)
+
+
 def write_template(opened: OpenQuiz, student: str, path: Path, *, force: bool) -> Path:
     if path.exists() and not force:
         raise GraderError(
             f"{path} already exists; it was left as it is",
             fix="Grade it with --answers, or pass --force to write a blank one over it.",
         )
-    text = template(opened.quiz, opened.posed(student), student)
+    text = template_text(opened, student)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -98,10 +103,14 @@ def grade_taken(opened: OpenQuiz, answers: dict[str, object], student: str) -> R
     )
 
 
-def export_quiz(course: Course, quiz_id: str, path: Path, *, variants: int) -> Path:
-    """Moodle XML of a quiz, written to `path`: each numeric question with its tolerance
-    and, per variant, its misconceptions as wrong answers carrying their feedback."""
-    from grader.quiz.moodle import export_moodle
+def export_text(
+    course: Course, quiz_id: str, *, variants: int, round_credits: bool = False
+) -> tuple[str, list[Problem]]:
+    """Moodle XML of a quiz: each numeric question with its tolerance and, per variant,
+    its misconceptions as wrong answers carrying their feedback. Also the credits that
+    were rounded to a grade Moodle holds (only with `round_credits`; without it, such a
+    credit is a SpecError at its place in the quiz file)."""
+    from grader.quiz.moodle import credit_problems, export_moodle
 
     if not course.is_quiz(quiz_id):
         raise GraderError(
@@ -109,9 +118,19 @@ def export_quiz(course: Course, quiz_id: str, path: Path, *, variants: int) -> P
             fix=f"Quizzes of this course: {', '.join(course.quiz_ids()) or '(none)'}.",
         )
     quiz = course.load_quiz(quiz_id)
-    text = export_moodle(quiz, solution_loader(course.root), variants=variants)
+    text = export_moodle(
+        quiz, solution_loader(course.root), variants=variants, round_credits=round_credits
+    )
+    return text, credit_problems(quiz)
+
+
+def export_quiz(
+    course: Course, quiz_id: str, path: Path, *, variants: int, round_credits: bool = False
+) -> tuple[Path, list[Problem]]:
+    """export_text, written to `path`."""
+    text, rounded = export_text(course, quiz_id, variants=variants, round_credits=round_credits)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise GraderError(f"cannot write {path}: {exc.strerror}") from None
-    return path
+    return path, rounded

@@ -144,8 +144,12 @@ def _question(
     for key in sorted((set(raw) & TYPE_KEYS) - kind.keys):
         add(key, f"'{key}' does not apply to a {kind.name} question", "Remove it.")
     tolerance = DEFAULT_TOLERANCE
-    if "tolerance" in raw:
-        tolerance = Tolerance(float(raw["tolerance"]["rtol"]), float(raw["tolerance"]["atol"]))
+    if "tolerance" in raw:  # either key alone: the other keeps its default
+        given = raw["tolerance"]
+        tolerance = Tolerance(
+            float(given.get("rtol", DEFAULT_TOLERANCE.rtol)),
+            float(given.get("atol", DEFAULT_TOLERANCE.atol)),
+        )
     answer = raw.get("answer")
     question = Question(
         id=raw["id"],

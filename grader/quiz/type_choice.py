@@ -119,7 +119,16 @@ class Single(Choice):
     def prompt(cls, posed: Posed, pointer: str) -> questionary.Question:
         import questionary
 
-        return questionary.select(cls.ask, choices=_choices(posed), pointer=pointer)
+        # A letter points at its option, as the arrow keys do; Enter takes it. j and k are
+        # letters of options here, not questionary's other arrow keys.
+        return questionary.select(
+            cls.ask,
+            choices=_choices(posed),
+            pointer=pointer,
+            use_shortcuts=True,
+            use_jk_keys=False,
+            instruction="(a letter or the arrow keys, then <enter>)",
+        )
 
 
 class Multiple(Choice):
@@ -145,9 +154,15 @@ class Multiple(Choice):
     def prompt(cls, posed: Posed, pointer: str) -> questionary.Question:
         import questionary
 
-        return questionary.checkbox(
-            cls.ask, choices=_choices(posed), pointer=pointer, validate=_check_picked
+        prompt = questionary.checkbox(
+            cls.ask,
+            choices=_choices(posed, lettered=True),
+            pointer=pointer,
+            validate=_check_picked,
+            use_jk_keys=False,
+            instruction="(a letter or <space> ticks an option, <enter> confirms)",
         )
+        return _letters_tick(prompt)
 
     @classmethod
     def given(cls, answer: Any) -> object:
@@ -183,14 +198,55 @@ def letters_of(raw: Any) -> list[str] | None:
     return out
 
 
-def _choices(posed: Posed) -> list[questionary.Choice]:
+def _choices(posed: Posed, *, lettered: bool = False) -> list[questionary.Choice]:
+    """The options in this student's order, each one's letter its shortcut key: a select
+    prompt shows it before the option as "a) "; `lettered` writes it into the title, for
+    the checkbox, which shows no shortcuts."""
     import questionary
 
     question = posed.question
     return [
-        questionary.Choice(f"{letter}) {question.options[index].text}", value=letter)
+        questionary.Choice(
+            f"{letter}) {question.options[index].text}"
+            if lettered
+            else question.options[index].text,
+            value=letter,
+            shortcut_key=letter,
+        )
         for letter, index in zip(posed.letters, posed.order, strict=True)
     ]
+
+
+def _letters_tick(prompt: questionary.Question) -> questionary.Question:
+    """A multiple-choice prompt on which a letter ticks (or unticks) its option, as space
+    does on the option pointed at. questionary's checkbox has no shortcut keys, and takes
+    a and i for "all" and "invert": bindings added after its own win, in prompt_toolkit,
+    so a and i are letters of options here too."""
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
+    from questionary.prompts.common import InquirerControl
+
+    app = prompt.application
+    control = next(
+        w.content for w in app.layout.find_all_windows() if isinstance(w.content, InquirerControl)
+    )
+    keys = KeyBindings()
+
+    def tick(index: int, letter: str) -> None:
+        @keys.add(letter, eager=True)
+        def _(event: KeyPressEvent) -> None:
+            control.pointed_at = index
+            if letter in control.selected_options:
+                control.selected_options.remove(letter)
+            else:
+                control.selected_options.append(letter)
+
+    for letter in ("a", "i"):  # no option of that letter: the key does nothing, as others
+        keys.add(letter, eager=True)(lambda event: None)
+    for index, choice in enumerate(control.choices):
+        if isinstance(choice.value, str):
+            tick(index, choice.value)
+    app.key_bindings = merge_key_bindings([app.key_bindings or KeyBindings(), keys])
+    return prompt
 
 
 def _check_picked(picked: list[str]) -> bool | str:

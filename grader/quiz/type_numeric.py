@@ -60,9 +60,22 @@ class Numeric(BaseType):
         for name in sorted(set(question.names) - set(question.params)):
             what = f"the text shows {{{name}}}, which is not a parameter"
             yield Flaw("text", what, "Declare it.")
+        for name, spec in question.params.items():
+            if "uniform" in spec and "digits" not in spec:
+                yield Flaw(
+                    "params",
+                    f"parameter {name!r} is drawn from a range without 'digits': students "
+                    "would read every digit of a float (0.4878441320948962) and compute by "
+                    "hand from it",
+                    "Add digits: the decimals shown, and computed with (digits: 2 shows 0.20).",
+                )
 
     @classmethod
     def judge(cls, posed: Posed, raw: Any, *, practice: bool) -> Judged:
+        """The number as written: its value, and its significant figures (0.5500 has 4,
+        0.55 has 2), which a `sigfigs` question requires and any question may fall short of.
+        A number refused for its figures carries no `actual`: a report would show it beside
+        the expected value, equal at the digits it prints, as if it were right."""
         question, variant = posed.question, posed.variant
         text = str(raw).strip()
         try:
@@ -78,27 +91,31 @@ class Numeric(BaseType):
             )
         given = significant(text)
         required = question.sigfigs
-        if required is not None and given is not None and given < required:
-            if _close_at(actual, right, given):
-                return _too_few(given, required, actual)
-        elif matches(actual, right, question):
+        short = required is not None and given is not None and given < required and right != 0
+        if short and given is not None and _close_at(actual, right, given):
+            return _too_few(text, given, figures_required(question, right))
+        if not short and matches(actual, right, question):
             return Judged(question.points, "correct", question.feedback.get("correct"), actual)
         for m in question.misconceptions:
             wrong = variant.wrong.get(m.id)
             if wrong is not None and matches(actual, wrong, question):
-                message = f"this is what {m.title} gives ({wrong:.6g})"
+                message = f"this is what {m.title} gives ({shown(wrong, question)})"
                 return Judged(question.points * m.credit, message, m.hint, actual)
         if given is not None and _close_at(actual, right, given):
-            return _too_few(given, required or _figures_needed(right, question), actual)
-        where = f" (the answer is {right:.6g})" if practice else ""
+            return _too_few(text, given, figures_required(question, right))
+        where = f" (the answer is {shown(right, question)})" if practice else ""
         return Judged(0.0, f"wrong value{where}", question.feedback.get("wrong"), actual)
 
     @classmethod
     def key(cls, posed: Posed, *, practice: bool) -> Key:
+        """With `sigfigs`, the interval is half a unit of the last required figure (rtol 0):
+        the rule's other half, the figures written, is in the verdict and its hint."""
         question = posed.question
         right = posed.variant.answer if practice else None
-        if question.sigfigs:  # the rule is rounding, which the message and hint state
-            return Key(right)
+        answer = posed.variant.answer
+        if question.sigfigs is not None:
+            half = None if answer is None else half_unit(answer, question.sigfigs)
+            return Key(right, 0.0, half)
         return Key(right, question.tolerance.rtol, question.tolerance.atol)
 
     @classmethod
@@ -122,7 +139,7 @@ class Numeric(BaseType):
                 f"question {question.id!r} has no answer to export", where=question.where
             )
         # A practice quiz's report shows the answer, right or wrong; a graded one's does not.
-        general = f"The answer is {_shown(right, question)}." if quiz.practice else ""
+        general = f"The answer is {shown(right, question)}." if quiz.practice else ""
         element = head(
             root, "numerical", name, html(posed.text), question.points, PENALTY, html(general)
         )
@@ -130,7 +147,7 @@ class Numeric(BaseType):
         _answer(element, 1.0, number(right), correct, right, question)
         for m in question.misconceptions:
             value = variant.wrong[m.id]
-            feedback = _misconception_feedback(m, _shown(value, question))
+            feedback = _misconception_feedback(m, shown(value, question))
             _answer(element, moodle_fraction(m.credit), number(value), feedback, value, question)
         wrong = question.feedback.get("wrong", "")
         if wrong:  # Moodle's "any other response"; last, so that it never hides an answer
@@ -142,6 +159,43 @@ class Numeric(BaseType):
 
 
 # --- judging --------------------------------------------------------------------------------
+
+
+def figures_rule(figures: int) -> str:
+    """The significant-figure rule, in the one wording every reader meets: a question's
+    hint, the quiz intros and docs/quizzes.md say "give at least N significant figures"."""
+    return f"give at least {figures} significant figure{'s' if figures != 1 else ''}"
+
+
+def figures_required(question: Question, value: float) -> int:
+    """The significant figures a student is asked for: `sigfigs`, else the fewest whose
+    rounding any value's tolerance takes (rounding to N figures errs by at most
+    0.5 * 10^(1-N) of the value, so N with that <= rtol: 4 for rtol 1e-3 or 2e-3), the
+    same for every student, so that an intro can state it once; with rtol 0, the fewest
+    this value's atol takes."""
+    if question.sigfigs is not None:
+        return question.sigfigs
+    rtol, atol = question.tolerance.rtol, question.tolerance.atol
+    for figures in range(1, 17):
+        if rtol > 0 and 0.5 * 10.0 ** (1 - figures) <= rtol * (1 + 1e-9):
+            return figures
+        if rtol == 0 and value != 0 and half_unit(value, figures) <= atol:
+            return figures
+    return 17
+
+
+def written(value: float, figures: int) -> str:
+    """`value` as a student writes it to `figures` significant figures, trailing zeros
+    kept: 0.55 to 4 is 0.5500, 1234.5 to 4 is 1235, 2.5e-05 to 3 is 2.50e-05."""
+    mantissa, mark, exponent = f"{value:#.{figures}g}".partition("e")
+    return mantissa.rstrip(".") + mark + exponent
+
+
+def shown(value: float, question: Question) -> str:
+    """A value in feedback: as the rule asks it written with `sigfigs`, else 6 figures."""
+    if question.sigfigs is not None:
+        return written(value, question.sigfigs)
+    return f"{value:.6g}"
 
 
 def significant(text: str) -> int | None:
@@ -159,23 +213,29 @@ def significant(text: str) -> int | None:
     return max(1, len(stripped))
 
 
+def half_unit(value: float, figures: int) -> float:
+    """Half a unit of the `figures`-th significant figure of `value` (0 for 0)."""
+    if value == 0:
+        return 0.0
+    return 0.5 * 10.0 ** (math.floor(math.log10(abs(value))) - figures + 1)
+
+
 def matches(actual: float, target: float, question: Question) -> bool:
     """Whether `actual` is `target` by the question's rule: sigfigs or its tolerance."""
     if question.sigfigs is not None:
         if target == 0:
             return actual == 0
-        unit = 10.0 ** (math.floor(math.log10(abs(target))) - question.sigfigs + 1)
-        return abs(actual - target) <= 0.5 * unit * (1 + 1e-9)
+        return abs(actual - target) <= half_unit(target, question.sigfigs) * (1 + 1e-9)
     return within(actual, target, question.tolerance)
 
 
-def _too_few(given: int, needed: int, actual: float) -> Judged:
-    figures = f"{given} significant figure{'s' if given != 1 else ''}"
+def _too_few(text: str, given: int, needed: int) -> Judged:
+    """Refused for its figures: the message says why beside the number as written (no
+    `actual`: see judge), the hint states the rule."""
     return Judged(
         0.0,
-        f"close, but {figures} {'are' if given != 1 else 'is'} too few",
-        f"Give at least {needed} significant figures.",
-        actual,
+        f"too few significant figures: {text} has {given}",
+        figures_rule(needed).capitalize() + ".",
     )
 
 
@@ -183,17 +243,7 @@ def _close_at(actual: float, right: float, figures: int) -> bool:
     """Whether `right`, rounded to the figures the student wrote, is what they wrote."""
     if right == 0 or actual == 0:
         return False
-    unit = 10.0 ** (math.floor(math.log10(abs(right))) - figures + 1)
-    return abs(actual - right) <= 0.5 * unit * (1 + 1e-9)
-
-
-def _figures_needed(right: float, question: Question) -> int:
-    """Significant figures that bring rounding within the question's tolerance."""
-    for figures in range(1, 16):
-        unit = 10.0 ** (math.floor(math.log10(abs(right))) - figures + 1) if right else 0.0
-        if 0.5 * unit <= question.tolerance.atol + question.tolerance.rtol * abs(right):
-            return figures
-    return 16
+    return abs(actual - right) <= half_unit(right, figures) * (1 + 1e-9)
 
 
 # --- the terminal ---------------------------------------------------------------------------
@@ -211,19 +261,13 @@ def _check_number(text: str) -> bool | str:
 
 def tolerance(value: float, question: Question) -> float:
     """Our engine's rule (`matches`) around `value`, as the absolute error Moodle's
-    numerical type takes: half a unit of the last significant figure with `sigfigs` (and
-    the engine's 1e-9 slack), else atol + rtol * |value|."""
+    numerical type takes: half a unit of the last significant figure with `sigfigs`, else
+    atol + rtol * |value|. Moodle widens every interval by its own 1e-14 or so
+    (qtype_numerical_answer::get_tolerance_interval), which takes the place of the
+    engine's 1e-9 slack, so the file says 5e-05, not 5.0000000050000005e-05."""
     if question.sigfigs is not None:
-        if value == 0:
-            return 0.0
-        unit = 10.0 ** (math.floor(math.log10(abs(value))) - question.sigfigs + 1)
-        return 0.5 * unit * (1 + 1e-9)
+        return half_unit(value, question.sigfigs)
     return question.tolerance.atol + question.tolerance.rtol * abs(value)
-
-
-def _shown(value: float, question: Question) -> str:
-    """A value in feedback: 6 significant figures, more if the question asks for more."""
-    return f"{value:.{max(6, question.sigfigs or 0)}g}"
 
 
 def _answer(

@@ -51,9 +51,12 @@ class TrueFalse(BaseType):
             cls.ask,
             pointer=pointer,
             choices=[
-                questionary.Choice("true", value=True),
-                questionary.Choice("false", value=False),
+                questionary.Choice("true", value=True, shortcut_key="t"),
+                questionary.Choice("false", value=False, shortcut_key="f"),
             ],
+            use_shortcuts=True,
+            use_jk_keys=False,
+            instruction="(t, f or the arrow keys, then <enter>)",
         )
 
     @classmethod

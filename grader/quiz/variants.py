@@ -5,7 +5,8 @@ gets the same numbers on every machine and an instructor can regenerate them. Va
 rounded to the digits shown, and the answer is computed on the shown values. A draw where
 a misconception lands within tolerance of the right answer, or of another misconception,
 (or where any of them is not finite) is skipped: the next draw of the same seed is used,
-and the variant records how many were skipped.
+and the variant records how many were skipped. Each value is also kept apart as a student
+writes it, rounded to the significant figures the question asks for.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from grader.errors import GraderError, ReferenceSolutionError, raised
 from grader.exercise.compare import Expected, apart
 from grader.exercise.spec import Tolerance
 from grader.quiz.spec import Question, Quiz
+from grader.quiz.type_numeric import figures_required, written
 
 #: Draws tried before a question is declared unable to avoid collisions.
 MAX_DRAWS = 200
@@ -58,6 +60,16 @@ def _round(value: float, digits: int | None) -> float:
     return round(value, digits) if digits is not None else value
 
 
+def digits_of(spec: Mapping[str, Any]) -> int | None:
+    """The decimals a parameter's numbers are drawn to, and so shown with (0.20, not 0.2);
+    None: as drawn or written (labels, integers, a choice without `digits`)."""
+    for key in ("probabilities", "distribution", "distributions"):
+        if key in spec:
+            return int(spec[key].get("digits", 2))
+    digits = spec.get("digits")
+    return None if digits is None else int(digits)
+
+
 def draw(spec: Mapping[str, Any], rng: random.Random) -> Any:
     """One parameter's value from its generator spec (see the quiz format in docs/quizzes.md)."""
     digits = spec.get("digits")
@@ -65,7 +77,8 @@ def draw(spec: Mapping[str, Any], rng: random.Random) -> Any:
         low, high = spec["uniform"]
         return _round(rng.uniform(low, high), digits)
     if "choice" in spec:
-        return rng.choice(list(spec["choice"]))
+        picked = rng.choice(list(spec["choice"]))
+        return _round(picked, digits) if isinstance(picked, float) else picked
     if "integer" in spec:
         low, high = spec["integer"]
         return rng.randint(int(low), int(high))
@@ -97,14 +110,20 @@ def _distribution(rng: random.Random, classes: int, digits: int) -> list[float]:
     return [p / unit for p in parts]
 
 
-def _distinct(values: list[float], tolerance: Tolerance) -> bool:
-    """Every value finite, and every two told apart by the question's tolerance."""
+def _distinct(values: list[float], question: Question) -> bool:
+    """Every value finite, and every two told apart by the question's rule, both as they
+    are and as a student who follows the significant-figure rule writes them: 2.0078
+    written 2.008 must not land on another misconception's 2.0042."""
     if not all(math.isfinite(v) for v in values):
         return False
+    tolerance = _decisive(question)
+    typed = [float(written(v, figures_required(question, v))) for v in values]
     return all(
-        apart(Expected.exact(values[i]), Expected.exact(values[j]), tolerance)
+        apart(Expected.exact(a), Expected.exact(values[j]), tolerance)
         for i in range(len(values))
-        for j in range(i + 1, len(values))
+        for j in range(len(values))
+        if i != j
+        for a in (values[i], typed[i])
     )
 
 
@@ -131,7 +150,6 @@ def make_variant(quiz: Quiz, question: Question, student: str, load: Loader | No
     answer_fn = load(question.answer)
     formulas = [(m.formula, load(m.formula)) for m in question.misconceptions]
     rng = random.Random(seed)
-    tolerance = _decisive(question)
     last: str | None = None
     for attempt in range(MAX_DRAWS):
         params = {name: draw(spec, rng) for name, spec in question.params.items()}
@@ -144,7 +162,7 @@ def make_variant(quiz: Quiz, question: Question, student: str, load: Loader | No
         except _UndefinedError as exc:
             last = str(exc)
             continue
-        if _distinct([answer, *wrong.values()], tolerance):
+        if _distinct([answer, *wrong.values()], question):
             return Variant(seed, params, answer, wrong, skipped=attempt)
     raise GraderError(
         f"question {question.id!r}: no draw of {MAX_DRAWS} keeps the answer and every "

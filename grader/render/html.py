@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from grader.render.svg import render_svg
+from grader.render.svg import legend, minus_html, render_svg
 from grader.render.templating import environment
 from grader.render.untrusted import map_text, visible
 from grader.results import Report, Status
@@ -22,5 +22,12 @@ def render_html(report: Report) -> str:
     return (
         environment(html=True)
         .get_template("report.html.j2")
-        .render(report=report, plot=plot, Status=Status)
+        .render(
+            report=report,
+            plot=plot,
+            legend=legend(report.plot) if report.plot is not None else [],
+            x_label=report.plot.x_label if report.plot is not None else "",
+            minus=minus_html,
+            Status=Status,
+        )
     )

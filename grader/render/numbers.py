@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.audience import Audience
-from grader.results import CaseResult, Report, Status
+from grader.results import CaseResult, MistakeFound, Report, Status
 
 
 def num(value: float | None) -> str:
@@ -18,6 +18,17 @@ def short(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.5g}"
+
+
+def apart(value: float, *others: float) -> tuple[str, ...]:
+    """`value` and `others` at five significant digits, or at as many more as it takes for
+    `value` to read differently from each of them: a wrong answer never reads "got 0.55,
+    expected 0.55" (0.550001 against 0.55 reads "got 0.550001, expected 0.55")."""
+    for digits in range(5, 18):
+        texts = tuple(f"{v:.{digits}g}" for v in (value, *others))
+        if all(texts[0] != text for text in texts[1:]):
+            return texts
+    return tuple(repr(float(v)) for v in (value, *others))
 
 
 def points(value: float) -> str:
@@ -65,7 +76,14 @@ def diagnosis_lines(report: Report, audience: Audience = Audience.TERMINAL) -> l
             f"No known mistake matches your results on the {found.checked} failing case(s): "
             f"compare your code with the formula in {statement}."
         ]
-    on = f"on all {found.checked} failing cases" if found.checked > 1 else "on the failing case"
+    failing = sum(t.status is not Status.PASSED for t in report.tests)
+    # Failing cases that raised or returned no number are not evidence: say which count.
+    numbers = " that returned a number" if found.checked < failing else ""
+    on = (
+        f"on all {found.checked} failing cases{numbers}"
+        if found.checked > 1
+        else f"on the failing case{numbers}"
+    )
     if len(found.mistakes) == 1:
         head = f"Your results match a known mistake {on}:"
     else:
@@ -75,9 +93,25 @@ def diagnosis_lines(report: Report, audience: Audience = Audience.TERMINAL) -> l
         )
     lines = [head]
     for mistake in found.mistakes:
-        rests = f"{mistake.cases} case{'s' if mistake.cases != 1 else ''}"
         lines.append(
-            f"{mistake.title} [{mistake.id}] (shown by {rests} where it differs from the "
-            f"right answer): {mistake.hint}"
+            f"{mistake.title} [{mistake.id}] ({_evidence(mistake, found.checked)}): {mistake.hint}"
         )
     return lines
+
+
+def _evidence(mistake: MistakeFound, checked: int) -> str:
+    """What the naming rests on, in one phrase that explains why it may count fewer cases
+    than the head: a failing case shows the mistake only where the mistake's answer stands
+    clearly apart from the right one (see grader/exercise/diagnose.py, `decisive`)."""
+    if mistake.cases >= checked:
+        return f"shown by {_cases(mistake.cases)} where it differs from the right answer"
+    rest = checked - mistake.cases
+    return (
+        f"{mistake.cases} of them tell it from the right answer; the other {rest} agree "
+        "with it as well, but there the right answer is a range, or too close to the "
+        "mistake's, to tell the two apart"
+    )
+
+
+def _cases(n: int) -> str:
+    return f"{n} case{'s' if n != 1 else ''}"

@@ -2,20 +2,91 @@
 
 Pure and dependency-free: a few dozen lines of SVG read better than a plotting library
 would, and keep the report one self-contained file with no network resources.
+
+The SVG holds the lines and the tick labels only. The axis label and the legend are HTML
+beside it (report.html.j2), so they wrap on a phone instead of running into each other or
+off the chart, and their text keeps its size however wide the chart is drawn. The tick
+labels scale with the chart: the report's CSS enlarges them on narrow screens (class
+"tick"), and the margins here leave room for them at that size, so they stay readable
+(12 px or more) on a 375 px wide phone without overlapping.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 from html import escape
+
+from markupsafe import Markup
 
 from grader.results import PlotData
 
-WIDTH, HEIGHT = 640, 360
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 48
-LEGEND_ROW = 20
+WIDTH, HEIGHT = 640, 340
+RIGHT, TOP, BOTTOM = 16, 22, 48
 REFERENCE_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
 STUDENT_COLOURS = ("#d62728", "#ff7f0e", "#e377c2", "#bcbd22")
+#: The largest tick label size the report's CSS asks for (on a phone), in the chart's
+#: units, and a generous width of one character of it: the margins are sized for these.
+TICK_FONT_MAX = 24
+CHAR_WIDTH = 0.62 * TICK_FONT_MAX
+MINUS = "\u2212"
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One line of the chart, for the HTML legend: its colour, its dash, what it is."""
+
+    colour: str
+    dashed: bool
+    text: str
+
+
+def legend(plot: PlotData) -> list[LegendEntry]:
+    """The legend's entries in the order the lines are drawn: each series' reference, then
+    the student's line on the same inputs; their text as written (see `minus_html`)."""
+    entries = []
+    for n, line in enumerate(plot.lines):
+        entries.append(LegendEntry(REFERENCE_COLOURS[n % 4], False, f"reference, {line.label}"))
+        entries.append(LegendEntry(STUDENT_COLOURS[n % 4], True, f"yours, {line.label}"))
+    return entries
+
+
+#: A hyphen that is a minus sign: before a number, not inside a word ("one-hot").
+_UNARY = re.compile(r"(?<![\w)\].])-(?=\.?\d)")
+#: A minus between two operands, spaced ("1 - p").
+_BINARY = re.compile(r"(?<=\S) - (?=\S)")
+
+
+#: What a minus sign must stay on one line with: a spaced difference ("1 - p", "a - b - c")
+#: with its operands, a negative number ("-0.5") whole.
+_MINUS_GROUP = re.compile(r"\S+(?: - \S+)+|(?<![\w)\].])-\.?\d\S*")
+
+
+def minus_signs(text: str) -> str:
+    """`text` with its minus signs as U+2212, which a line never breaks after when a
+    number follows, and a spaced minus held to its operands by no-break spaces."""
+    text = _BINARY.sub(f"\u00a0{MINUS}\u00a0", text)
+    return _UNARY.sub(MINUS, text)
+
+
+def minus_html(text: str) -> Markup:
+    """`text` escaped for HTML, its minus signs as in `minus_signs`, and each difference or
+    negative number in a span that does not wrap (class "nowrap"): the page lets a long
+    word break anywhere (overflow-wrap: anywhere), which would otherwise split "1 - p"
+    after its minus on a phone."""
+    parts: list[str] = []
+    last = 0
+    for group in _MINUS_GROUP.finditer(text):
+        parts.append(escape(text[last : group.start()]))
+        parts.append(f'<span class="nowrap">{escape(minus_signs(group.group()))}</span>')
+        last = group.end()
+    parts.append(escape(text[last:]))
+    return Markup("".join(parts))
+
+
+def _number(value: float) -> str:
+    return minus_signs(f"{value:.3g}")
 
 
 def _finite(values: tuple[float | None, ...]) -> list[float]:
@@ -39,41 +110,43 @@ def _y_range(plot: PlotData) -> tuple[float, float]:
 
 
 def render_svg(plot: PlotData) -> str:
-    height = HEIGHT + LEGEND_ROW * len(plot.lines)
     low, high = _y_range(plot)
     x0, x1 = plot.xs[0], plot.xs[-1]
+    y_ticks = [low + (high - low) * i / 4 for i in range(5)]
+    x_ticks = [x0 + (x1 - x0) * i / 5 for i in range(6)]
+    y_labels = [_number(y) for y in y_ticks]
+    x_labels = [_number(x) for x in x_ticks]
+    # Room for the widest y label right of the edge, and for half of the first and last
+    # x labels, which are centred on the chart's edges.
+    left = max(56.0, 12 + CHAR_WIDTH * max(map(len, y_labels)), CHAR_WIDTH * len(x_labels[0]) / 2)
+    right = max(RIGHT, 4 + CHAR_WIDTH * len(x_labels[-1]) / 2)
 
     def px(x: float) -> float:
-        return LEFT + (x - x0) / ((x1 - x0) or 1.0) * (WIDTH - LEFT - RIGHT)
+        return left + (x - x0) / ((x1 - x0) or 1.0) * (WIDTH - left - right)
 
     def py(y: float) -> float:
         y = min(max(y, low), high)
         return TOP + (high - y) / (high - low) * (HEIGHT - TOP - BOTTOM)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         'role="img" aria-label="your loss against the reference" class="plot">',
-        f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" '
+        f'<rect x="{left:.1f}" y="{TOP}" width="{WIDTH - left - right:.1f}" '
         f'height="{HEIGHT - TOP - BOTTOM}" fill="#fff" stroke="#999"/>',
     ]
-    for i in range(5):  # y grid and labels
-        y = low + (high - low) * i / 4
+    for y, label in zip(y_ticks, y_labels, strict=True):  # y grid and labels
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{py(y):.1f}" y2="{py(y):.1f}" '
-            'stroke="#eee"/>'
-            f'<text x="{LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end" '
-            f'font-size="11">{y:.3g}</text>'
+            f'<line x1="{left:.1f}" x2="{WIDTH - right:.1f}" y1="{py(y):.1f}" '
+            f'y2="{py(y):.1f}" stroke="#eee"/>'
+            f'<text x="{left - 6:.1f}" y="{py(y):.1f}" dy="0.35em" text-anchor="end" '
+            f'class="tick" font-size="12">{label}</text>'
         )
-    for i in range(6):  # x labels
-        x = x0 + (x1 - x0) * i / 5
+    # x labels below the axis, clear of the lowest y label (centred on it) at any size.
+    for x, label in zip(x_ticks, x_labels, strict=True):
         parts.append(
-            f'<text x="{px(x):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
-            f'font-size="11">{x:.3g}</text>'
+            f'<text x="{px(x):.1f}" y="{HEIGHT - BOTTOM}" dy="1.5em" '
+            f'text-anchor="middle" class="tick" font-size="12">{label}</text>'
         )
-    parts.append(
-        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 10}" text-anchor="middle" '
-        f'font-size="12">{escape(plot.x_label)}</text>'
-    )
     for n, line in enumerate(plot.lines):
         ref = " ".join(
             f"{px(x):.1f},{py(y):.1f}"
@@ -105,16 +178,5 @@ def render_svg(plot: PlotData) -> str:
                 f'{cy + 4} L{cx + 4:.1f},{cy - 4}" stroke="{STUDENT_COLOURS[n % 4]}" '
                 'stroke-width="2" class="not-a-number"/>'
             )
-    for n, line in enumerate(plot.lines):  # legend rows under the chart
-        y = HEIGHT + LEGEND_ROW * n + 4
-        ref, mine = REFERENCE_COLOURS[n % 4], STUDENT_COLOURS[n % 4]
-        parts.append(
-            f'<line x1="{LEFT}" x2="{LEFT + 28}" y1="{y}" y2="{y}" stroke="{ref}" '
-            f'stroke-width="2.5"/><text x="{LEFT + 34}" y="{y + 4}" font-size="12">'
-            f"reference, {escape(line.label)}</text>"
-            f'<line x1="{LEFT + 300}" x2="{LEFT + 328}" y1="{y}" y2="{y}" stroke="{mine}" '
-            f'stroke-width="2" stroke-dasharray="6 4"/><text x="{LEFT + 334}" y="{y + 4}" '
-            f'font-size="12">yours, {escape(line.label)}</text>'
-        )
     parts.append("</svg>")
     return "".join(parts)

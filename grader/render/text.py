@@ -12,12 +12,14 @@ grader's own colours, added after, are escape sequences.
 
 from __future__ import annotations
 
+import re
 import textwrap
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from grader.render.numbers import diagnosis_lines, expected_text, num, points, short
+from grader.render.numbers import apart, diagnosis_lines, expected_text, num, points, short
 from grader.render.untrusted import map_text, visible
 from grader.results import CaseResult, Report, Status, SubmissionError
 
@@ -77,45 +79,144 @@ class _Writer:
             self.lines.append(pad + (self.paint(line, **style) if style else line))
 
     def field(self, label: str, value: str, **style: Any) -> None:
-        """A labelled value, continued under itself."""
+        """A labelled value, continued under itself. A label too long for its column
+        ("full input") stands on a line of its own, so it never runs into its value."""
         pad = 4 + _LABEL
+        if len(label) >= _LABEL:
+            self.lines.append(f"    {label}")
+            label = ""
         for i, line in enumerate(_wrap(value, self.width - pad)):
             head = f"    {label:<{_LABEL}}" if i == 0 else " " * pad
             self.lines.append(head + (self.paint(line, **style) if style else line))
 
 
+#: A number as reports write one (-0.5, 1e-07, 0.34657, 10,000): never cut in two.
+_NUMBER = re.compile(r"[-+]?\d[\d,._]*(?:e[-+]?\d+)?", re.IGNORECASE)
+#: What stands for the middle of a shortened name.
+_CUT = " ... "
+#: How far a cut moves to fall between words rather than inside one.
+_WORD = 8
+
+
+def _head(text: str, size: int) -> str:
+    """The first `size` characters at most, ending before a number rather than in it, and
+    between words where one ends close by."""
+    if len(text) <= size:
+        return text
+    for number in _NUMBER.finditer(text):
+        if number.start() < size < number.end():
+            size = number.start()
+    space = text.rfind(" ", 0, size + 1)
+    if text[size : size + 1] != " " and space > 0 and size - space <= _WORD:
+        size = space
+    return text[:size].rstrip()
+
+
+def _tail(text: str, size: int) -> str:
+    """The last `size` characters at most, starting after a number rather than in it, and
+    between words where one starts close by."""
+    if len(text) <= size:
+        return text
+    start = len(text) - size
+    for number in _NUMBER.finditer(text):
+        if number.start() < start < number.end():
+            # The whole number if it is short ("0.35667"), else none of it.
+            close = start - number.start() <= _WORD
+            start = number.start() if close else number.end()
+    space = text.find(" ", start - 1)
+    if text[start - 1 : start] != " " and space >= 0 and space - start < _WORD:
+        start = space + 1
+    return text[start:].lstrip()
+
+
 def _truncate(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 3)] + "..."
+    """`text` cut at its end to `width` characters, never inside a number."""
+    if len(text) <= width:
+        return text
+    return _head(text, max(1, width - 3)) + "..."
 
 
-def _case_line(case: CaseResult, paint: Painter, name_width: int, width: int) -> str:
-    """One line per case: mark, name, points, and for a failure its message, abbreviated."""
+def _middle(text: str, width: int, tail: int) -> str:
+    """`text` in `width` characters: its start, " ... ", and about its last `tail`
+    characters (a case's number "#2", its expected value, "(hidden)"), never cutting a
+    number."""
+    if len(text) <= width:
+        return text
+    end = _tail(text, tail)
+    shortened = _head(text, max(1, width - len(_CUT) - len(end))) + _CUT + end
+    return shortened if end and len(shortened) <= width else _truncate(text, width)
+
+
+def shorten_names(names: Sequence[str], width: int) -> list[str]:
+    """Every name in at most `width` characters, shortened in the middle, and names that
+    differ kept different: where two shorten alike (cases that differ only at the end,
+    "... on wrong classes #1" and "#2"), more of their ends is kept."""
+    tail = max(6, (width - len(_CUT)) // 3)
+    short = [_middle(n, width, tail) for n in names]
+    while tail < width - len(_CUT) - 1:
+        seen: dict[str, set[str]] = {}
+        for name, cut in zip(names, short, strict=True):
+            seen.setdefault(cut, set()).add(name)
+        alike = {cut for cut, full in seen.items() if len(full) > 1}
+        if not alike:
+            break
+        tail += 1
+        short = [
+            _middle(n, width, tail) if cut in alike else cut
+            for n, cut in zip(names, short, strict=True)
+        ]
+    return short
+
+
+def _listed_name(case: CaseResult) -> str:
+    return f"{case.name} (hidden)" if case.visibility == "hidden" else case.name
+
+
+#: A case line's fixed parts: indent and mark ("  ✗ "), then two spaces, the points
+#: ("  0/1"), two spaces, and the brief.
+_LINE_FIXED = 4 + 2 + 5 + 2
+
+
+def _case_line(case: CaseResult, paint: Painter, name: str, name_width: int, width: int) -> str:
+    """One line per case: mark, name, points, and for a failure a brief that fits."""
     score = f"{points(case.score)}/{points(case.max_score)}"
-    hidden = " (hidden)" if case.visibility == "hidden" else ""
-    name = _truncate(f"{case.name}{hidden}", name_width)
     line = f"{name:<{name_width}}  {score:>5}"
     room = width - 4 - len(line) - 2
-    if case.status is not Status.PASSED and room >= 12:
-        line += "  " + _truncate(_brief(case), room)
+    brief = _brief(case, room) if case.status is not Status.PASSED else None
+    if brief:
+        line += "  " + brief
     return f"  {paint.mark(case.status)} {line}"
 
 
-def _brief(case: CaseResult) -> str:
-    """A failure in a few words, for its line in the list: the numbers when there are."""
+def _briefs(case: CaseResult) -> list[str]:
+    """A failure in a few words, most telling first: the numbers when there are."""
     if case.actual is None or case.expected_low is None or case.expected_high is None:
-        return case.message
+        return [case.message]
     if case.expected_is_range:
-        expected = f"{short(case.expected_low)} to {short(case.expected_high)}"
+        got, low, high = apart(case.actual, case.expected_low, case.expected_high)
+        expected = f"{low} to {high}"
     else:
-        expected = short(case.expected_low)
-    return f"got {short(case.actual)}, expected {expected}"
+        got, expected = apart(case.actual, case.expected_low)
+    return [f"got {got}, expected {expected}", f"got {got}"]
+
+
+def _brief(case: CaseResult, room: int) -> str | None:
+    """The most telling brief that fits `room`. Numbers and ranges are never cut (a cut
+    "expected 0.34657 to ..." misleads): what does not fit is left out; only words are
+    shortened, and not below 12 characters."""
+    for brief in _briefs(case):
+        if len(brief) <= room:
+            return brief
+    if case.actual is None and room >= 12:
+        return _truncate(case.message, room)
+    return None
 
 
 def _details(case: CaseResult, out: _Writer) -> None:
     paint = out.paint
-    out.lines.append(
-        f"  {paint.mark(case.status)} " + paint(_truncate(case.name, out.width - 4), bold=True)
-    )
+    for i, line in enumerate(_wrap(case.name, out.width - 4)):
+        head = f"  {paint.mark(case.status)} " if i == 0 else "    "
+        out.lines.append(head + paint(line, bold=True))
     out.field("what", case.message)
     if case.smallest is not None:
         small = case.smallest
@@ -237,11 +338,19 @@ def render_text(
                 _details(case, out)
                 out.blank()
         out.text("All cases", bold=True)
+        names = [_listed_name(t) for t in report.tests]
+        # Names take what the longest brief leaves, and at least a third of the line: a
+        # brief's numbers are never cut, a name is shortened in the middle.
+        briefs = [len(_briefs(t)[0]) for t in report.tests if t.status is not Status.PASSED]
         name_width = min(
-            max((len(t.name) + 9 * (t.visibility == "hidden") for t in report.tests), default=0),
-            max(20, out.width // 2),
+            max(map(len, names), default=0),
+            max(20, out.width // 3, out.width - _LINE_FIXED - max(briefs, default=0)),
         )
-        out.lines += [_case_line(t, paint, name_width, out.width) for t in report.tests]
+        shown = shorten_names(names, name_width)
+        out.lines += [
+            _case_line(t, paint, name, name_width, out.width)
+            for t, name in zip(report.tests, shown, strict=True)
+        ]
         out.blank()
     for label, text in (
         ("printed while loading", report.import_output),

@@ -2,28 +2,46 @@
 
 Run by hand (never in the test suite) and record the result in README.md:
 
-    python benchmarks/bench_batch.py [--n 1000] [--jobs 2] [--pytest-sample 100]
+    python benchmarks/bench_batch.py [--n 1000] [--mix realistic] [--jobs 4] [--pytest-sample 100]
 
-Issue 15. It writes a class of N ex01 submissions (`binary_cross_entropy`, all vectorised
-numpy, each file unique) into a temporary folder CLASS/<student>/ex01.py: about 60 %
-correct in several styles, 30 % wrong (the known mistakes), 8 % erroring (a raise, a
-syntax error, a missing module, a list returned) and a few that hang (`time.sleep(3600)`,
-one `while True: pass`). The mix is seeded (`--seed`) and its counts printed. Then:
+It writes a class of N ex01 submissions (`binary_cross_entropy`, each file unique) into a
+temporary folder CLASS/<student>/ex01.py, in one of two mixes (`--mix`), seeded (`--seed`),
+its counts printed:
+
+- realistic (issue 24, the default): about a third wrong in the ways
+  tests/fixtures/submissions/ex01/bad_*.py are wrong (log2, log10, a missing minus, sum
+  instead of mean, no clipping, clipping one side only, swapped arguments, int labels into
+  a zeros_like accumulator, a mutated input, an array returned, a loop with log2...), 5 %
+  correct plain Python loops, 4 % erroring, and 3 % pathological: 1 % that hang (a loop
+  that never ends), 1 % that build an N x N table by broadcasting (a column of labels
+  against a row of predictions: 20 GB on the 50,000-row case, 800 MB on 10,000 rows) and
+  1 % that print every row (megabytes on the large cases); the rest correct, vectorised.
+- mostly-correct (issue 15): about 60 % correct vectorised, 30 % wrong, 8 % erroring and
+  `--hanging` that hang (one loops, the others sleep).
+
+Then, side by side in one run:
 
 - grade batch: `python -m grader batch ex01 CLASS --gradebook DB` as a subprocess (cwd the
-  repository, all cores unless `--jobs`), timed end to end (the grader's startup included),
-  its peak memory the largest summed RSS of the batch process and all its descendants
-  (workers, bwrap sandboxes, forked children), sampled every 50 ms. A class of N/4 is
-  graded too, first, to show that the peak does not grow with N. Each gradebook must hold
-  exactly one row per student (the benchmark exits 1 if not); its statuses are printed.
+  repository, a copy of the course's exercises and solutions as GRADER_COURSE, all cores
+  unless `--jobs`), timed end to end (the grader's startup included), its peak memory the
+  largest summed RSS of the batch process and all its descendants (workers, bwrap
+  sandboxes, forked children), sampled every 50 ms. A class of N/4 is graded too, first,
+  to show that the peak does not grow with N. Each gradebook must hold exactly the rows
+  expected per student (the benchmark exits 1 if not); its statuses are printed.
+- the regrade (`--no-regrade` leaves it out): the copied exercise changes (a comment), and
+  the same class is graded again into the same gradebook, the students whose attempts were
+  slowest started first.
 - pytest, the baseline: one `python -m pytest -q` per submission, 2 at a time, each on a
   test file that imports the submission and asserts np.isclose against expected values
   computed here with the reference (solutions/bce.py) on fixed inputs like ex01's visible
-  cases; a run over `--pytest-timeout` seconds is killed and counted. pytest costs about
-  0.5 s a submission, so it runs on a sample (`--pytest-sample`), drawn from every kind of
-  submission in proportion (at least one of each kind, so one hanging one).
+  cases, under the exercise's memory limit (RLIMIT_AS: 1 GiB and 256 MiB for Python and
+  pytest, as `ulimit -v` in a course's CI; without it a broadcasting submission asks the
+  machine for 20 GB); a run over `--pytest-timeout` seconds is killed and counted. pytest
+  costs about 0.5 s a submission, so it runs on a sample (`--pytest-sample`), drawn from
+  every kind of submission in proportion (at least one of each kind).
 - the floor: the same cases in this process, no isolation at all (importlib, a call,
-  np.isclose), the hanging submissions skipped.
+  np.isclose), the hanging submissions skipped, what they print thrown away, under the
+  same memory limit over what this process maps.
 
 Summed RSS counts pages shared between processes (numpy's libraries, a forked child's
 copy of its server) once per process: it overstates what the machine actually uses.
@@ -34,9 +52,11 @@ This script sets nothing in the grader; bytecode caching is on for every subproc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import random
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -46,9 +66,9 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -64,7 +84,9 @@ FUNCTION = "binary_cross_entropy"
 RTOL, ATOL = 1.0e-4, 1.0e-9
 EPS_RANGE = (2.220446049250313e-16, 1.01e-5)
 PYTEST_PARALLEL = 2
-KINDS = ("correct", "wrong", "erroring", "hanging")
+#: ex01.yaml's memory limit, which every method is held to (the sandbox's child has it).
+MEMORY_BYTES = 1024 * 2**20
+PYTEST_OWN_BYTES = 256 * 2**20
 
 _HEAD = "import numpy as np\n\n\ndef binary_cross_entropy(y_true, y_pred):\n"
 _TERMS = "y_true * np.log(p) + (1 - y_true) * np.log(1 - p)"
@@ -94,6 +116,20 @@ STYLES: dict[str, dict[str, str]] = {
         "average_zero_d": _HEAD + "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
         f"    return np.array(-np.average({_TERMS}))\n",
     },
+    # Plain Python loops (tests/fixtures/submissions/ex01/good_loops_math.py): right, and
+    # 100 to 300 times slower than numpy; the call's time floor is there for them.
+    "loops": {
+        "zip_math": "import math\n\n\ndef binary_cross_entropy(y_true, y_pred):\n"
+        "    total = 0.0\n    for y, p in zip(y_true, y_pred):\n"
+        "        p = min(max(float(p), 1e-15), 1 - 1e-15)\n"
+        "        total += -(y * math.log(p) + (1 - y) * math.log(1 - p))\n"
+        "    return total / len(y_true)\n",
+        "index_numpy": _HEAD + "    total = 0.0\n    for i in range(len(y_true)):\n"
+        "        p = min(max(y_pred[i], 1e-7), 1 - 1e-7)\n"
+        "        if y_true[i] == 1:\n            total -= np.log(p)\n"
+        "        else:\n            total -= np.log(1 - p)\n"
+        "    return float(total / len(y_true))\n",
+    },
     "wrong": {
         "log2": _HEAD + "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
         "    return float(-np.mean(y_true * np.log2(p) + (1 - y_true) * np.log2(1 - p)))\n",
@@ -112,6 +148,43 @@ STYLES: dict[str, dict[str, str]] = {
         "clip_1e-3": _HEAD + "    p = np.clip(y_pred, 1e-3, 1 - 1e-3)\n"
         f"    return float(-np.mean({_TERMS}))\n",
     },
+    # The ways tests/fixtures/submissions/ex01/bad_*.py are wrong that "wrong" lacks.
+    "wrong_more": {
+        "log2_and_sum": _HEAD + "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
+        "    return float(-np.sum(y_true * np.log2(p) + (1 - y_true) * np.log2(1 - p)))\n",
+        "no_clip_where": _HEAD + "    with np.errstate(all='ignore'):\n"
+        "        return float(np.mean(np.where(y_true == 1, -np.log(y_pred), "
+        "-np.log(1 - y_pred))))\n",
+        "clip_low_only": _HEAD + "    p = np.maximum(y_pred, 1e-7)\n"
+        "    with np.errstate(all='ignore'):\n"
+        f"        return float(-np.mean({_TERMS}))\n",
+        "clip_high_only": _HEAD + "    p = np.minimum(y_pred, 1 - 1e-7)\n"
+        "    with np.errstate(all='ignore'):\n"
+        f"        return float(-np.mean({_TERMS}))\n",
+        "float32_tiny_eps": _HEAD + "    p = np.clip(y_pred, 1e-8, 1 - 1e-8)\n"
+        "    with np.errstate(all='ignore'):\n"
+        f"        return float(-np.mean({_TERMS}))\n",
+        "hard_predictions": _HEAD + "    p = np.clip(np.round(y_pred), 1e-7, 1 - 1e-7)\n"
+        f"    return float(-np.mean({_TERMS}))\n",
+        "zeros_like_int_labels": _HEAD + "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
+        "    losses = np.zeros_like(y_true)\n"
+        f"    losses[:] = -({_TERMS})\n"
+        "    return float(np.mean(losses))\n",
+        "mutates_input": _HEAD + "    np.clip(y_pred, 1e-7, 1 - 1e-7, out=y_pred)\n"
+        "    return float(-np.mean(y_true * np.log(y_pred) + (1 - y_true) * "
+        "np.log(1 - y_pred)))\n",
+        "returns_array": _HEAD + "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
+        f"    return -({_TERMS})\n",
+        "raises_on_one": _HEAD + "    if len(y_true) < 2:\n"
+        "        raise ValueError('need at least two examples')\n"
+        "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
+        f"    return float(-np.mean({_TERMS}))\n",
+        "log2_loops": "import math\n\n\ndef binary_cross_entropy(y_true, y_pred):\n"
+        "    s = 0.0\n    for y, p in zip(y_true, y_pred):\n"
+        "        p = min(max(p, 1e-12), 1 - 1e-12)\n"
+        "        s += -(y * math.log(p) / math.log(2) + (1 - y) * math.log(1 - p) / math.log(2))\n"
+        "    return s / len(y_true)\n",
+    },
     "erroring": {
         "raises": _HEAD + '    raise NotImplementedError("TODO: write the loss")\n',
         "syntax_error": "import numpy as np\n\n\ndef binary_cross_entropy(y_true, y_pred)\n"
@@ -126,8 +199,63 @@ STYLES: dict[str, dict[str, str]] = {
     "hanging": {
         "while_true": _HEAD + "    while True:\n        pass\n",
         "sleep": "import time\n\n" + _HEAD + "    time.sleep(3600)\n",
+        # A counter never increased: the loop never ends, on every input.
+        "forgot_increment": _HEAD + "    total, i = 0.0, 0\n    while i < len(y_true):\n"
+        "        p = min(max(y_pred[i], 1e-7), 1 - 1e-7)\n"
+        "        total -= y_true[i] * np.log(p) + (1 - y_true[i]) * np.log(1 - p)\n"
+        "    return total / len(y_true)\n",
+    },
+    # An N x N table: (N, 1) against (N,) broadcasts (tests/fixtures/submissions/ex04/
+    # bad_broadcast.py). Wrong values on small inputs, gigabytes on large ones.
+    "broadcasting": {
+        "column_labels": _HEAD + "    y = y_true.reshape(-1, 1)\n"
+        "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
+        "    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))\n",
+        "none_axis": _HEAD + "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)[None, :]\n"
+        "    y = y_true[:, None]\n"
+        "    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))\n",
+        "diagonal_of_outer": _HEAD + "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
+        "    table = np.outer(y_true, np.log(p)) + np.outer(1 - y_true, np.log(1 - p))\n"
+        "    return float(-np.mean(np.diag(table)))\n",
+    },
+    # Debugging output left in: right values, megabytes printed on the large cases.
+    "printing": {
+        "print_each": _HEAD + "    for y, p in zip(y_true, y_pred):\n        print(y, p)\n"
+        "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
+        f"    return float(-np.mean({_TERMS}))\n",
+        "print_lists": _HEAD + "    print('y_true', y_true.tolist())\n"
+        "    print('y_pred', y_pred.tolist())\n"
+        "    p = np.clip(y_pred, 1e-7, 1 - 1e-7)\n"
+        f"    return float(-np.mean({_TERMS}))\n",
     },
 }
+
+#: A class's shares of each kind, and what a kind draws its styles from.
+DRAWN_FROM = {
+    "correct": ("correct",),
+    "loops": ("loops",),
+    "wrong": ("wrong", "wrong_more"),
+    "erroring": ("erroring",),
+    "hanging": ("hanging",),
+    "broadcasting": ("broadcasting",),
+    "printing": ("printing",),
+}
+#: realistic: about a third wrong in the ways the fixtures are wrong, a few loops, and 3 %
+#: that hang, build an N x N table or print megabytes (issue 24). mostly-correct: the class
+#: of issue 15 (the hanging ones there are a count, --hanging).
+MIXES: dict[str, dict[str, float]] = {
+    "realistic": {
+        "wrong": 0.33,
+        "loops": 0.05,
+        "erroring": 0.04,
+        "hanging": 0.01,
+        "broadcasting": 0.01,
+        "printing": 0.01,
+    },
+    "mostly-correct": {"wrong": 0.30, "erroring": 0.08},
+}
+KINDS = tuple(DRAWN_FROM)
+PATHOLOGICAL = ("hanging", "broadcasting", "printing")
 
 
 @dataclass(frozen=True)
@@ -141,27 +269,36 @@ class Student:
 # --- the class ---------------------------------------------------------------------------------
 
 
-def make_class(directory: Path, n: int, hanging: int, seed: int) -> list[Student]:
-    """N submissions, deterministic for a seed: the kinds in fixed shares, shuffled, and a
-    style drawn for each (the first hanging one loops, the others sleep)."""
-    counts = {"hanging": min(hanging, n)}
-    counts["erroring"] = min(round(0.08 * n), n - counts["hanging"])
-    counts["wrong"] = min(round(0.30 * n), n - counts["hanging"] - counts["erroring"])
+def make_class(directory: Path, n: int, mix: str, hanging: int, seed: int) -> list[Student]:
+    """N submissions, deterministic for a seed: the kinds in the mix's shares (rounded; the
+    rest correct), shuffled, and a style drawn for each. In the mostly-correct mix the
+    hanging ones are a count, the first of them looping and the others sleeping; in the
+    realistic one they loop."""
+    shares = MIXES[mix]
+    counts = dict.fromkeys(KINDS, 0)
+    if mix == "mostly-correct":
+        counts["hanging"] = min(hanging, n)
+    for kind, share in shares.items():
+        counts[kind] = min(round(share * n), n - sum(counts.values()))
     counts["correct"] = n - sum(counts.values())
     kinds = [kind for kind in KINDS for _ in range(counts[kind])]
     rng = random.Random(seed)
     rng.shuffle(kinds)
     students, loops = [], 0
     for i, kind in enumerate(kinds):
-        if kind == "hanging":
+        styles = {s: (group, s) for group in DRAWN_FROM[kind] for s in STYLES[group]}
+        if kind == "hanging" and mix == "mostly-correct":
             style = "while_true" if loops == 0 else "sleep"
             loops += 1
+        elif kind == "hanging":
+            style = rng.choice(["while_true", "forgot_increment"])
         else:
-            style = rng.choice(sorted(STYLES[kind]))
+            style = rng.choice(sorted(styles))
+        group = styles[style][0]
         name = f"s{i:05d}"
         path = directory / name / f"{EXERCISE}.py"
         path.parent.mkdir(parents=True)
-        path.write_text(f"# {EXERCISE}, student {name} ({kind}: {style})\n{STYLES[kind][style]}")
+        path.write_text(f"# {EXERCISE}, student {name} ({kind}: {style})\n{STYLES[group][style]}")
         students.append(Student(name, kind, style, path))
     return students
 
@@ -262,44 +399,115 @@ class Measured:
     peak_bytes: int
     processes: int  # the most processes of its tree seen at once
     outcomes: dict[str, Counter[str]]  # kind -> outcome -> count
+    #: CPU seconds of every process of the run, where the machine can count them (CpuCount).
+    cpu: float | None = None
 
     @property
     def rate(self) -> float:
         return self.submissions / self.seconds
 
 
+class CpuCount:
+    """The CPU time of a process and all it starts, sandboxes included (whose processes are
+    reaped where wait4 cannot see them): a cgroup of the cpuacct hierarchy of its own
+    (cgroup v1, as root), which changes no scheduling. Elsewhere nothing is counted.
+    Less sensitive than wall time to what else runs on the machine: a run that keeps the
+    cores busy takes its CPU time divided by the cores."""
+
+    ROOT = Path("/sys/fs/cgroup/cpuacct")
+
+    def __init__(self) -> None:
+        self.path: Path | None = self.ROOT / f"bench-batch-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            self.path.mkdir()
+        except OSError:
+            self.path = None
+
+    def join(self) -> None:
+        """In the child, before exec."""
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self) -> float | None:
+        if self.path is None:
+            return None
+        used = int((self.path / "cpuacct.usage").read_text()) / 1e9
+        for _ in range(50):  # the last processes may still be leaving it
+            try:
+                self.path.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+        return used
+
+
+def copy_course(work: Path) -> Path:
+    """The course's exercises and solutions in a folder of the run's own: a regrade needs
+    an exercise that changes, and this repository's must not."""
+    course = work / "course"
+    for folder in ("exercises", "solutions"):
+        shutil.copytree(REPO / folder, course / folder)
+    return course
+
+
 def grade_batch(
-    students: Sequence[Student], class_dir: Path, db: Path, jobs: int | None
+    students: Sequence[Student],
+    class_dir: Path,
+    db: Path,
+    jobs: int | None,
+    course: Path,
+    *,
+    method: str | None = None,
+    attempts: int = 1,
 ) -> tuple[Measured, str]:
     command = [sys.executable, "-m", "grader", "batch", EXERCISE, str(class_dir)]
     command += ["--gradebook", str(db)]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
+    count = CpuCount()
     started = time.perf_counter()
     proc = subprocess.Popen(
-        command, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=REPO,
+        env={**_env(), "GRADER_COURSE": str(course)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=count.join,
     )
     with PeakRSS(proc.pid) as peak:
         out, err = proc.communicate()
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"grade batch exited {proc.returncode}\n{out}\n{err}")
-    status = check_gradebook(db, students)
+    status = check_gradebook(db, students, attempts)
     outcomes = _crosstab(students, status)
     return Measured(
-        f"grade batch, N={len(students)}",
+        method or f"grade batch, N={len(students)}",
         len(students),
         seconds,
         peak.peak,
         peak.processes,
         outcomes,
+        count.seconds(),
     ), out
 
 
-def check_gradebook(db: Path, students: Sequence[Student]) -> dict[str, str]:
-    """Exactly one row per student, all of ex01, or exit 1; the status of each."""
+def median_run(runs: Sequence[Measured]) -> Measured:
+    """The run of median wall time, its method naming how many runs it is the median of."""
+    ordered = sorted(runs, key=lambda m: m.seconds)
+    middle = ordered[len(ordered) // 2]
+    if len(runs) == 1:
+        return middle
+    spread = f"{ordered[-1].rate:.0f}-{ordered[0].rate:.0f}/s"
+    return replace(middle, method=f"{middle.method} (median of {len(runs)}: {spread})")
+
+
+def check_gradebook(db: Path, students: Sequence[Student], attempts: int = 1) -> dict[str, str]:
+    """Exactly `attempts` rows per student, all of ex01, or exit 1; the status of each
+    student's newest."""
     with sqlite3.connect(db) as con:
-        rows = con.execute("SELECT student, item, status FROM attempts").fetchall()
+        rows = con.execute("SELECT student, item, status FROM attempts ORDER BY id").fetchall()
     per_student = Counter(student for student, _, _ in rows)
     expected = {s.name for s in students}
     problems = []
@@ -307,8 +515,10 @@ def check_gradebook(db: Path, students: Sequence[Student]) -> dict[str, str]:
         problems.append(f"{len(missing)} students without a row (first: {missing[:5]})")
     if extra := sorted(per_student.keys() - expected):
         problems.append(f"{len(extra)} rows of unknown students (first: {extra[:5]})")
-    if twice := sorted(s for s, k in per_student.items() if k > 1):
-        problems.append(f"{len(twice)} students with several rows (first: {twice[:5]})")
+    if twice := sorted(s for s, k in per_student.items() if k != attempts and s in expected):
+        problems.append(
+            f"{len(twice)} students without exactly {attempts} row(s) (first: {twice[:5]})"
+        )
     if items := sorted({item for _, item, _ in rows} - {EXERCISE}):
         problems.append(f"rows of other items: {items}")
     if problems:
@@ -436,6 +646,14 @@ def test_case(loss, i):
 '''
 
 
+def _pytest_memory_limit() -> None:
+    """In each pytest process: the exercise's memory limit, and room for Python, numpy and
+    pytest themselves (about 190 MB of address space), as `ulimit -v` in a course's CI.
+    Without it, a submission that broadcasts 50,000 rows into an N x N table asks for 20 GB."""
+    limit = MEMORY_BYTES + PYTEST_OWN_BYTES
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def sample(students: Sequence[Student], k: int) -> list[Student]:
     """k submissions spread over the mix: each kind in proportion (largest remainders), at
     least one of each kind present, evenly spaced within a kind."""
@@ -452,6 +670,8 @@ def sample(students: Sequence[Student], k: int) -> list[Student]:
         take[max(take, key=lambda kd: take[kd])] -= 1
     chosen = []
     for kind, group in groups.items():
+        if not take[kind]:  # a sample smaller than the number of kinds
+            continue
         step = len(group) / take[kind]
         chosen += [group[int((j + 0.5) * step)] for j in range(take[kind])]
     return sorted(chosen, key=lambda s: s.name)
@@ -488,7 +708,13 @@ def pytest_baseline(
         command = [sys.executable, "-m", "pytest", "-q", str(files[s.name])]
         try:
             proc = subprocess.run(
-                command, cwd=directory, env=env, capture_output=True, timeout=timeout, check=False
+                command,
+                cwd=directory,
+                env=env,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                preexec_fn=_pytest_memory_limit,
             )
         except subprocess.TimeoutExpired:
             return s.name, f"timed out ({timeout:g} s)"
@@ -513,6 +739,10 @@ def pytest_baseline(
 
 
 def floor(students: Sequence[Student], cases: Sequence[Case]) -> Measured:
+    """The class in this process, the hanging submissions left out, what the others print
+    thrown away, and the exercise's memory limit over what this process has mapped: an
+    N x N table of 50,000 rows (20 GB) raises MemoryError at once, as in the sandbox,
+    instead of filling the machine."""
     runnable = [s for s in students if s.kind != "hanging"]
     outcome = {}
     started = time.perf_counter()
@@ -520,6 +750,9 @@ def floor(students: Sequence[Student], cases: Sequence[Case]) -> Measured:
         PeakRSS(os.getpid()) as peak,
         warnings.catch_warnings(),
         np.errstate(all="ignore"),
+        open(os.devnull, "w") as sink,
+        contextlib.redirect_stdout(sink),
+        _address_space(_mapped_bytes() + MEMORY_BYTES),
     ):
         warnings.simplefilter("ignore")
         for s in runnable:
@@ -528,6 +761,23 @@ def floor(students: Sequence[Student], cases: Sequence[Case]) -> Measured:
     method = "in-process floor, no isolation"
     outcomes = _crosstab(runnable, outcome)
     return Measured(method, len(runnable), seconds, peak.peak, peak.processes, outcomes)
+
+
+def _mapped_bytes() -> int:
+    """The address space this process maps now (VmSize)."""
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextlib.contextmanager
+def _address_space(limit: int) -> Iterator[None]:
+    """RLIMIT_AS lowered to `limit` for a while, then restored."""
+    saved = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, saved[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, saved)
 
 
 def _floor_one(s: Student, cases: Sequence[Case]) -> str:
@@ -565,13 +815,22 @@ def print_outcomes(m: Measured) -> None:
 
 
 def print_table(rows: Sequence[Measured]) -> None:
-    header = ("method", "submissions", "seconds", "submissions/s", "peak RSS (MB)", "processes")
+    header = (
+        "method",
+        "submissions",
+        "seconds",
+        "submissions/s",
+        "CPU ms each",
+        "peak RSS (MB)",
+        "processes",
+    )
     cells = [header] + [
         (
             m.method,
             str(m.submissions),
             f"{m.seconds:.1f}",
             f"{m.rate:.1f}",
+            f"{1000 * m.cpu / m.submissions:.1f}" if m.cpu is not None else "-",
             _mb(m.peak_bytes),
             str(m.processes),
         )
@@ -592,15 +851,34 @@ def print_table(rows: Sequence[Measured]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="submissions in the class")
-    parser.add_argument("--hanging", type=int, default=3, help="of which hang (sleep, loop)")
+    parser.add_argument(
+        "--mix",
+        choices=sorted(MIXES),
+        default="realistic",
+        help="realistic: a third wrong, 3%% pathological; mostly-correct: issue 15's class",
+    )
+    parser.add_argument(
+        "--hanging", type=int, default=3, help="mostly-correct mix: how many hang (sleep, loop)"
+    )
     parser.add_argument("--seed", type=int, default=15, help="seed of the mix and the cases")
     parser.add_argument("--jobs", type=int, help="passed to grade batch [default: its own]")
     parser.add_argument("--pytest-sample", type=int, default=100)
     parser.add_argument("--pytest-timeout", type=float, default=10.0, help="seconds per run")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="grade batch runs of N (the median is shown)"
+    )
+    parser.add_argument(
+        "--regrade",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="grade the class again after the exercise changes (slowest first)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     if args.n < 4:
         parser.error("--n must be at least 4")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     try:
@@ -616,11 +894,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
     jobs = args.jobs if args.jobs is not None else "default (all cores)"
     print(
         f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores, "
-        f"grade batch --jobs {jobs}, seed {args.seed}; load average {_loadavg()}"
+        f"grade batch --jobs {jobs}, mix {args.mix}, seed {args.seed}; load average "
+        f"{_loadavg()}"
     )
     quarter = max(1, args.n // 4)
-    small = make_class(work / "class_small", quarter, max(1, args.hanging // 4), args.seed + 1)
-    students = make_class(work / "class", args.n, args.hanging, args.seed)
+    small_hanging = max(1, args.hanging // 4)
+    small = make_class(work / "class_small", quarter, args.mix, small_hanging, args.seed + 1)
+    students = make_class(work / "class", args.n, args.mix, args.hanging, args.seed)
     print(f"class of {len(students)}: {by_kind(students)}")
     styles = Counter(f"{s.kind}/{s.style}" for s in students)
     print("  styles: " + ", ".join(f"{k} {v}" for k, v in sorted(styles.items())))
@@ -628,16 +908,45 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print()
 
     # The small class first: the big one, the headline, then finds the disk caches warm.
-    measured_small, _ = grade_batch(small, work / "class_small", work / "small.db", args.jobs)
-    measured, summary = grade_batch(students, work / "class", work / "gradebook.db", args.jobs)
+    course = copy_course(work)
+    exercise = course / "exercises" / f"{EXERCISE}.yaml"
+    measured_small, _ = grade_batch(
+        small, work / "class_small", work / "small.db", args.jobs, course
+    )
+    firsts: list[Measured] = []
+    regrades: list[Measured] = []
+    summary = ""
+    for i in range(args.repeat):
+        # Each time into a new gradebook, and an exercise changed (a comment is enough):
+        # the whole class is graded.
+        exercise.write_text(exercise.read_text() + f"\n# run {i} of bench_batch.py\n")
+        book = work / f"gradebook-{i}.db"
+        first, summary = grade_batch(students, work / "class", book, args.jobs, course)
+        firsts.append(first)
+        if args.regrade:
+            # The exercise changes again: every submission is graded again into the same
+            # gradebook, the slowest of the first run first.
+            exercise.write_text(exercise.read_text() + "\n# changed by bench_batch.py\n")
+            method = f"grade batch, regrade N={len(students)}"
+            again, _ = grade_batch(
+                students, work / "class", book, args.jobs, course, method=method, attempts=2
+            )
+            regrades.append(again)
+        print(
+            f"run {i + 1} of {args.repeat}: {first.rate:.1f}/s"
+            + (f", regrade {regrades[-1].rate:.1f}/s" if regrades else "")
+            + f"; load average {_loadavg()}"
+        )
+    measured = median_run(firsts)
+    regrade = median_run(regrades) if regrades else None
     print(f"grade batch, N={len(students)}, said:")
     print("\n".join(f"  {line}" for line in summary.splitlines()))
-    for m in (measured, measured_small):
+    for m in (measured, measured_small, *([regrade] if regrade else [])):
         statuses = Counter[str]()
         for counts in m.outcomes.values():
             statuses.update(counts)
         print(
-            f"gradebook N={m.submissions}: one row per student; status "
+            f"gradebook, {m.method}: the rows expected; status "
             + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
         )
     print_outcomes(measured)
@@ -664,10 +973,12 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
     print(f"\nload average at the end: {_loadavg()}")
     print()
-    rows = [measured, measured_small, baseline, bottom]
+    rows = [measured, measured_small, *([regrade] if regrade else []), baseline, bottom]
     print_table(rows)
     ratio = measured.rate / baseline.rate
     print(f"\ngrade batch / pytest: {ratio:.1f}x the submissions per second")
+    if regrade is not None:
+        print(f"regrade / pytest: {regrade.rate / baseline.rate:.1f}x")
     extra = measured.submissions - measured_small.submissions
     if extra > 0 and measured.seconds > measured_small.seconds:
         marginal = extra / (measured.seconds - measured_small.seconds)
@@ -680,9 +991,14 @@ def run(args: argparse.Namespace, work: Path) -> None:
         f"{_mb(measured_small.peak_bytes)} MB at N={measured_small.submissions} "
         "(summed over the process tree, shared pages counted per process)"
     )
-    print("\nREADME row (N | grade batch | peak RSS, N and N/4 | pytest, sample | ratio | floor):")
+    redone = f"{regrade.seconds:.1f} s, {regrade.rate:.1f}/s" if regrade else "-"
     print(
-        f"| {measured.submissions} | {measured.seconds:.1f} s, {measured.rate:.1f}/s "
+        "\nREADME row (mix | N | grade batch | regrade | peak RSS, N and N/4 | pytest, sample "
+        "| ratio | floor):"
+    )
+    print(
+        f"| {args.mix} | {measured.submissions} | {measured.seconds:.1f} s, "
+        f"{measured.rate:.1f}/s | {redone} "
         f"| {_mb(measured.peak_bytes)} MB, {_mb(measured_small.peak_bytes)} MB "
         f"| {baseline.rate:.1f}/s ({baseline.submissions} sampled) | {ratio:.1f}x "
         f"| {bottom.rate:.0f}/s |"

@@ -402,4 +402,7 @@ def test_memory_beyond_the_exercise_limit_names_the_limit(
     result = grade("ex01", "--file", str(path), "--format", "json", "--seed", "1")
     assert result.returncode == 1
     outputs = [t["output"] for t in result.json()["tests"]]
-    assert any("used more than 1 GiB of memory" in o for o in outputs), outputs[:3]
+    # The limit of the call's own case (derived from the reference), far below the 1 GiB
+    # of the exercise: 2**28 floats a row stop at once.
+    named = "ran out of memory: used more than the 65 MiB this case allows (MemoryError)"
+    assert any(named in o for o in outputs), outputs[:3]

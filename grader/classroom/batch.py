@@ -19,9 +19,12 @@ import contextlib
 import datetime
 import gc
 import hashlib
+import math
 import os
+import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -141,6 +144,8 @@ class _Task:
     ex_hash: str
     seed: int
     subs: tuple[tuple[Submission, str, bytes], ...]
+    #: How long grading it is expected to take, from the gradebook (see _chunks).
+    seconds: float = 0.0
 
 
 def _tasks(
@@ -177,9 +182,38 @@ def _tasks(
             else:
                 todo.append((sub, digest, content))
         book.record_found(run, item, found, ex_hash)
-        for start in range(0, len(todo), CHUNK):
-            tasks.append(_Task(item, ex_hash, run_seed, tuple(todo[start : start + CHUNK])))
-    return tasks
+        for seconds, chunk in _chunks(todo, book.previous_seconds(item)):
+            tasks.append(_Task(item, ex_hash, run_seed, chunk, seconds))
+    # The slowest first (a stable sort: a class graded for the first time keeps its order).
+    return sorted(tasks, key=lambda task: -task.seconds)
+
+
+def _chunks(
+    todo: Sequence[tuple[Submission, str, bytes]], previous: Mapping[str, float]
+) -> list[tuple[float, tuple[tuple[Submission, str, bytes], ...]]]:
+    """The submissions in chunks, each with the seconds it is expected to take: what the
+    student's newest attempt took (a student new to the gradebook: the median of the
+    others). The slowest come first, and a chunk holds at most CHUNK submissions and at
+    most the time of CHUNK typical ones: a submission that hung or looped last time is a
+    chunk of its own, started before the rest, so that it neither forms the run's tail
+    nor holds up the results of the submissions that would have shared its chunk."""
+    known = sorted(previous[sub.student] for sub, _, _ in todo if sub.student in previous)
+    typical = known[len(known) // 2] if known else 0.0
+    expected = [previous.get(sub.student, typical) for sub, _, _ in todo]
+    order = sorted(range(len(todo)), key=lambda i: -expected[i])
+    room = CHUNK * typical
+    chunks: list[tuple[float, tuple[tuple[Submission, str, bytes], ...]]] = []
+    chunk: list[int] = []
+    total = 0.0
+    for i in order:
+        if chunk and (len(chunk) == CHUNK or total + expected[i] > room):
+            chunks.append((total, tuple(todo[j] for j in chunk)))
+            chunk, total = [], 0.0
+        chunk.append(i)
+        total += expected[i]
+    if chunk:
+        chunks.append((total, tuple(todo[j] for j in chunk)))
+    return chunks
 
 
 def class_items(course: Course, exercise_id: str, directory: Path) -> list[str]:
@@ -212,7 +246,8 @@ def run_batch(
     summary = Summary()
     local = _forkserver_context() if dask is None else None
     if local is not None:
-        _start_forkserver(local)  # it loads the grader while this process reads the folder
+        # It loads the grader and prepares the exercises while this process reads the folder.
+        _start_forkserver(local, _ahead(course, items, seed))
     try:
         check_answers(course, items, seed)  # a fault of the course: before anyone is graded
         _run(course, items, directory, book, jobs, seed, sandbox, dask, progress, summary)
@@ -286,15 +321,15 @@ def _worker_name(name: str) -> str:
 def _local_results(
     course: Course, tasks: Sequence[_Task], sandbox: str, jobs: int | None, _: str | None
 ) -> Iterator[tuple[_Task, list[Outcome]]]:
-    """A pool of worker processes, a few chunks ahead of the results. Workers never are
-    forks of this process, which holds the gradebook's connection: they are forked from a
-    fresh server process that has loaded the grader and numpy once ('forkserver'; each
-    'spawn' worker loaded them itself: 0.3 s of CPU each), or spawned where there is none."""
+    """A pool of worker processes (see _pool_results). Workers never are forks of this
+    process, which holds the gradebook's connection: they are forked from a fresh server
+    process that has loaded the grader and numpy once ('forkserver'; each 'spawn' worker
+    loaded them itself: 0.3 s of CPU each), or spawned where there is none."""
     import multiprocessing
 
-    # A worker waits for its sandbox's child about half the time (and a hanging submission
-    # holds one without using a core): two per core keep the cores busy (measured, 2 cores:
-    # 1,000 submissions in 13 s with 4 workers, 17 s with 2, 27 s with 8).
+    # A worker waits for its sandbox's child about half the time: two per core keep the
+    # cores busy (measured, 2 cores: 1,000 submissions in 13 s with 4 workers, 17 s with
+    # 2, 27 s with 8). A worker waiting for a hanging submission is made up for apart.
     workers = jobs or 2 * (os.cpu_count() or 1)
     context = _forkserver_context() or multiprocessing.get_context("spawn")
     sweep_dead_runs()
@@ -321,13 +356,16 @@ def _forkserver_context() -> Any:
     return multiprocessing.get_context("forkserver")
 
 
-def _start_forkserver(context: Any) -> None:
-    """Start the workers' server with its own environment, leaving this one's as it was."""
+def _start_forkserver(context: Any, ahead: str | None = None) -> None:
+    """Start the workers' server with its own environment, leaving this one's as it was;
+    `ahead`: what it prepares before it forks any worker (see _prepare_ahead)."""
     from multiprocessing import forkserver
 
     context.set_forkserver_preload(_PRELOAD)
     # The server imports this module first, and so learns whose death must end it.
     environment = {**_ONE_THREAD, PARENT_ENV: str(os.getpid())}
+    if ahead is not None:
+        environment[PREPARE_ENV] = ahead
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
     try:
@@ -359,37 +397,64 @@ def _pool_results(
     run_dir: Path,
     token: str,
 ) -> Iterator[tuple[_Task, list[Outcome]]]:
+    """`workers` chunks graded at once, and one more for each worker that waits for a
+    submission that hangs (up to half as many again): its child yields the cores
+    (sandbox/supervisor.py), and the worker tells this process through `waiting`, a
+    counter they share. The pool starts a worker process when a chunk finds none idle, so
+    there are never more than that many, whatever the size of the class; a chunk is sent
+    as soon as one finishes, before its results are recorded."""
+    spares = max(1, workers // 2)
+    waiting = context.Value("i", 0)
     with ProcessPoolExecutor(
-        max_workers=workers,
+        max_workers=workers + spares,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(str(run_dir), token, _workers_parent(context)),
+        initargs=(str(run_dir), token, _workers_parent(context), waiting),
     ) as pool:
-        queue = iter(tasks)
+        # Slowest first (see _tasks); but as many of the slow ones at once as there are
+        # spare workers (each leaves a worker waiting out its time limits), unless more
+        # are needed for the slow ones to end with the rest instead of after it.
+        slow = deque(t for t in tasks if t.seconds >= SLOW_SECONDS)
+        fast = deque(t for t in tasks if t.seconds < SLOW_SECONDS)
         pending: dict[Future[list[Outcome]], _Task] = {}
 
         def feed() -> None:
-            for task in queue:
-                pending[pool.submit(grade_chunk, *_args(course, task, sandbox))] = task
-                if len(pending) >= workers * 2:
+            while len(pending) < workers + min(spares, max(0, waiting.value)):
+                running = sum(t.seconds >= SLOW_SECONDS for t in pending.values())
+                rest = sum(t.seconds for t in fast) / workers
+                needed = sum(t.seconds for t in slow) / rest if rest > 0 else len(slow)
+                if slow and (running < max(spares, math.ceil(needed)) or not fast):
+                    task = slow.popleft()
+                elif fast:
+                    task = fast.popleft()
+                else:
                     return
+                pending[pool.submit(grade_chunk, *_args(course, task, sandbox))] = task
 
-        feed()
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    raise GraderError(
-                        "a worker process of the batch stopped (killed from outside, or out "
-                        "of memory); every submission graded before it is in the gradebook",
-                        fix="Run the same command again: it grades only what is missing. "
-                        "A script that calls run_batch must do so under "
-                        "`if __name__ == '__main__':` (worker processes import it).",
-                    ) from None
-                yield pending.pop(future), result
+        try:
             feed()
+            while pending:
+                # Woken now and then without a result: a worker may have started to wait.
+                finished, _ = wait(pending, timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
+                done = [(future, pending.pop(future)) for future in finished]
+                feed()
+                for future, task in done:
+                    yield task, future.result()
+        except BrokenProcessPool:
+            raise GraderError(
+                "a worker process of the batch stopped (killed from outside, or out "
+                "of memory); every submission graded before it is in the gradebook",
+                fix="Run the same command again: it grades only what is missing. "
+                "A script that calls run_batch must do so under "
+                "`if __name__ == '__main__':` (worker processes import it).",
+            ) from None
+
+
+#: How often the batch process looks whether a worker waits for a hanging submission.
+WAKE_SECONDS = 0.05
+#: A chunk expected to take this long (a call's time floor, prepare.CALL_FLOOR_SECONDS)
+#: ran into a time limit last time: it waits far more than it computes.
+SLOW_SECONDS = 1.0
 
 
 def _dask_results(
@@ -450,16 +515,23 @@ def close_worker() -> None:
     _WORKER.clear()
 
 
-def _init_worker(run_dir: str, token: str, parent: int | None) -> None:
+def _init_worker(run_dir: str, token: str, parent: int | None, waiting: Any) -> None:
     """A pool worker keeps every file and cgroup under names of this run, which the batch
-    process removes at the end whatever happened to the worker; and it ends with its
-    parent (the forkserver, which ends with the batch process)."""
-    from grader.sandbox import cgroup
+    process removes at the end whatever happened to the worker; it ends with its parent
+    (the forkserver, which ends with the batch process); and it counts itself in `waiting`
+    while its sandbox's child yields the cores (see _pool_results)."""
+    from grader.sandbox import cgroup, supervisor
 
     die_with_parent(parent)
     tempfile.tempdir = run_dir
     cgroup.set_run(token)
     os.environ.update(_ONE_THREAD)  # a spawned worker: numpy is not loaded yet
+
+    def count(yielding: bool) -> None:
+        with waiting.get_lock():
+            waiting.value += 1 if yielding else -1
+
+    supervisor.on_yield = count
 
 
 def _workers_parent(context: Any) -> int | None:
@@ -470,3 +542,51 @@ def _workers_parent(context: Any) -> int | None:
 
     pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
     return pid if isinstance(pid, int) else None
+
+
+# --- prepared once, before any worker --------------------------------------------------------
+
+#: In the environment of the batch's forkserver only: what it prepares before it forks any
+#: worker (JSON: the course's root, and each exercise with the run's seed).
+PREPARE_ENV = "GRADER_BATCH_PREPARE"
+
+
+def _ahead(course: Course, items: Sequence[str], seed: int | None) -> str | None:
+    """What the forkserver is to prepare for this run (None: nothing, the workers will)."""
+    import json
+
+    try:
+        seeds = [
+            (item, default_seed(exercise_hash(course, item)) if seed is None else seed)
+            for item in items
+        ]
+    except GraderError:
+        return None  # check_answers says what is wrong with the course
+    return json.dumps({"course": str(course.root), "items": seeds})
+
+
+def _prepare_ahead(wanted: str) -> None:
+    """In the forkserver: each exercise prepared as a worker prepares it (grade_chunk), its
+    cases, answers and known mistakes' answers worked out for the run's seed, where every
+    worker forked afterwards finds them: a worker costs its sandbox only (a worker
+    prepared them itself: 0.25 s of CPU each, and a batch starts one more for every
+    submission that hangs). Best effort: a fault is left for the workers to meet, and the
+    batch process has met it first (check_answers)."""
+    import json
+
+    try:
+        spec = json.loads(wanted)
+        course = Course(Path(spec["course"]))
+        for item, seed in spec["items"]:
+            prepared = course.prepare(item)
+            cases, _ = prepared.graded(seed)
+            prepared.mistake_forms(cases, seed)
+            _WORKER[f"prepared:{spec['course']}:{item}"] = prepared
+    except Exception:  # the workers prepare what is missing, and meet the fault
+        return
+    gc.freeze()  # kept for the workers' lives: out of the collector's sight
+
+
+_wanted = os.environ.pop(PREPARE_ENV, "")
+if _wanted and "multiprocessing.forkserver" in sys.modules:
+    _prepare_ahead(_wanted)

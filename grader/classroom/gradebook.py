@@ -217,6 +217,14 @@ class Gradebook:
                         latest[student, item] = graded
         return dict(sorted(latest.items()))
 
+    def previous_seconds(self, item: str) -> dict[str, float]:
+        """How long each student's newest attempt at `item` took to grade (a batch starts
+        the slowest first, so that they do not form the run's tail)."""
+        rows = self.db.execute(
+            "SELECT student, seconds FROM attempts WHERE item=? ORDER BY id", (item,)
+        )
+        return {student: float(seconds) for student, seconds in rows}
+
 
 def no_submission(
     student: str, item: str, max_score: float, reason: str = NO_SUBMISSION

@@ -73,6 +73,8 @@ class Session(Protocol):
         seconds: Mapping[str, float] | None = None,
         *,
         quiet: bool = False,
+        memory: Mapping[str, int] | None = None,
+        patience: Mapping[str, float] | None = None,
     ) -> RunResult: ...
 
     def close(self) -> None: ...

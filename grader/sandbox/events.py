@@ -59,6 +59,9 @@ class Attempt:
     #: A child kept from the run before that died before doing anything of this one:
     #: nothing to blame on the submission, a new child runs the cases.
     lost: bool = False
+    #: Its priority was lowered during a call that then ended in time: it was ended, and
+    #: a new child runs the calls left (see supervisor.supervise).
+    recycled: bool = False
 
 
 #: After this many calls in a row ran out of time, a session runs no more calls: the

@@ -46,7 +46,7 @@ from grader.sandbox.protocol import (
     Stop,
     StopKind,
 )
-from grader.sandbox.supervisor import Child, Clock, kill_group, supervise
+from grader.sandbox.supervisor import Child, Clock, kill_group, lower_priority, supervise
 
 if TYPE_CHECKING:
     pass
@@ -61,6 +61,8 @@ class _Child:
     work: Path | None
     cgroup: PidsCgroup | None
     exit_status: Callable[[int], int]
+    #: Its priority was lowered (see lower): raised back before it is killed.
+    lowered: bool = False
 
     @property
     def stdout(self) -> int:
@@ -81,7 +83,21 @@ class _Child:
         except BrokenPipeError:
             pass  # the child is already gone; supervising it finds out why
 
+    def lower(self) -> None:
+        """Every process of the child (its cgroup's, or the child alone) to the lowest CPU
+        priority, its session's autogroup included (where the kernel groups each session,
+        a process's own nice value only orders it within its session)."""
+        self.lowered = True
+        for pid in self._pids():
+            lower_priority(pid)
+
+    def _pids(self) -> list[int]:
+        return self.cgroup.pids() if self.cgroup is not None else [self.proc.pid]
+
     def end(self) -> int:
+        if self.lowered:  # dying would take long at the lowest priority (lower_priority)
+            for pid in self._pids():
+                lower_priority(pid, 0)
         kill_group(self.proc)
         return self.exit_status(self.proc.wait())
 
@@ -370,10 +386,16 @@ class ProcessSession:
         seconds: Mapping[str, float] | None = None,
         *,
         quiet: bool = False,
+        memory: Mapping[str, int] | None = None,
+        patience: Mapping[str, float] | None = None,
     ) -> RunResult:
         """Call the submission on every input; `seconds` gives cases a wall limit of their
-        own (default: the job's seconds_per_case). Every run of a session draws on one time
-        budget, limits.seconds_total: once it is spent, the calls left are not run.
+        own (default: the job's seconds_per_case), `memory` the bytes a call may add to
+        the process's memory (default: only the job's memory_bytes, for the whole process),
+        `patience` the seconds after which a call still running yields the cores to other
+        work, its limit unchanged (default: never; see supervisor.supervise). Every run of
+        a session draws on one time budget, limits.seconds_total: once it is spent, the
+        calls left are not run.
 
         `quiet` throws away what the submission writes to the process's own stdout and
         stderr (os.write, C extensions): the caller cannot tell which call wrote it, and
@@ -411,7 +433,16 @@ class ProcessSession:
                 child = self._ready.pop(0) if self._ready else self.backend.spawn(job, self.layout)
             try:
                 attempt = self._attempt(
-                    child, remaining, inside, stdout, stderr, limit, budget_end, quiet, kept
+                    child,
+                    remaining,
+                    inside,
+                    stdout,
+                    stderr,
+                    (limit, patience or {}),
+                    budget_end,
+                    quiet,
+                    kept,
+                    memory,
                 )
             except BaseException:
                 child.close()
@@ -467,19 +498,29 @@ class ProcessSession:
         inputs: str,
         stdout: Capped,
         stderr: Capped,
-        limit: Mapping[str, float],
+        seconds: tuple[Mapping[str, float], Mapping[str, float]],
         budget_end: float,
         quiet: bool,
         kept: tuple[Child, tuple[str, ...] | None] | None,
+        memory: Mapping[str, int] | None,
     ) -> Attempt:
+        """One child's part of a run; `seconds`: each call's limit, and its patience."""
+        limit, patience = seconds
         limits = self.job.limits
         # A safety net under the wall clocks, for every run the child may serve.
         cpu = int(limits.import_seconds + limits.seconds_total) + 1
-        work = {"cases": cases, "inputs": inputs, "cpu_seconds": cpu, "quiet": quiet}
+        work: dict[str, object] = {
+            "cases": cases,
+            "inputs": inputs,
+            "cpu_seconds": cpu,
+            "quiet": quiet,
+        }
+        if memory:
+            work["memory"] = {case: int(memory[case]) for case in cases if case in memory}
         child.send_work(json.dumps(work).encode() + b"\n")
         return supervise(
             child,
-            Clock(limits.import_seconds, limit, budget_end, limits.seconds_total),
+            Clock(limits.import_seconds, limit, budget_end, limits.seconds_total, patience),
             cases,
             stdout,
             stderr,

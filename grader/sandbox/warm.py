@@ -47,7 +47,7 @@ from grader.sandbox.bwrap import IO_DIR, OWN_DIR, SITE_DIR, WORK_DIR, BwrapBacke
 from grader.sandbox.cgroup import PidsCgroup
 from grader.sandbox.layout import CHILD_SOURCE, Layout, package_entries
 from grader.sandbox.protocol import Job
-from grader.sandbox.supervisor import Child
+from grader.sandbox.supervisor import Child, lower_priority
 
 #: How long the server may take to load numpy, and to report a child's end.
 START_SECONDS = 30.0
@@ -99,6 +99,9 @@ class Server:
             if ready.get("ev") != "ready" or ready.get("clean") is not True:
                 raise _ServerLostError(f"unexpected first message {ready!r}")
             self.baseline = self._pids()
+            #: The sandbox's own processes (bwrap, its init, the server) by host pid: the
+            #: others in its cgroup are the child's.
+            self.own = set(self.cgroup.pids()) if self.cgroup is not None else set()
         except (OSError, _ServerLostError) as exc:
             detail = self._stderr()
             self.close()
@@ -168,6 +171,28 @@ class Server:
         self.pending = False
         return self._answer()[1]
 
+    def lower_child(self) -> list[int]:
+        """Lower the running child's CPU priority (see supervisor.supervise). From here,
+        by the host pids its cgroup shows, where the sandbox has one: at once, and as often
+        as needed (a process without privilege may change an autogroup ten times a second,
+        machine-wide, and the sandbox has none); the pids lowered, to be raised back
+        before the child is ended. Else the server is asked (no answer comes), and it
+        raises the child back itself."""
+        if self.cgroup is not None:
+            pids = [pid for pid in self.cgroup.pids() if pid not in self.own]
+            for pid in pids:
+                lower_priority(pid)
+            return pids
+        with contextlib.suppress(OSError):  # the server is gone: the next answer says so
+            self.sock.send(b'{"op": "lower"}')
+        return []
+
+    def raise_child(self, pids: list[int]) -> None:
+        """Undo lower_child before the child is ended: a process's exit runs at its own
+        priority, and at the lowest, on busy cores, dying takes a third of a second."""
+        for pid in pids:
+            lower_priority(pid, 0)
+
     def end_child(self) -> tuple[int, bool]:
         """Ask the server to end its child (a no-op if it already ended): its exit status,
         and whether the sandbox is as the next submission must find it."""
@@ -220,6 +245,8 @@ class WarmChild:
     stderr: int
     events: int
     status: int | None = field(default=None)
+    #: Host pids lowered from here (Server.lower_child), to be raised back before the end.
+    lowered: list[int] = field(default_factory=list)
 
     def send_work(self, line: bytes) -> None:
         with contextlib.suppress(OSError):  # gone already: supervising it finds out why
@@ -230,8 +257,13 @@ class WarmChild:
             os.close(self.stdin)
             self.stdin = -1
 
+    def lower(self) -> None:
+        if self.status is None:
+            self.lowered = self.server.lower_child()
+
     def end(self) -> int:
         if self.status is None:
+            self.server.raise_child(self.lowered)
             self.status, clean = self.server.end_child()
             if not clean:
                 self.backend.discard(self.server)
@@ -240,6 +272,7 @@ class WarmChild:
     def close(self) -> None:
         if self.status is None:  # its status is not needed: do not wait for it
             self.status = -signal.SIGKILL
+            self.server.raise_child(self.lowered)
             self.server.release_child()
         self.close_stdin()
         for fd in (self.stdout, self.stderr, self.events):
@@ -353,5 +386,6 @@ class WarmBackend(BwrapBackend):
                 if attempt:
                     raise SandboxError(f"the warm sandbox failed: {exc}") from None
                 continue
-            return WarmChild(self, server, *fds)
+            stdin, stdout, stderr, events = fds
+            return WarmChild(self, server, stdin, stdout, stderr, events)
         raise AssertionError("unreachable")

@@ -1,0 +1,182 @@
+"""Each call's own limits, through the CLI and with real child processes: the memory a call
+may add (derived from what the reference needs on the same input), the patience after
+which a call that still runs yields the cores, and a regrade that starts the slowest
+students first. No timing is asserted: the speed these buy is measured by
+benchmarks/bench_batch.py."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, SUBMISSIONS, backends, run_grade, write
+from grader.sandbox import Backend, Job, SandboxLimits, get_backend, supervisor
+from grader.sandbox.protocol import CallStatus, StopKind
+
+EX01 = SUBMISSIONS / "ex01"
+
+#: ex01 with the labels turned into a column: (N, 1) against (N,) broadcasts into an N x N
+#: table (10,000 rows: 800 MB), wrong on small inputs and far too large on big ones.
+BROADCASTING = """\
+import numpy as np
+
+
+def binary_cross_entropy(y_true, y_pred):
+    y = y_true.reshape(-1, 1)
+    p = np.clip(y_pred, 1e-7, 1 - 1e-7)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sandbox", backends("process", "bwrap"))
+def test_an_n_by_n_table_is_stopped_by_the_memory_its_case_allows(
+    sandbox: str, tmp_path: Path
+) -> None:
+    submission = write(tmp_path / "ex01.py", BROADCASTING)
+    env = {"GRADER_SANDBOX": sandbox}
+    text = run_grade("ex01", "--file", str(submission), "--seed", "3", env=env)
+    assert text.returncode == 1, text.stderr
+    assert "ran out of memory: used more than the" in text.stdout
+    assert "this case allows (MemoryError)" in text.stdout
+    assert "50 times the memory the reference solution needs" in text.stdout
+    report = run_grade(
+        "ex01", "--file", str(submission), "--seed", "3", "--format", "json", env=env
+    ).json()
+    stopped = report["stopped"]
+    assert stopped["kind"] == "memory"
+    # Far below the exercise's 1 GiB: what the reference needs on the case, with room.
+    assert 64 <= stopped["memory_mb"] < 1024
+    assert f"{stopped['calls']} calls ran out of memory" in stopped["message"]
+    errors = [t for t in report["tests"] if t["status"] == "error"]
+    assert len(errors) == stopped["calls"] > 0
+    assert all("MemoryError" in t["details"]["message"] for t in errors)
+    # The small cases still run: their (wrong) values are judged as values.
+    assert any(t["status"] == "failed" for t in report["tests"])
+
+
+@pytest.mark.slow
+def test_grade_batch_keeps_a_memory_stop_and_passes_correct_loops(tmp_path: Path) -> None:
+    klass = tmp_path / "class"
+    write(klass / "broadcasting" / "ex01.py", BROADCASTING)
+    for name in ("good_loops_math", "good_vectorised", "good_keras_float32"):
+        write(klass / name / "ex01.py", (EX01 / f"{name}.py").read_text())
+    book = tmp_path / "book.db"
+    result = run_grade("batch", "ex01", str(klass), "--gradebook", str(book), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    attempts = {a["student"]: a for a in result.json()["attempts"]}
+    stopped = attempts["broadcasting"]["stopped"]
+    assert stopped["kind"] == "memory"
+    assert "ran out of memory" in stopped["message"]
+    assert attempts["broadcasting"]["status"] == "failed"
+    memory = [c for c in attempts["broadcasting"]["cases"] if "MemoryError" in c["message"]]
+    assert len(memory) == stopped["calls"]
+    # Correct solutions, a plain Python loop among them, are never refused memory or time.
+    for name in ("good_loops_math", "good_vectorised", "good_keras_float32"):
+        assert attempts[name]["status"] == "passed", attempts[name]
+        assert attempts[name]["score"] == attempts[name]["max_score"]
+        assert attempts[name]["stopped"] is None
+
+
+#: Case a returns at once; b sleeps past its patience and returns (the nice value of its
+#: session, as the kernel shows it, when there is one); c runs on the child after that;
+#: d never returns. Each returns its process id otherwise.
+PATIENT = """\
+import os, time
+
+
+def loss(y_true, y_pred):
+    case = int(y_true[0])
+    if case == 1:
+        time.sleep(0.5)
+        try:
+            with open("/proc/self/autogroup") as group:
+                return -float(group.read().split()[-1])
+        except (OSError, ValueError):
+            return -100.0
+    if case == 3:
+        while True:
+            pass
+    return float(os.getpid())
+"""
+
+
+def _autogroups() -> bool:
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", backends("process", "warm"))
+def test_a_call_past_its_patience_yields_the_cores_and_keeps_its_limit(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told: list[bool] = []
+    monkeypatch.setattr(supervisor, "on_yield", told.append)
+    source = write(tmp_path / "sub.py", textwrap.dedent(PATIENT))
+    limits = SandboxLimits(seconds_per_case=3.0, memory_bytes=1024 * 2**20, output_chars=2000)
+    job = Job(submission=source, entry="loss", params=("y_true", "y_pred"), limits=limits)
+    inputs = {case: (np.array([float(i)]), np.array([0.5])) for i, case in enumerate("abcd")}
+    seconds = {"a": 3.0, "b": 3.0, "c": 3.0, "d": 0.8}
+    patience = dict.fromkeys("abcd", 0.1)
+    backend: Backend = get_backend(name)
+    try:
+        with backend.start(job) as session:
+            run = session.run(inputs, seconds, patience=patience)
+    finally:
+        backend.close()
+    a, b, c, d = (run.outcomes[case] for case in "abcd")
+    # b outlived its patience and still counted: yielding is not a time limit.
+    assert [a.status, b.status, c.status] == [CallStatus.RETURNED] * 3
+    if _autogroups():
+        assert b.value == -19.0  # it ran at the lowest priority once past its patience
+    # Its child was not used again (its priority stays low): c ran in another process.
+    assert a.value != c.value
+    # d hung: stopped at its own limit, not at its patience.
+    assert d.status is CallStatus.TIMEOUT
+    assert d.stop is not None
+    assert d.stop.kind is StopKind.TIME_LIMIT
+    assert d.stop.seconds == 0.8
+    assert told == [True, False, True, False]
+
+
+def _course(root: Path) -> Path:
+    shutil.copytree(REPO / "exercises", root / "exercises")
+    shutil.copytree(REPO / "solutions", root / "solutions")
+    return root
+
+
+@pytest.mark.slow
+def test_a_regrade_starts_with_the_students_who_were_slowest_last_time(tmp_path: Path) -> None:
+    course = _course(tmp_path / "course")
+    klass = tmp_path / "class"
+    good = (EX01 / "good_vectorised.py").read_text()
+    for student in ("a", "b", "c", "d"):
+        write(klass / student / "ex01.py", good)
+    # Last in the folder's order, and slow: every call sleeps.
+    slow = good.replace("    eps = 1e-7\n", "    __import__('time').sleep(0.02)\n    eps = 1e-7\n")
+    assert slow != good
+    write(klass / "z" / "ex01.py", slow)
+    book = tmp_path / "book.db"
+    env = {"GRADER_COURSE": str(course)}
+    args = ("batch", "ex01", str(klass), "--gradebook", str(book), "--jobs", "1")
+    first = run_grade(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    # The exercise changes (a comment is enough): the whole class is graded again.
+    exercise = course / "exercises" / "ex01.yaml"
+    exercise.write_text(exercise.read_text() + "\n# changed\n")
+    second = run_grade(*args, env=env)
+    assert second.returncode == 0, second.stderr
+    assert "graded 5, skipped 0" in second.stdout
+    with sqlite3.connect(book) as db:
+        order = [row[0] for row in db.execute("SELECT student FROM attempts ORDER BY id")]
+    assert order[:5] == ["a", "b", "c", "d", "z"]  # the first run: the folder's order
+    assert order[5] == "z"  # the regrade: the slowest first
+    assert sorted(order[6:]) == ["a", "b", "c", "d"]

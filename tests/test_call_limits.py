@@ -83,9 +83,10 @@ def test_grade_batch_keeps_a_memory_stop_and_passes_correct_loops(tmp_path: Path
         assert attempts[name]["stopped"] is None
 
 
-#: Case a returns at once; b sleeps past its patience and returns (the nice value of its
-#: session, as the kernel shows it, when there is one); c runs on the child after that;
-#: d never returns. Each returns its process id otherwise.
+#: Case a returns at once; b computes past its patience and returns (the nice value of
+#: its session, as the kernel shows it, when there is one); c runs on the child after
+#: that; d sleeps past its patience (slow, but using no CPU, as a call slowed down by a
+#: busy machine) and returns; e never returns. Each returns its process id otherwise.
 PATIENT = """\
 import os, time
 
@@ -93,13 +94,17 @@ import os, time
 def loss(y_true, y_pred):
     case = int(y_true[0])
     if case == 1:
-        time.sleep(0.5)
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            pass
         try:
             with open("/proc/self/autogroup") as group:
                 return -float(group.read().split()[-1])
         except (OSError, ValueError):
             return -100.0
     if case == 3:
+        time.sleep(0.4)
+    if case == 4:
         while True:
             pass
     return float(os.getpid())
@@ -123,28 +128,30 @@ def test_a_call_past_its_patience_yields_the_cores_and_keeps_its_limit(
     source = write(tmp_path / "sub.py", textwrap.dedent(PATIENT))
     limits = SandboxLimits(seconds_per_case=3.0, memory_bytes=1024 * 2**20, output_chars=2000)
     job = Job(submission=source, entry="loss", params=("y_true", "y_pred"), limits=limits)
-    inputs = {case: (np.array([float(i)]), np.array([0.5])) for i, case in enumerate("abcd")}
-    seconds = {"a": 3.0, "b": 3.0, "c": 3.0, "d": 0.8}
-    patience = dict.fromkeys("abcd", 0.1)
+    inputs = {case: (np.array([float(i)]), np.array([0.5])) for i, case in enumerate("abcde")}
+    seconds = {"a": 3.0, "b": 3.0, "c": 3.0, "d": 3.0, "e": 0.8}
+    patience = dict.fromkeys("abcde", 0.1)
     backend: Backend = get_backend(name)
     try:
         with backend.start(job) as session:
             run = session.run(inputs, seconds, patience=patience)
     finally:
         backend.close()
-    a, b, c, d = (run.outcomes[case] for case in "abcd")
+    a, b, c, d, e = (run.outcomes[case] for case in "abcde")
     # b outlived its patience and still counted: yielding is not a time limit.
-    assert [a.status, b.status, c.status] == [CallStatus.RETURNED] * 3
+    assert [a.status, b.status, c.status, d.status] == [CallStatus.RETURNED] * 4
     if _autogroups():
         assert b.value == -19.0  # it ran at the lowest priority once past its patience
     # Its child was not used again (its priority stays low): c ran in another process.
     assert a.value != c.value
-    # d hung: stopped at its own limit, not at its patience.
-    assert d.status is CallStatus.TIMEOUT
-    assert d.stop is not None
-    assert d.stop.kind is StopKind.TIME_LIMIT
-    assert d.stop.seconds == 0.8
-    assert told == [True, False, True, False]
+    # d used no CPU past its patience: its worker was told, but it kept its child.
+    assert d.value == c.value
+    # e hung: stopped at its own limit, not at its patience.
+    assert e.status is CallStatus.TIMEOUT
+    assert e.stop is not None
+    assert e.stop.kind is StopKind.TIME_LIMIT
+    assert e.stop.seconds == 0.8
+    assert told == [True, False] * 3
 
 
 def _course(root: Path) -> Path:

@@ -40,13 +40,13 @@ MistakeAnswers = list[tuple[Mistake, dict[str, "Expected | None"]]]
 CALL_FLOOR_SECONDS = 1.0
 CALL_FACTOR = 1000.0
 CALL_CEILING_SECONDS = 10.0
-#: A call still running this long after what the factor allows it yields the cores to other
-#: work, its limit unchanged (see sandbox/supervisor.py): in a class, a submission that
-#: hangs waits out the floor on the cores nothing else needs, instead of taking a share of
-#: them for two seconds. On inputs of a few elements a correct call takes microseconds
-#: (this is a thousand times that, and a call that yields still gets a few milliseconds
-#: of CPU before its limit on the busiest machine); on 50,000 rows the slowest plain loop
-#: takes 0.3 s, where this gives 1.05 s.
+#: A call still running this long after what the factor allows it, and still using the CPU,
+#: yields the cores to other work, its limit unchanged (see sandbox/supervisor.py): in a
+#: class, a submission that hangs waits out the floor on the cores nothing else needs,
+#: instead of taking a share of them for two seconds. On inputs of a few elements a correct
+#: call takes microseconds (this is a thousand times that); on 50,000 rows the slowest
+#: plain loop takes 0.3 s, where this gives 1.05 s; and a call slowed down by a busy
+#: machine uses little CPU, so it keeps its priority.
 CALL_YIELD_SECONDS = 0.05
 
 #: A call may add this much more memory than the reference needed on the same input, plus a

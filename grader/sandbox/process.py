@@ -46,7 +46,15 @@ from grader.sandbox.protocol import (
     Stop,
     StopKind,
 )
-from grader.sandbox.supervisor import Child, Clock, kill_group, lower_priority, supervise
+from grader.sandbox.supervisor import (
+    Child,
+    Clock,
+    cpu_seconds,
+    descendants,
+    kill_group,
+    lower_priority,
+    supervise,
+)
 
 if TYPE_CHECKING:
     pass
@@ -91,8 +99,13 @@ class _Child:
         for pid in self._pids():
             lower_priority(pid)
 
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self._pids())
+
     def _pids(self) -> list[int]:
-        return self.cgroup.pids() if self.cgroup is not None else [self.proc.pid]
+        if self.cgroup is not None:
+            return self.cgroup.pids()
+        return [self.proc.pid, *descendants(self.proc.pid)]
 
     def end(self) -> int:
         if self.lowered:  # dying would take long at the lowest priority (lower_priority)

@@ -11,7 +11,7 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -53,6 +53,10 @@ class Child(Protocol):
         else needs."""
         ...
 
+    def cpu_seconds(self) -> float | None:
+        """The CPU time it and what it started have used so far (None: not known here)."""
+        ...
+
     def end(self) -> int:
         """Kill it and everything it started; its exit status (negative: a signal)."""
         ...
@@ -60,9 +64,9 @@ class Child(Protocol):
     def close(self) -> None: ...
 
 
-#: Told True when a child is lowered (a call outlived its patience: the worker that waits
-#: for it is idle), and False once that child is ended. A batch's worker sets it, to let
-#: another worker grade meanwhile (classroom/batch.py); None: nobody is told.
+#: Told True when a call outlives its patience (the worker that waits for it is idle,
+#: or nearly), and False once that call ends or its child is ended. A batch's worker sets
+#: it, to let another worker grade meanwhile (classroom/batch.py); None: nobody is told.
 on_yield: Callable[[bool], None] | None = None
 
 
@@ -103,19 +107,20 @@ def supervise(
     passes. A kept child (see ProcessSession._live) has loaded the submission already.
 
     A call that outlives its patience (clock.patience: far more than a correct call needs
-    on its input, and less than its limit) keeps its limit, but the child's CPU priority
-    is lowered: a submission that hangs waits for its deadline on the cores nothing else
-    needs, instead of taking a share of them from the class. Should the call end in time
-    after all, the child is not used again (its priority cannot be raised back): the
-    attempt ends there (`recycled`), and the calls left go to a new child."""
+    on its input, and less than its limit) keeps its limit, and its worker is told it
+    waits (on_yield). If it goes on using the CPU (YIELD_CPU_SECONDS more), the child's
+    CPU priority is lowered: a submission that hangs waits for its deadline on the cores
+    nothing else needs, instead of taking a share of them from the class; a call that is
+    only slowed down by a busy machine uses little CPU, and keeps its priority. Should a
+    lowered call end in time after all, the child is not used again: the attempt ends
+    there (`recycled`), and the calls left go to a new child."""
     attempt = Attempt(loaded=kept)
     pending = list(cases)
     current: str | None = None
     done = False
     problem: str | None = None
     deadline = clock.deadline(None)
-    lower_at = math.inf
-    lowered: str | None = None  # the call that was running when the child was lowered
+    patience = _Patience(child, clock)
     buffer = bytearray()
     streams: dict[int, Capped | None] = {
         child.events: None,
@@ -128,15 +133,11 @@ def supervise(
             selector.register(fd, selectors.EVENT_READ)
         while streams and not done and problem is None and not attempt.recycled:
             now = time.monotonic()
-            if now >= lower_at:
-                child.lower()
-                lowered, lower_at = current, math.inf
-                if on_yield is not None:
-                    on_yield(True)
+            patience.look(now, current)
             left = deadline - now
             if left <= 0:
                 break
-            for key, _ in selector.select(min(left, lower_at - now)):
+            for key, _ in selector.select(min(left, patience.at - now)):
                 fd = int(key.fd)
                 try:
                     chunk = os.read(fd, 65536)
@@ -160,22 +161,22 @@ def supervise(
                             current, done = apply_event(line, attempt, pending, current)
                         except ProtocolError as exc:
                             problem = str(exc)
-                        if lowered is not None and lowered in attempt.outcomes:
+                        if patience.lowered is not None and patience.lowered in attempt.outcomes:
                             attempt.recycled = not done and problem is None
                         if done or problem is not None or attempt.recycled:
                             break
                         if current != before:
-                            lower_at = clock.lower_at(current)
+                            patience.start(current)
                     deadline = clock.deadline(current)
                 if len(buffer) > MAX_EVENT_BYTES:
                     problem = "an event line is too long"
         timed_out = not done and problem is None and bool(streams)
-    if done and attempt.fault is None and lowered is None:
+    if done and attempt.fault is None and patience.lowered is None:
+        patience.end()
         attempt.reusable = True
         return attempt  # still running, waiting for more work: the session decides
     returncode = child.end()
-    if lowered is not None and on_yield is not None:
-        on_yield(False)
+    patience.end()
     if done or attempt.fault is not None or attempt.recycled:
         return attempt
     if kept and not attempt.started_any and problem is None:
@@ -210,6 +211,63 @@ def supervise(
 
 #: The nice value of a call that outlived its patience: the lowest priority there is.
 LOWEST = 19
+#: Once a call's patience has passed, the CPU it must use more before it yields (a call
+#: slowed down by a busy machine uses little; a loop that never ends, all it is given),
+#: and how often that is looked at.
+YIELD_CPU_SECONDS = 0.05
+LOOK_SECONDS = 0.025
+
+
+class _Patience:
+    """When the call running yields the cores (see supervise), and what was done."""
+
+    def __init__(self, child: Child, clock: Clock) -> None:
+        self.child, self.clock = child, clock
+        #: When to look next.
+        self.at = math.inf
+        #: The call past its patience (its worker told it waits), and the child's CPU then.
+        self.waiting: str | None = None
+        self.mark: float | None = None
+        #: The call during which the child was lowered.
+        self.lowered: str | None = None
+
+    def start(self, current: str | None) -> None:
+        """A call starts (the one before ended)."""
+        if self.waiting is not None and self.lowered is None:
+            self.waiting = None
+            _tell(False)
+        self.at = self.clock.lower_at(current)
+
+    def look(self, now: float, current: str | None) -> None:
+        """Past the call's patience: tell its worker it waits; then, once the child has
+        used YIELD_CPU_SECONDS more of CPU (or where its CPU cannot be read), lower it."""
+        if now < self.at or current is None or self.lowered is not None:
+            return
+        if self.waiting != current:
+            self.waiting = current
+            _tell(True)
+            self.mark = self.child.cpu_seconds()
+            if self.mark is not None:
+                self.at = now + LOOK_SECONDS
+                return
+        elif self.mark is not None:
+            used = self.child.cpu_seconds()
+            if used is not None and used - self.mark < YIELD_CPU_SECONDS:
+                self.at = now + LOOK_SECONDS
+                return
+        self.child.lower()
+        self.lowered, self.at = current, math.inf
+
+    def end(self) -> None:
+        """The child's attempt is over: its worker no longer waits for it."""
+        if self.waiting is not None:
+            self.waiting = None
+            _tell(False)
+
+
+def _tell(waiting: bool) -> None:
+    if on_yield is not None:
+        on_yield(waiting)
 
 
 def lower_priority(pid: int, nice: int = LOWEST) -> None:
@@ -222,6 +280,46 @@ def lower_priority(pid: int, nice: int = LOWEST) -> None:
         group.write(str(nice))
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, pid, nice)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid, by its children's files in /proc (an empty list where the
+    kernel keeps none, or pid is gone)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as listed:
+                    children = [int(child) for child in listed.read().split()]
+            except (OSError, ValueError):
+                continue
+            found += children
+            todo += children
+    return found
+
+
+def cpu_seconds(pids: Iterable[int]) -> float | None:
+    """The CPU time these processes have used (user and system), or None if none of them
+    can be read."""
+    total, read = 0.0, False
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICKS
+        read = True
+    return total if read else None
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:

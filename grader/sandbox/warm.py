@@ -47,7 +47,7 @@ from grader.sandbox.bwrap import IO_DIR, OWN_DIR, SITE_DIR, WORK_DIR, BwrapBacke
 from grader.sandbox.cgroup import PidsCgroup
 from grader.sandbox.layout import CHILD_SOURCE, Layout, package_entries
 from grader.sandbox.protocol import Job
-from grader.sandbox.supervisor import Child, lower_priority
+from grader.sandbox.supervisor import Child, cpu_seconds, descendants, lower_priority
 
 #: How long the server may take to load numpy, and to report a child's end.
 START_SECONDS = 30.0
@@ -99,9 +99,9 @@ class Server:
             if ready.get("ev") != "ready" or ready.get("clean") is not True:
                 raise _ServerLostError(f"unexpected first message {ready!r}")
             self.baseline = self._pids()
-            #: The sandbox's own processes (bwrap, its init, the server) by host pid: the
-            #: others in its cgroup are the child's.
-            self.own = set(self.cgroup.pids()) if self.cgroup is not None else set()
+            #: The sandbox's own processes below bwrap (its init, the server) by host pid:
+            #: the others below it are the child's (child_pids).
+            self.own = set(descendants(self.proc.pid))
         except (OSError, _ServerLostError) as exc:
             detail = self._stderr()
             self.close()
@@ -171,15 +171,21 @@ class Server:
         self.pending = False
         return self._answer()[1]
 
+    def child_pids(self) -> list[int]:
+        """The host pids of the running child and of what it started."""
+        if self.proc is None:
+            return []
+        return [pid for pid in descendants(self.proc.pid) if pid not in self.own]
+
     def lower_child(self) -> list[int]:
         """Lower the running child's CPU priority (see supervisor.supervise). From here,
-        by the host pids its cgroup shows, where the sandbox has one: at once, and as often
-        as needed (a process without privilege may change an autogroup ten times a second,
+        by its host pids: at once (for a grader with privilege, as often as needed; the
+        kernel lets a process without it change an autogroup ten times a second,
         machine-wide, and the sandbox has none); the pids lowered, to be raised back
-        before the child is ended. Else the server is asked (no answer comes), and it
-        raises the child back itself."""
-        if self.cgroup is not None:
-            pids = [pid for pid in self.cgroup.pids() if pid not in self.own]
+        before the child is ended. Where they cannot be found, the server is asked (no
+        answer comes), and it raises the child back itself."""
+        pids = self.child_pids()
+        if pids:
             for pid in pids:
                 lower_priority(pid)
             return pids
@@ -260,6 +266,11 @@ class WarmChild:
     def lower(self) -> None:
         if self.status is None:
             self.lowered = self.server.lower_child()
+
+    def cpu_seconds(self) -> float | None:
+        if self.status is not None:
+            return None
+        return cpu_seconds(self.server.child_pids())
 
     def end(self) -> int:
         if self.status is None:

@@ -21,6 +21,7 @@ import gc
 import hashlib
 import math
 import os
+import signal
 import sys
 import tempfile
 from collections import deque
@@ -523,6 +524,9 @@ def _init_worker(run_dir: str, token: str, parent: int | None, waiting: Any) -> 
     from grader.sandbox import cgroup, supervisor
 
     die_with_parent(parent)
+    # Ctrl-C is the batch process's to handle (it stops the pool and says how to go on);
+    # a worker in the same foreground group would print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tempfile.tempdir = run_dir
     cgroup.set_run(token)
     os.environ.update(_ONE_THREAD)  # a spawned worker: numpy is not loaded yet
@@ -574,6 +578,8 @@ def _prepare_ahead(wanted: str) -> None:
     batch process has met it first (check_answers)."""
     import json
 
+    # Ctrl-C during this preparation is the batch process's, as in the workers.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         spec = json.loads(wanted)
         course = Course(Path(spec["course"]))
@@ -584,6 +590,8 @@ def _prepare_ahead(wanted: str) -> None:
             _WORKER[f"prepared:{spec['course']}:{item}"] = prepared
     except Exception:  # the workers prepare what is missing, and meet the fault
         return
+    finally:
+        signal.signal(signal.SIGINT, previous)
     gc.freeze()  # kept for the workers' lives: out of the collector's sight
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SUBMISSIONS, run_grade
+from grader.classroom.exports import EXPORTERS
+from grader.classroom.formats import EXPORT_FORMATS
 from grader.render import BATCH_FORMATS, FORMATS, REPORT_SUFFIXES, STDOUT_FORMATS
 from grader.sandbox import BACKENDS, CHOICES
 
@@ -40,6 +42,10 @@ def test_the_cli_offers_what_the_registries_hold() -> None:
     assert f"[{'|'.join(CHOICES)}]" in helped.replace("\n", "").replace(" ", "")
     batch = run_grade("batch", "--help").stdout.replace("\n", "").replace(" ", "")
     assert f"[{'|'.join(BATCH_FORMATS)}]" in batch
+    # The export formats the CLI names without loading the exporters are the exporters.
+    assert tuple(EXPORTERS) == EXPORT_FORMATS
+    exported = run_grade("gradebook", "export", "--help").stdout.replace("\n", "")
+    assert f"[{'|'.join(EXPORT_FORMATS)}]" in exported.replace(" ", "")
 
 
 @pytest.mark.slow

@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.classroom.formats import EXPORT_FORMATS, MOODLE_IDENTIFIERS
 from grader.classroom.gradebook import Gradebook
-from grader.classroom.roster import ClassList, roster_fields, with_roster
+from grader.classroom.roster import ClassList, listed_names, roster_fields, with_roster
 from grader.course import Course
 from grader.errors import GraderError, Problem, SpecError
 from grader.results import Roster
@@ -46,23 +46,23 @@ class Exported:
 
 def titles(course: Course | None, items: Sequence[str]) -> dict[str, str]:
     """Column and section titles; an item whose file is broken is named by its id."""
-    found = {}
-    for item in items if course is not None else ():
-        with contextlib.suppress(GraderError):
-            found[item] = course.load(item).title  # type: ignore[union-attr]
-    return found
+    return describe(course, items, {}).titles
 
 
 def describe(
     course: Course | None, ids: Sequence[str], rows: Mapping[tuple[str, str], Mapping[str, Any]]
 ) -> Items:
+    """Each item's title and points from the course (each file loaded once), else its id
+    and the most points the gradebook saw for it."""
+    found_titles: dict[str, str] = {}
     points: dict[str, float] = {}
     for (_, item), row in rows.items():
         points[item] = max(points.get(item, 0.0), float(row["max_score"] or 0.0))
     for item in ids if course is not None else ():
         with contextlib.suppress(GraderError):
-            points[item] = float(course.load(item).points)  # type: ignore[union-attr]
-    return Items(tuple(ids), titles(course, ids), points)
+            exercise = course.load(item)  # type: ignore[union-attr]
+            found_titles[item], points[item] = exercise.title, float(exercise.points)
+    return Items(tuple(ids), found_titles, points)
 
 
 def class_list(
@@ -100,46 +100,43 @@ def write_dashboard(
         raise GraderError(f"cannot write {path}: {exc.strerror}") from None
 
 
+@dataclass(frozen=True)
+class ExportOptions:
+    """What `grade gradebook export` was asked for beside the format."""
+
+    all_attempts: bool = False
+    roster: Roster | None = None
+    #: Exercise id -> its assignment's id in Canvas.
+    assignments: Mapping[str, str] = field(default_factory=dict)
+    #: Moodle's user field (formats.MOODLE_IDENTIFIERS).
+    identifier: str | None = None
+
+
 def export(
-    book: Gradebook,
-    fmt: str,
-    course: Course | None,
-    *,
-    all_attempts: bool = False,
-    roster: Roster | None = None,
-    assignments: Mapping[str, str] | None = None,
-    identifier: str | None = None,
+    book: Gradebook, fmt: str, course: Course | None, options: ExportOptions | None = None
 ) -> Exported:
     """The gradebook in `fmt`: each student's grade per exercise, that of the file the
     latest run found (Gradebook.latest), a roster's students without one at 0 points;
     with `all_attempts` (JSON) every attempt ever graded."""
-    if fmt == "json":
-        return _json(book, course, roster, all_attempts)
-    listed, items = class_list(book, course, roster=roster)
-    if fmt == "csv":
-        from grader.render.spreadsheet import render_class
-
-        sections = {s.student: s.section for s in roster.students} if roster else {}
-        return Exported(render_class(listed.rows, items.titles, sections), _unknown(listed))
-    if roster is None:
-        raise GraderError(
-            f"a {fmt.title()} import matches students by the ids in a roster",
-            fix="Pass --roster roster.csv (student,name,canvas_id,sis_user_id,sis_login_id,"
-            "section,email); the manual's 'Hand grades to an LMS' shows one.",
-        )
-    if fmt == "canvas":
-        return _canvas(listed, items, roster, dict(assignments or {}))
-    if fmt == "moodle":
-        return _moodle(listed, items, roster, identifier)
-    raise GraderError(f"unknown export format '{fmt}'", fix=f"Use one of {EXPORT_FORMATS}.")
+    if fmt not in EXPORTERS:
+        raise GraderError(f"unknown export format '{fmt}'", fix=f"Use one of {EXPORT_FORMATS}.")
+    return EXPORTERS[fmt](book, course, options or ExportOptions())
 
 
-def _json(
-    book: Gradebook, course: Course | None, roster: Roster | None, all_attempts: bool
-) -> Exported:
+def _csv(book: Gradebook, course: Course | None, options: ExportOptions) -> Exported:
+    from grader.render.spreadsheet import render_class
+
+    listed, items = class_list(book, course, roster=options.roster)
+    roster = options.roster
+    sections = {s.student: s.section for s in roster.students} if roster else {}
+    return Exported(render_class(listed.rows, items.titles, sections), _unknown(listed))
+
+
+def _json(book: Gradebook, course: Course | None, options: ExportOptions) -> Exported:
     from grader.render.json import dumps
 
-    if all_attempts:
+    roster = options.roster
+    if options.all_attempts:
         rows = book.rows()
         listed = ClassList({}, ())
     else:
@@ -150,21 +147,32 @@ def _json(
     return Exported(dumps(rows) + "\n", _unknown(listed))
 
 
+def _lms_roster(fmt: str, options: ExportOptions) -> Roster:
+    """The roster an LMS import matches students by: required."""
+    if options.roster is None:
+        raise GraderError(
+            f"a {fmt} import matches students by the ids in a roster",
+            fix="Pass --roster roster.csv (student,name,canvas_id,sis_user_id,sis_login_id,"
+            "section,email); the manual's 'Hand grades to an LMS' shows one.",
+        )
+    return options.roster
+
+
 def _unknown(listed: ClassList) -> list[str]:
     if not listed.unknown:
         return []
     return [
         f"{len(listed.unknown)} student(s) graded but not in the roster: "
-        + ", ".join(listed.unknown[:10])
-        + (", ..." if len(listed.unknown) > 10 else "")
+        + listed_names(listed.unknown)
     ]
 
 
-def _canvas(
-    listed: ClassList, items: Items, roster: Roster, assignments: dict[str, str]
-) -> Exported:
+def _canvas(book: Gradebook, course: Course | None, options: ExportOptions) -> Exported:
     from grader.render.lms import render_canvas
 
+    roster = _lms_roster("Canvas", options)
+    listed, items = class_list(book, course, roster=roster)
+    assignments = options.assignments
     _check_assignments(assignments, items)
     ids = ("canvas_id", "sis_user_id", "sis_login_id")
     if not any(column in roster.columns for column in ids):
@@ -217,10 +225,12 @@ def _check_assignments(assignments: Mapping[str, str], items: Items) -> None:
             )
 
 
-def _moodle(listed: ClassList, items: Items, roster: Roster, identifier: str | None) -> Exported:
+def _moodle(book: Gradebook, course: Course | None, options: ExportOptions) -> Exported:
     from grader.render.lms import render_moodle
 
-    if identifier not in MOODLE_IDENTIFIERS:
+    roster = _lms_roster("Moodle", options)
+    identifier = options.identifier
+    if identifier is None or identifier not in MOODLE_IDENTIFIERS:
         raise GraderError(
             "a Moodle import matches students by one user field",
             fix="Pass --identifier username (the roster's sis_login_id), idnumber "
@@ -249,6 +259,7 @@ def _moodle(listed: ClassList, items: Items, roster: Roster, identifier: str | N
     ]
     if lacking:
         raise SpecError(problems=lacking)
+    listed, items = class_list(book, course, roster=roster)
     warnings = _unknown(listed)
     if listed.unknown:
         warnings[-1] += " (left out: Moodle would stop the import at a user it cannot find)"
@@ -267,3 +278,13 @@ def _moodle(listed: ClassList, items: Items, roster: Roster, identifier: str | N
         header,
     )
     return Exported(text, warnings)
+
+
+#: `grade gradebook export --format` -> its exporter (formats.EXPORT_FORMATS names them for
+#: the CLI without loading this module).
+EXPORTERS: dict[str, Callable[[Gradebook, Course | None, ExportOptions], Exported]] = {
+    "csv": _csv,
+    "json": _json,
+    "canvas": _canvas,
+    "moodle": _moodle,
+}

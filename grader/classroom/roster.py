@@ -192,3 +192,9 @@ def roster_fields(student: RosterStudent | None) -> dict[str, str] | None:
     if student is None:
         return None
     return {f.name: getattr(student, f.name) for f in fields(RosterStudent) if f.name != "line"}
+
+
+def listed_names(students: Sequence[str], most: int = 10) -> str:
+    """Up to `most` names, in order, and how many more: for one line of a summary."""
+    more = len(students) - most
+    return ", ".join(students[:most]) + (f" and {more} more" if more > 0 else "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from grader.classroom.roster import listed_names
 from grader.results import ItemStats
 
 #: Submissions that could not be graded listed after a run, each with its reason.
@@ -58,12 +59,12 @@ class Summary:
                 prefix = f"{item.item} " if len(self.stats) > 1 else ""
                 out.append(
                     f"{prefix}no submission ({len(item.missing)}, 0 points each): "
-                    + _names(item.missing)
+                    + listed_names(item.missing, MOST_ERRORING)
                 )
         if self.unknown:
             out.append(
                 f"not in the roster ({len(self.unknown)}, graded all the same): "
-                + _names(self.unknown)
+                + listed_names(self.unknown, MOST_ERRORING)
             )
         slowest = sorted(
             (slow for item in self.stats for slow in item.slowest),
@@ -94,10 +95,3 @@ class Summary:
             more = len(found) - MOST_ERRORING
             out.append(f"  ... and {more} more (the dashboard, --report class.html, lists them)")
         return out
-
-
-def _names(students: tuple[str, ...]) -> str:
-    """Up to MOST_ERRORING names, in order, and how many more."""
-    shown = ", ".join(students[:MOST_ERRORING])
-    more = len(students) - MOST_ERRORING
-    return shown + (f" and {more} more" if more > 0 else "")

@@ -196,7 +196,7 @@ def gradebook_export(
     whose file is gone has none), as CSV, JSON, or the files Canvas and Moodle import;
     --all-attempts: every attempt as JSON. With --roster every student of the roster has a
     row (0 points, "no submission", where nothing was found)."""
-    from grader.classroom.exports import export
+    from grader.classroom.exports import ExportOptions, export
     from grader.classroom.gradebook import open_gradebook
     from grader.classroom.roster import read_roster
 
@@ -220,15 +220,8 @@ def gradebook_export(
             found = course(ctx)
         except GraderError:
             found = None  # columns named by id alone
-        exported = export(
-            book,
-            fmt,
-            found,
-            all_attempts=all_attempts,
-            roster=roster,
-            assignments=ids,
-            identifier=identifier,
-        )
+        options = ExportOptions(all_attempts, roster, ids, identifier)
+        exported = export(book, fmt, found, options)
     finally:
         book.close()
     for warning in exported.warnings:

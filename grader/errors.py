@@ -81,13 +81,13 @@ class UnknownExerciseError(GraderError):
     """The exercise id names no exercise of the course."""
 
 
-class SubmissionError(GraderError):
+class SubmissionFileError(GraderError):
     """The student's file cannot be graded as handed in (missing, unreadable, not a
     notebook, too large): the one kind of fault that is the student's to fix. Any other
     fault while grading is the course's or the machine's (Gradescope says so)."""
 
 
-class SubmissionNotFoundError(SubmissionError):
+class SubmissionNotFoundError(SubmissionFileError):
     """The file to grade does not exist."""
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from grader.errors import SubmissionError
+from grader.errors import SubmissionFileError
 from grader.results import Report
 
 #: A notebook's file: its code is all that is read, so a bigger one is almost always
@@ -91,7 +91,7 @@ class _Cell:
 
 
 def read(path: Path, entry: str) -> NotebookModule:
-    """The module of the notebook at path; SubmissionError when it is not a notebook."""
+    """The module of the notebook at path; SubmissionFileError when it is not a notebook."""
     cells, notes = _code_cells(path)
     # The last cell that defines the function, or that tries to and does not parse: the
     # student's latest version (a kernel would keep an older one when the newest fails).
@@ -137,7 +137,7 @@ def _code_cells(path: Path) -> tuple[list[_Cell], list[str]]:
             notes.append(f"cell {number}: lone surrogates (not text) replaced by U+FFFD")
         total += len(text)
         if total > MAX_SOURCE_CHARS:
-            raise SubmissionError(
+            raise SubmissionFileError(
                 f"{path.name} holds more than {MAX_SOURCE_CHARS:,} characters of code "
                 f"(reached at cell {number})",
                 fix="Submit the code the exercise asks for (the function and what it uses) "
@@ -191,7 +191,7 @@ def _parse(source: str) -> tuple[ast.Module | None, SyntaxError | None]:
 
 def _notebook(path: Path) -> Any:
     """The notebook as nbformat reads it (version 4), once the file is known to be within
-    the limits; SubmissionError, saying what and what to do, otherwise."""
+    the limits; SubmissionFileError, saying what and what to do, otherwise."""
     import json
 
     import nbformat
@@ -209,19 +209,19 @@ def _notebook(path: Path) -> Any:
             if isinstance(exc, UnicodeDecodeError)
             else f"it does not appear to be JSON ({str(exc).splitlines()[0][:120]})"
         )
-        raise SubmissionError(
+        raise SubmissionFileError(
             f"{path.name} is not a Jupyter notebook: {reason}", fix=not_notebook
         ) from None
     containers, cells = _shape(data)
     del data
     if containers > MAX_JSON_CONTAINERS:
-        raise SubmissionError(
+        raise SubmissionFileError(
             f"{path.name} holds more than {MAX_JSON_CONTAINERS:,} JSON objects and lists, "
             "more than a notebook's code needs",
             fix=_CLEAR,
         )
     if cells > MAX_CELLS:
-        raise SubmissionError(
+        raise SubmissionFileError(
             f"{path.name} has {cells:,} cells; the grader reads at most {MAX_CELLS:,}",
             fix="Keep the cells the exercise needs (the function and what it uses), "
             "or submit a .py file.",
@@ -229,7 +229,7 @@ def _notebook(path: Path) -> Any:
     try:
         return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat's NotJSONError, a ValidationError, bad structure
-        raise SubmissionError(
+        raise SubmissionFileError(
             f"{path.name} is not a Jupyter notebook: {str(exc).splitlines()[0][:200]}",
             fix=not_notebook,
         ) from None
@@ -245,14 +245,14 @@ def _read_bounded(path: Path) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise SubmissionError(
+                raise SubmissionFileError(
                     f"{path.name} is not a regular file", fix="Submit a notebook saved on disk."
                 )
             raw = handle.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as exc:
-        raise SubmissionError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise SubmissionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(raw) > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError(
+        raise SubmissionFileError(
             f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB, "
             "the most a notebook submission may be",
             fix=_CLEAR,

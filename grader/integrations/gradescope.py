@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from grader.audience import Audience
 from grader.course import Course
-from grader.errors import GraderError, SpecError, SubmissionError
+from grader.errors import GraderError, SpecError, SubmissionFileError
 
 if TYPE_CHECKING:
     from grader.exercise.prepare import Prepared
@@ -92,7 +92,7 @@ def results(exercise_id: str, submission_dir: Path, course: Callable[[], Course]
         seed = _seed(prepared, submission)
         report = grade(exercise_id, submission, prepared=prepared, seed=seed, audience=AUDIENCE)
         return Results(render_gradescope(report, AUDIENCE))
-    except SubmissionError as exc:  # the student's to fix: what was uploaded, and why
+    except SubmissionFileError as exc:  # the student's to fix: what was uploaded, and why
         names = ", ".join(p.name for p in uploaded) or "no .py or .ipynb file"
         expected = f"{exercise_id}.py or {exercise_id}.ipynb"
         return Results(_failed(f"{exc}\n(uploaded: {names}; expected {expected})"))

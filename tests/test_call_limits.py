@@ -61,6 +61,20 @@ def test_an_n_by_n_table_is_stopped_by_the_memory_its_case_allows(
 
 
 @pytest.mark.slow
+def test_a_release_bundle_holds_each_call_to_the_memory_its_case_allows(tmp_path: Path) -> None:
+    """A bundle has no reference to measure: it stores each case's memory and patience as
+    it stores its time limit, so a student grading in it is held as in the course."""
+    bundle = tmp_path / "bundle"
+    released = run_grade("release", str(bundle), "--seeds", "1")
+    assert released.returncode == 0, released.stderr
+    submission = write(tmp_path / "ex01.py", BROADCASTING)
+    report = run_grade("ex01", "--file", str(submission), "--format", "json", cwd=bundle).json()
+    stopped = report["stopped"]
+    assert stopped["kind"] == "memory"
+    assert 64 <= stopped["memory_mb"] < 1024
+
+
+@pytest.mark.slow
 def test_grade_batch_keeps_a_memory_stop_and_passes_correct_loops(tmp_path: Path) -> None:
     klass = tmp_path / "class"
     write(klass / "broadcasting" / "ex01.py", BROADCASTING)

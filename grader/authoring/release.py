@@ -315,6 +315,10 @@ def _answers(prepared: Prepared, seeds: tuple[int, ...]) -> dict[str, Any]:
                 "digest": input_digest(case),
                 "expected": _interval(answers.expected[case.id]),
                 "seconds": answers.seconds[case.id],
+                # The call's memory and patience, derived from the reference as its time
+                # limit is: a bundle holds a student's call to them as the course does.
+                "memory": answers.memory.get(case.id),
+                "patience": answers.patience.get(case.id),
                 "mistakes": {m.id: _interval(found[case.id]) for m, found in mistakes},
                 "forms": forms[case.id],
             }

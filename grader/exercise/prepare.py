@@ -187,6 +187,7 @@ def _well_formed(stored: Any) -> bool:
         and _interval(stored.get("expected"))
         and isinstance(stored.get("seconds"), (int, float))
         and (stored.get("memory") is None or type(stored["memory"]) is int)
+        and (stored.get("patience") is None or isinstance(stored["patience"], (int, float)))
         and isinstance(stored.get("mistakes"), dict)
         and all(v is None or _interval(v) for v in stored["mistakes"].values())
     )
@@ -311,7 +312,9 @@ class Prepared:
                 seconds[case.id] = float(stored["seconds"])
                 if isinstance(stored.get("memory"), int):  # bundles made before: none
                     memory[case.id] = stored["memory"]
-            return Answers(expected, seconds, memory)
+                if stored.get("patience") is not None:
+                    patience[case.id] = float(stored["patience"])
+            return Answers(expected, seconds, memory, patience)
         from grader.exercise.reference import expected_for
 
         reference = self.reference

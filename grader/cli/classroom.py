@@ -27,7 +27,10 @@ from grader.render.untrusted import visible
 @click.argument("exercise_id", metavar="EXERCISE|all")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
-    "--jobs", type=click.IntRange(1, 256), help="Parallel graders [default: twice the cores]."
+    "--jobs",
+    type=click.IntRange(1, 256),
+    help="Parallel graders [default: twice the cores]; up to half as many more start "
+    "while some wait on a submission that hangs.",
 )
 @click.option(
     "--seed",

@@ -247,6 +247,16 @@ def test_grade_show_prints_a_quiz_with_the_students_numbers_rendered_and_wrapped
 
 
 @pytest.mark.slow
+def test_grade_show_shows_a_hostile_student_id_as_escapes(course: Path) -> None:
+    """The student id is anyone's text: a terminal escape in it is shown, never acted on."""
+    result = run_grade("show", "q09", "--student", "ann\x1b[2J\u202e", "--course", str(course))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "\u202e" not in result.stdout
+    assert "ann\\x1b[2J\\u202e" in result.stdout
+
+
+@pytest.mark.slow
 def test_grade_show_of_a_shipped_quiz_shows_the_templates_numbers() -> None:
     shown = run_grade("show", "q01", "--student", "ann")
     assert shown.returncode == 0, shown.stderr

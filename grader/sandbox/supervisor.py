@@ -214,8 +214,8 @@ LOWEST = 19
 #: Once a call's patience has passed, the CPU it must use more before it yields (a call
 #: slowed down by a busy machine uses little; a loop that never ends, all it is given),
 #: and how often that is looked at.
-YIELD_CPU_SECONDS = 0.05
-LOOK_SECONDS = 0.025
+YIELD_CPU_SECONDS = 0.02
+LOOK_SECONDS = 0.01
 
 
 class _Patience:

@@ -6,6 +6,7 @@ benchmarks/bench_batch.py."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import textwrap
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SUBMISSIONS, backends, run_grade, write
-from grader.sandbox import Backend, Job, SandboxLimits, get_backend, supervisor
+from grader.sandbox import Backend, Job, SandboxLimits, cgroup, get_backend, supervisor
 from grader.sandbox.protocol import CallStatus, StopKind
 
 EX01 = SUBMISSIONS / "ex01"
@@ -98,7 +99,8 @@ def test_grade_batch_keeps_a_memory_stop_and_passes_correct_loops(tmp_path: Path
 
 
 #: Case a returns at once; b computes past its patience and returns (the nice value of
-#: its session, as the kernel shows it, when there is one); c runs on the child after
+#: its session, as the kernel shows it, when there is one, minus 100 if it is in an idle
+#: cpu cgroup); c runs on the child after
 #: that; d sleeps past its patience (slow, but using no CPU, as a call slowed down by a
 #: busy machine) and returns; e never returns. Each returns its process id otherwise.
 PATIENT = """\
@@ -113,9 +115,13 @@ def loss(y_true, y_pred):
             pass
         try:
             with open("/proc/self/autogroup") as group:
-                return -float(group.read().split()[-1])
+                nice = -float(group.read().split()[-1])
         except (OSError, ValueError):
-            return -100.0
+            nice = -1000.0
+        with open("/proc/self/cgroup") as groups:
+            idle = any("cpu" in line.split(":")[1].split(",") and line.rstrip().endswith("-idle")
+                       for line in groups)
+        return nice - 100.0 * idle
     if case == 3:
         time.sleep(0.4)
     if case == 4:
@@ -130,6 +136,10 @@ def _autogroups() -> bool:
         return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
     except OSError:
         return False
+
+
+def _idle_cgroups() -> bool:
+    return os.geteuid() == 0 and Path("/sys/fs/cgroup/cpu/cpu.idle").exists()
 
 
 @pytest.mark.slow
@@ -154,8 +164,11 @@ def test_a_call_past_its_patience_yields_the_cores_and_keeps_its_limit(
     a, b, c, d, e = (run.outcomes[case] for case in "abcde")
     # b outlived its patience and still counted: yielding is not a time limit.
     assert [a.status, b.status, c.status, d.status] == [CallStatus.RETURNED] * 4
-    if _autogroups():
-        assert b.value == -19.0  # it ran at the lowest priority once past its patience
+    # It ran at the lowest priority once past its patience, and where the grader can make
+    # one (as root, cgroup v1), in the run's idle cpu cgroup, removed when the run ends.
+    idle = 100.0 if _idle_cgroups() else 0.0
+    assert b.value == (-19.0 if _autogroups() else -1000.0) - idle
+    assert not list(Path("/sys/fs/cgroup/cpu").glob(f"grader-{cgroup._run}-idle"))
     # Its child was not used again (its priority stays low): c ran in another process.
     assert a.value != c.value
     # d used no CPU past its patience: its worker was told, but it kept its child.

@@ -182,7 +182,8 @@ class ProcessBackend:
         return tuple(notes)
 
     def close(self) -> None:
-        """Nothing outlives a session of this backend."""
+        """Nothing outlives a session of this backend; the run's idle cpu cgroup goes."""
+        cgroup.remove_idle()
 
     def start(self, job: Job) -> ProcessSession:
         """Start the child now, so Python and numpy load while the caller builds inputs."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from grader.sandbox import cgroup
 from grader.sandbox.events import MAX_EVENT_BYTES, Attempt, Capped, apply_event
 from grader.sandbox.protocol import (
     CallOutcome,
@@ -272,14 +273,19 @@ def _tell(waiting: bool) -> None:
 
 def lower_priority(pid: int, nice: int = LOWEST) -> None:
     """Best effort: the process's session to this priority (its autogroup, where the kernel
-    has them: /proc/sys/kernel/sched_autogroup_enabled), and the process itself. Back to 0
+    has them: /proc/sys/kernel/sched_autogroup_enabled), and the process itself; lowered,
+    also into the run's idle cpu cgroup where one can be made (cgroup.to_idle). Back to 0
     before a lowered process is killed: its exit runs at its own priority, and on busy
     cores the lowest makes it take a third of a second (a process without privilege can
     raise its autogroup's back to 0, not its own nice value)."""
+    if nice == 0:
+        cgroup.from_idle(pid)
     with contextlib.suppress(OSError), open(f"/proc/{pid}/autogroup", "w") as group:
         group.write(str(nice))
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, pid, nice)
+    if nice > 0:
+        cgroup.to_idle(pid)
 
 
 def descendants(pid: int) -> list[int]:

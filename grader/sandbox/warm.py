@@ -354,6 +354,7 @@ class WarmBackend(BwrapBackend):
                 remove_tree(made)
         self._io = self._store = None
         self._stored.clear()
+        cgroup.remove_idle()
 
     def __enter__(self) -> WarmBackend:
         return self

@@ -53,6 +53,8 @@ from grader.results import Outcome, Roster
 #: Submissions per task: few enough for a steady progress bar, enough that sending a task
 #: (a millisecond with Dask) is small beside grading it.
 CHUNK = 8
+#: Chunks shrink once fewer than TAIL_SHRINK * CHUNK submissions are left (see _chunks).
+TAIL_SHRINK = 8
 
 
 def exercise_hash(course: Course, exercise_id: str) -> str:
@@ -195,10 +197,11 @@ def _chunks(
 ) -> list[tuple[float, tuple[tuple[Submission, str, bytes], ...]]]:
     """The submissions in chunks, each with the seconds it is expected to take: what the
     student's newest attempt took (a student new to the gradebook: the median of the
-    others). The slowest come first, and a chunk holds at most CHUNK submissions and at
-    most the time of CHUNK typical ones: a submission that hung or looped last time is a
-    chunk of its own, started before the rest, so that it neither forms the run's tail
-    nor holds up the results of the submissions that would have shared its chunk."""
+    others). The slowest come first, and a chunk holds at most CHUNK submissions (fewer
+    near the end) and at most the time of CHUNK typical ones: a submission that hung or
+    looped last time is a chunk of its own, started before the rest, so that it neither
+    forms the run's tail nor holds up the results of the submissions that would have
+    shared its chunk."""
     known = sorted(previous[sub.student] for sub, _, _ in todo if sub.student in previous)
     typical = known[len(known) // 2] if known else 0.0
     expected = [previous.get(sub.student, typical) for sub, _, _ in todo]
@@ -207,8 +210,11 @@ def _chunks(
     chunks: list[tuple[float, tuple[tuple[Submission, str, bytes], ...]]] = []
     chunk: list[int] = []
     total = 0.0
-    for i in order:
-        if chunk and (len(chunk) == CHUNK or total + expected[i] > room):
+    for position, i in enumerate(order):
+        # Smaller chunks towards the end (the last TAIL_SHRINK * CHUNK submissions): the
+        # workers then finish together instead of waiting for the last one's whole chunk.
+        size = min(CHUNK, max(1, (len(order) - position) // TAIL_SHRINK))
+        if chunk and (len(chunk) >= size or total + expected[i] > room):
             chunks.append((total, tuple(todo[j] for j in chunk)))
             chunk, total = [], 0.0
         chunk.append(i)

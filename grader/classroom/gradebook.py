@@ -157,16 +157,13 @@ class Gradebook:
         cursor = self.db.execute(
             "SELECT * FROM attempts WHERE id > ? ORDER BY student, item, id", (after,)
         )
+        return [_decoded(row) for row in self._raw(cursor)]
+
+    @staticmethod
+    def _raw(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+        """Rows as stored: their JSON columns still text (see _decoded)."""
         names = [d[0] for d in cursor.description]
-        out = []
-        for values in cursor.fetchall():
-            row = dict(zip(names, values, strict=True))
-            row["mistakes"] = json.loads(row["mistakes"])
-            row["cases"], row["error"] = cases_from(json.loads(row["cases"]), row.get("error"))
-            stored = row.pop("reasons", None)
-            row |= reasons_from(json.loads(stored) if stored else None, row["mistakes"])
-            out.append(row)
-        return out
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
     def next_run(self) -> int:
         """A new run's number: one more than any run recorded."""
@@ -198,7 +195,9 @@ class Gradebook:
         (not the newest attempt: a student who went back to an older file has its grade),
         a "no submission" row when that run found none; the newest attempt where no run
         recorded what it found (a gradebook of an older version)."""
-        rows = self.rows()
+        # Decoded only once chosen: a class's gradebook holds every attempt ever made, and
+        # its cases are most of what it stores.
+        rows = self._raw(self.db.execute("SELECT * FROM attempts ORDER BY student, item, id"))
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         by_file: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         for row in rows:  # in id order per pair: the newest last
@@ -221,7 +220,9 @@ class Gradebook:
                     graded = by_file.get((student, item, digest, ex_hash))
                     if graded is not None:  # None: the run was stopped before grading it
                         latest[student, item] = graded
-        return dict(sorted(latest.items()))
+        return {
+            key: row if row["id"] is None else _decoded(row) for key, row in sorted(latest.items())
+        }
 
     def previous_seconds(self, item: str) -> dict[str, float]:
         """How long each student's newest attempt at `item` took to grade (a batch starts
@@ -230,6 +231,16 @@ class Gradebook:
             "SELECT student, seconds FROM attempts WHERE item=? ORDER BY id", (item,)
         )
         return {student: float(seconds) for student, seconds in rows}
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row with its JSON columns read, in the one shape every reader takes."""
+    row = dict(row)
+    row["mistakes"] = json.loads(row["mistakes"])
+    row["cases"], row["error"] = cases_from(json.loads(row["cases"]), row.get("error"))
+    stored = row.pop("reasons", None)
+    row |= reasons_from(json.loads(stored) if stored else None, row["mistakes"])
+    return row
 
 
 def no_submission(

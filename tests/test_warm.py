@@ -293,5 +293,8 @@ def test_a_warm_backend_leaves_no_directory_behind(tmp_path: Path) -> None:
     assert report.score == report.max_score
     made = sorted(p.name.split("-")[1] for p in tmp_path.iterdir())
     assert made == ["inputs", "warm"]  # the sessions' directory and the stored inputs
+    # Each session's own directory went with it (removed by name, see remove_session).
+    (sessions,) = tmp_path.glob("grader-warm-*")
+    assert list(sessions.iterdir()) == []
     backend.close()
     assert list(tmp_path.iterdir()) == []

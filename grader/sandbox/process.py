@@ -266,6 +266,12 @@ class ProcessBackend:
         """Where a session's private directory is made (None: the system's temporary one)."""
         return None
 
+    def remove_session(self, root: Path) -> None:
+        """Remove a session's directory when it ends. A child of this backend may write
+        in it (its work directory is there): shutil.rmtree's descriptor-based walk, safe
+        against links swapped in while it removes."""
+        shutil.rmtree(root, ignore_errors=True)
+
     def settle(self) -> None:
         """Before a run's inputs are written: every child ended so far is gone (a backend
         that ends children without waiting waits here)."""
@@ -336,8 +342,8 @@ class ProcessSession:
         self.started = time.monotonic()
         site = package_entries(job.packages)
         own = () if "numpy" in job.packages else backend.numpy
-        self._tmp = tempfile.TemporaryDirectory(prefix="grader-", dir=backend.session_parent(job))
-        root = Path(self._tmp.name)
+        root = Path(tempfile.mkdtemp(prefix="grader-", dir=backend.session_parent(job)))
+        self._root: Path | None = root
         io = root / "io"
         io.mkdir()
         # The child reads a copy: it never learns where the student's file lives.
@@ -345,7 +351,7 @@ class ProcessSession:
         try:
             shutil.copyfile(job.submission, submission)
         except OSError as exc:
-            self._tmp.cleanup()
+            self._remove()
             raise SandboxError(f"cannot copy {job.submission}: {exc}") from None
         for path, mode in ((root, 0o711), (io, 0o755), (submission, 0o644)):
             path.chmod(mode)
@@ -392,7 +398,12 @@ class ProcessSession:
             self._live = None
         while self._ready:
             self._ready.pop().close()
-        self._tmp.cleanup()
+        self._remove()
+
+    def _remove(self) -> None:
+        if self._root is not None:
+            self.backend.remove_session(self._root)
+            self._root = None
 
     def run(
         self,

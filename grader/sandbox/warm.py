@@ -380,6 +380,21 @@ class WarmBackend(BwrapBackend):
         self.settle()  # the last submission's processes are gone before this one's file comes
         return str(self.io)
 
+    def remove_session(self, root: Path) -> None:
+        """What the grader made, by name: a session's directory is bound read-only into
+        the sandbox, so nothing else is in it (root/io/ and its files); shutil.rmtree's
+        walk cost a worker more than the rest of a session's files (0.4 ms a
+        submission). Anything unexpected: the careful way."""
+        try:
+            io = root / "io"
+            with os.scandir(io) as entries:
+                for entry in entries:
+                    os.unlink(entry.path)
+            os.rmdir(io)
+            os.rmdir(root)
+        except OSError:
+            super().remove_session(root)
+
     def inside(self, layout: Layout, host: Path) -> str:
         return str(Path(IO_DIR) / host.relative_to(self.io))
 

@@ -284,6 +284,19 @@ class Erroring:
 
 
 @dataclass(frozen=True)
+class StoppedCalls:
+    """A submission graded with some of its calls stopped (memory, a call's own time
+    limit, a crash): its other calls counted, these did not."""
+
+    student: str
+    #: Stopped.kind: memory, time_limit or crashed.
+    kind: str
+    #: Stopped.message: what stopped them, and the limit.
+    message: str
+    calls: int
+
+
+@dataclass(frozen=True)
 class ItemStats:
     """One exercise of a class, counted once: what the summary and the dashboard show."""
 
@@ -307,6 +320,8 @@ class ItemStats:
     #: Students with nothing to grade (a roster's student without a file, or a file gone
     #: since): 0 points each, counted apart from the submissions and their figures.
     missing: tuple[str, ...] = ()
+    #: Graded submissions some of whose calls were stopped, by name.
+    stopped: tuple[StoppedCalls, ...] = ()
 
     @property
     def pass_rate(self) -> float:

@@ -96,6 +96,20 @@ def test_grade_batch_keeps_a_memory_stop_and_passes_correct_loops(tmp_path: Path
         assert attempts[name]["status"] == "passed", attempts[name]
         assert attempts[name]["score"] == attempts[name]["max_score"]
         assert attempts[name]["stopped"] is None
+    # The class's summary and page (read from the gradebook: a run that grades nothing) say
+    # which submission had calls stopped, and by what; correct ones are not listed.
+    page = tmp_path / "class.html"
+    again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book), "--report", str(page))
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    at = lines.index("submissions graded with some calls stopped (1):")
+    assert lines[at + 1] == f"  broadcasting: {stopped['message'].split('. ')[0]}"
+    assert lines[at + 2].startswith("slowest:")  # the list ends: no correct one in it
+    section = page.read_text().split("Submissions graded with some calls stopped")[1]
+    table = section.split("</table>")[0]
+    assert '<th scope="row">broadcasting</th>' in table
+    assert f'<td class="number">{stopped["calls"]}</td>' in table
+    assert "good_" not in table
 
 
 #: Case a returns at once; b computes past its patience and returns (the nice value of

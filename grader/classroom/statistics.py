@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grader.results import CaseRate, Erroring, ItemStats, Slow
+from grader.results import CaseRate, Erroring, ItemStats, Slow, StoppedCalls
 
 #: Mistakes listed per exercise: the ones worth a word in the next lecture.
 MOST_MISTAKES = 10
@@ -75,6 +75,16 @@ def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> Item
             for row in erroring
         ),
         missing=missing,
+        stopped=tuple(
+            StoppedCalls(
+                row["student"],
+                str(stop.get("kind", "")),
+                str(stop.get("message", "")),
+                int(stop.get("calls") or 0),
+            )
+            for row in rows
+            if row["status"] != "error" and isinstance(stop := row.get("stopped"), Mapping)
+        ),
     )
 
 

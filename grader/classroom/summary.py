@@ -54,6 +54,7 @@ class Summary:
             common = sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:5]
             out.append("most frequent mistakes: " + ", ".join(f"{m} ({k})" for m, k in common))
         out += self._erroring()
+        out += self._stopped()
         for item in self.stats:
             if item.missing:
                 prefix = f"{item.item} " if len(self.stats) > 1 else ""
@@ -75,6 +76,25 @@ class Summary:
         out.append(
             f"this run: graded {self.graded}, skipped {self.skipped} (already in the gradebook)"
         )
+        return out
+
+    def _stopped(self) -> list[str]:
+        """Each submission graded with some calls stopped, and what stopped them: a
+        broadcast that ran out of memory scores as wrong answers would, for another reason."""
+        found = [
+            (f"{item.item} " if len(self.stats) > 1 else "")
+            + f"{s.student}: "
+            + ((s.message or "").strip().split(". ")[0].rstrip(".") or s.kind)
+            for item in self.stats
+            for s in item.stopped
+        ]
+        if not found:
+            return []
+        out = [f"submissions graded with some calls stopped ({len(found)}):"]
+        out += [f"  {line}" for line in found[:MOST_ERRORING]]
+        if len(found) > MOST_ERRORING:
+            more = len(found) - MOST_ERRORING
+            out.append(f"  ... and {more} more (the dashboard, --report class.html, lists them)")
         return out
 
     def _erroring(self) -> list[str]:

@@ -502,3 +502,15 @@ def test_chunks_shrink_towards_the_end_so_that_workers_finish_together() -> None
     assert sizes[-batch.TAIL_SHRINK :] == [1] * batch.TAIL_SHRINK
     # Full chunks until the tail: only the last TAIL_SHRINK * CHUNK submissions shrink.
     assert sum(sizes[: sizes.count(batch.CHUNK)]) >= 300 - (batch.TAIL_SHRINK + 1) * batch.CHUNK
+
+
+def test_a_quiz_given_to_batch_is_named_as_a_quiz(tmp_path: Path) -> None:
+    klass = tmp_path / "class"
+    write(klass / "ann" / "q01.py", "x = 1\n")
+    book = tmp_path / "book.db"
+    result = run_grade("batch", "q01", str(klass), "--gradebook", str(book))
+    assert result.returncode == 2
+    assert "q01 is a quiz: each student answers it with 'grade q01'" in result.stderr
+    assert "Pass an exercise (ex01, " in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not book.exists()  # refused before anything is made

@@ -228,6 +228,13 @@ def class_items(course: Course, exercise_id: str, directory: Path) -> list[str]:
     """What a run of `exercise_id` ('all': every exercise; quizzes are answered, not
     submitted) grades, each exercise loaded (an unknown or broken one stops here), and the
     class folder checked: all before the gradebook or any other file is made."""
+    if exercise_id != "all" and course.is_quiz(exercise_id):
+        exercises = ", ".join(course.exercise_ids()) or "none"
+        raise GraderError(
+            f"{exercise_id} is a quiz: each student answers it with 'grade {exercise_id}', "
+            "and grade batch grades exercises handed in as files",
+            fix=f"Pass an exercise ({exercises}) or 'all'.",
+        )
     items = course.exercise_ids() if exercise_id == "all" else [exercise_id]
     for item in items:
         course.load(item)

@@ -228,3 +228,42 @@ def test_a_regrade_starts_with_the_students_who_were_slowest_last_time(tmp_path:
     assert order[:5] == ["a", "b", "c", "d", "z"]  # the first run: the folder's order
     assert order[5] == "z"  # the regrade: the slowest first
     assert sorted(order[6:]) == ["a", "b", "c", "d"]
+
+
+HANGS = """\
+def binary_cross_entropy(y_true, y_pred):
+    while True:
+        pass
+"""
+
+
+@pytest.mark.slow
+def test_a_regrade_runs_the_hanging_ones_beside_the_rest_not_instead_of_it(
+    tmp_path: Path,
+) -> None:
+    """Submissions that hung last time start first, in spare workers: the one worker of
+    --jobs 1 grades the others meanwhile (it used to wait behind both)."""
+    course = _course(tmp_path / "course")
+    klass = tmp_path / "class"
+    for student in ("a", "b", "c", "d"):
+        write(klass / student / "ex01.py", (EX01 / "good_vectorised.py").read_text())
+    for student in ("y", "z"):
+        write(klass / student / "ex01.py", HANGS)
+    book = tmp_path / "book.db"
+    env = {"GRADER_COURSE": str(course)}
+    args = ("batch", "ex01", str(klass), "--gradebook", str(book), "--jobs", "1")
+    assert run_grade(*args, env=env).returncode == 0
+    exercise = course / "exercises" / "ex01.yaml"
+    exercise.write_text(exercise.read_text() + "\n# changed\n")
+    second = run_grade(*args, env=env)
+    assert second.returncode == 0, second.stderr
+    with sqlite3.connect(book) as db:
+        rows = db.execute("SELECT student, status FROM attempts ORDER BY id").fetchall()
+    regrade = rows[6:]
+    assert sorted(regrade) == [
+        ("a", "passed"), ("b", "passed"), ("c", "passed"), ("d", "passed"),
+        ("y", "error"), ("z", "error"),
+    ]  # fmt: skip
+    # Recorded as they ended: the four good ones while the hanging ones waited out their
+    # limits side by side.
+    assert sorted(student for student, _ in regrade[:4]) == ["a", "b", "c", "d"]

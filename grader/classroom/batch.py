@@ -19,7 +19,6 @@ import contextlib
 import datetime
 import gc
 import hashlib
-import math
 import os
 import signal
 import sys
@@ -414,12 +413,12 @@ def _pool_results(
     token: str,
 ) -> Iterator[tuple[_Task, list[Outcome]]]:
     """`workers` chunks graded at once, and one more for each worker that waits for a
-    submission that hangs (up to half as many again): its child yields the cores
+    submission that hangs (up to as many again): its child yields the cores
     (sandbox/supervisor.py), and the worker tells this process through `waiting`, a
     counter they share. The pool starts a worker process when a chunk finds none idle, so
     there are never more than that many, whatever the size of the class; a chunk is sent
     as soon as one finishes, before its results are recorded."""
-    spares = max(1, workers // 2)
+    spares = max(2, workers)
     waiting = context.Value("i", 0)
     with ProcessPoolExecutor(
         max_workers=workers + spares,
@@ -427,21 +426,22 @@ def _pool_results(
         initializer=_init_worker,
         initargs=(str(run_dir), token, _workers_parent(context), waiting),
     ) as pool:
-        # Slowest first (see _tasks); but as many of the slow ones at once as there are
-        # spare workers (each leaves a worker waiting out its time limits), unless more
-        # are needed for the slow ones to end with the rest instead of after it.
+        # Slowest first (see _tasks), each in a spare worker (a chunk that ran into time
+        # limits last time mostly waits, its child yielding the cores), as many at once as
+        # there are spares: the `workers` others go on with the rest meanwhile. (Started
+        # in the workers' own places, they left one or two of them for the whole class.)
         slow = deque(t for t in tasks if t.seconds >= SLOW_SECONDS)
         fast = deque(t for t in tasks if t.seconds < SLOW_SECONDS)
         pending: dict[Future[list[Outcome]], _Task] = {}
 
         def feed() -> None:
-            while len(pending) < workers + min(spares, max(0, waiting.value)):
+            while True:
                 running = sum(t.seconds >= SLOW_SECONDS for t in pending.values())
-                rest = sum(t.seconds for t in fast) / workers
-                needed = sum(t.seconds for t in slow) / rest if rest > 0 else len(slow)
-                if slow and (running < max(spares, math.ceil(needed)) or not fast):
+                # The spare workers: those a slow chunk holds, else as many as wait.
+                room = workers + max(running, min(spares, max(0, waiting.value)))
+                if slow and (running < spares or (not fast and len(pending) < room)):
                     task = slow.popleft()
-                elif fast:
+                elif fast and len(pending) < room:
                     task = fast.popleft()
                 else:
                     return

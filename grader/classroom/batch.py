@@ -19,6 +19,7 @@ import contextlib
 import datetime
 import gc
 import hashlib
+import math
 import os
 import signal
 import sys
@@ -412,13 +413,22 @@ def _pool_results(
     run_dir: Path,
     token: str,
 ) -> Iterator[tuple[_Task, list[Outcome]]]:
-    """`workers` chunks graded at once, and one more for each worker that waits for a
-    submission that hangs (up to as many again): its child yields the cores
-    (sandbox/supervisor.py), and the worker tells this process through `waiting`, a
-    counter they share. The pool starts a worker process when a chunk finds none idle, so
-    there are never more than that many, whatever the size of the class; a chunk is sent
-    as soon as one finishes, before its results are recorded."""
-    spares = max(2, workers)
+    """`workers` chunks graded at once, and spare workers: one for each worker that waits
+    for a submission that hangs (its child yields the cores: sandbox/supervisor.py; the
+    worker tells this process through `waiting`, a counter they share), and the places of
+    the chunks that hung last time. The pool starts a worker process when a chunk finds
+    none idle, so there are never more than workers + spares, whatever the size of the
+    class; a chunk is sent as soon as one finishes, before its results are recorded."""
+    # Slowest first (see _tasks), each in a spare worker (a chunk that ran into time limits
+    # last time mostly waits, its child yielding the cores), while the `workers` others go
+    # on with the rest. As many spares as the slow ones need to end with the rest (at most
+    # one per worker), and half as many as the workers for those found waiting. (Started in
+    # the workers' own places, slow chunks left one or two of them for the whole class.)
+    slow = deque(t for t in tasks if t.seconds >= SLOW_SECONDS)
+    fast = deque(t for t in tasks if t.seconds < SLOW_SECONDS)
+    rest = sum(t.seconds for t in fast) / workers
+    needed = math.ceil(sum(t.seconds for t in slow) / rest) if rest > 0 else len(slow)
+    spares = max(1, workers // 2, min(workers, needed))
     waiting = context.Value("i", 0)
     with ProcessPoolExecutor(
         max_workers=workers + spares,
@@ -426,12 +436,6 @@ def _pool_results(
         initializer=_init_worker,
         initargs=(str(run_dir), token, _workers_parent(context), waiting),
     ) as pool:
-        # Slowest first (see _tasks), each in a spare worker (a chunk that ran into time
-        # limits last time mostly waits, its child yielding the cores), as many at once as
-        # there are spares: the `workers` others go on with the rest meanwhile. (Started
-        # in the workers' own places, they left one or two of them for the whole class.)
-        slow = deque(t for t in tasks if t.seconds >= SLOW_SECONDS)
-        fast = deque(t for t in tasks if t.seconds < SLOW_SECONDS)
         pending: dict[Future[list[Outcome]], _Task] = {}
 
         def feed() -> None:

@@ -41,14 +41,14 @@ def set_run(token: str) -> None:
 
 def remove_run(token: str) -> None:
     """Remove every cgroup of the run `token` (and nothing of any other run)."""
-    for root in (*_ROOTS, _CPU_ROOT):
+    for root in (*_ROOTS, _cpu_home()):
         for path in root.glob(f"grader-{token}-*"):
             PidsCgroup(path).remove()
 
 
 def remove_dead_runs(alive: Callable[[int], bool]) -> None:
     """Remove the cgroups of runs whose process is gone (killed before it could)."""
-    for root in (*_ROOTS, _CPU_ROOT):
+    for root in (*_ROOTS, _cpu_home()):
         for path in root.glob("grader-*-*"):
             run = path.name.split("-")[1]
             if run.isdigit() and not alive(int(run)):
@@ -135,7 +135,7 @@ def _idle_group() -> Path | None:
     in a class waits out its limit without slowing anyone (the lowest nice value, alone,
     still gave such calls 10-20 % of a busy core: the moments between other processes'
     work)."""
-    path = _CPU_ROOT / f"grader-{_run}-idle"
+    path = _cpu_home() / f"grader-{_run}-idle"
     if path.is_dir():
         return path
     try:
@@ -152,6 +152,12 @@ def _idle_group() -> Path | None:
     with contextlib.suppress(OSError):
         path.rmdir()
     return None
+
+
+def _cpu_home() -> Path:
+    """The cpu cgroup this process is in: its runs' idle groups go inside it, so that the
+    CPU limits of a container the grader runs in still hold for what it lowers."""
+    return _cpu_group(os.getpid()) or _CPU_ROOT
 
 
 def _cpu_group(pid: int) -> Path | None:
@@ -191,4 +197,4 @@ def remove_idle() -> None:
     """Remove this run's idle group if no process is left in it (a batch's other workers
     may still use it: the batch removes it at the end, with the run's other cgroups)."""
     with contextlib.suppress(OSError):
-        (_CPU_ROOT / f"grader-{_run}-idle").rmdir()
+        (_cpu_home() / f"grader-{_run}-idle").rmdir()

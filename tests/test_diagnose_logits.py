@@ -178,8 +178,9 @@ def test_an_unexplained_non_finite_result_from_logits_gets_a_log_sum_exp_hint(
 
 
 @pytest.mark.slow
-def test_the_probability_exercises_keep_the_clipping_advice_by_default(tmp_path: Path) -> None:
-    """ex01 declares no hints of its own: the default, clip before the log, is right there."""
+def test_the_probability_exercises_keep_the_clipping_advice(tmp_path: Path) -> None:
+    """ex01's own hints (its YAML) say to clip before the log: right for a loss of
+    probabilities, and no longer grader's default (see the test after the next)."""
     submission = write(
         tmp_path / "ex01.py",
         "import numpy as np\n\n\ndef binary_cross_entropy(y_true, y_pred):\n"
@@ -213,11 +214,30 @@ def test_the_fallback_hint_comes_from_the_exercise_yaml_with_a_default(tmp_path:
     infinite = [_hint(t) for t in report["tests"] if "infinity" in t["output"]]
     assert infinite
     assert set(infinite) == {"SENTINEL own hint"}
-    # Without the section, the default words are the exercise's again.
+    # Without the section, grader's default: it names what makes infinity, with no advice
+    # for one loss (no clipping of what this exercise never logs).
     yaml_path.write_text(re.sub(r"^hints:\n(?:  .*\n)+", "", text, flags=re.MULTILINE))
     assert "hints:" not in yaml_path.read_text()
     report = _json("ex06", submission, 0, "--course", str(course))
-    assert all(CLIP_ADVICE in h for h in _non_finite_hints(report))
+    defaults = _non_finite_hints(report)
+    assert defaults
+    assert all("find the step of your computation that makes one" in h for h in defaults)
+    assert not any(CLIP_ADVICE in h for h in defaults)
+
+
+@pytest.mark.slow
+def test_a_mean_squared_error_is_never_told_to_clip_before_a_log(tmp_path: Path) -> None:
+    """ex04 has no log: a division by zero is explained by its mean, in its own words."""
+    submission = write(
+        tmp_path / "ex04.py",
+        "import numpy as np\n\n\ndef mean_squared_error(y_true, y_pred):\n"
+        "    return float(np.sum((y_pred - y_true) ** 2) / (y_true.size - y_pred.size))\n",
+    )
+    report = _json("ex04", submission)
+    hints = _non_finite_hints(report)
+    assert hints
+    assert all("number of entries" in h for h in hints), hints
+    assert not any("log" in h or "clip" in h for h in hints), hints
 
 
 @pytest.mark.slow

@@ -58,13 +58,16 @@ class Words:
 
 
 #: The hint of a value no declared mistake explains, where the exercise gives none of its
-#: own (its YAML's 'hints'): advice for losses of probabilities, where NaN and infinity
-#: come from the log of 0.
+#: own (its YAML's 'hints'). Loss-neutral: the advice that fits one loss (clip before the
+#: log, the log-sum-exp trick, a mean of squares) is in that exercise's YAML, so that an
+#: exercise without hints never tells its students to clip what it never logs.
 DEFAULT_HINTS = {
-    Finding.NAN: "NaN comes from 0 * log(0) or from log of a negative number: clip the "
-    "predictions to [eps, 1 - eps] before taking the log.",
-    Finding.INFINITE: "log(0) is -infinity: clip the predictions to [eps, 1 - eps] before the log.",
-    Finding.OPPOSITE_SIGN: "Your value has the opposite sign: the loss has a minus sign in front.",
+    Finding.NAN: "NaN (not a number) comes from 0 / 0, inf - inf, 0 * inf or the log of a "
+    "negative number: find the step of your computation that makes one.",
+    Finding.INFINITE: "Infinity comes from a division by 0, an overflow or the log of 0: find "
+    "the step of your computation that makes one.",
+    Finding.OPPOSITE_SIGN: "Your value has the opposite sign of the expected one: look for a "
+    "minus sign too many or too few.",
 }
 
 

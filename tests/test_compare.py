@@ -4,9 +4,10 @@ import math
 
 import pytest
 
+from conftest import REPO
 from grader.exercise import feedback
 from grader.exercise.compare import Expected, Finding, apart, compare, within
-from grader.exercise.spec import Tolerance
+from grader.exercise.spec import Tolerance, load_exercise
 
 TOL = Tolerance(rtol=1e-4, atol=1e-9)
 
@@ -28,16 +29,23 @@ def test_compare_accepts_float32_rounding_and_rejects_log_base_2() -> None:
     assert verdict.rel_error == pytest.approx(0.44269504, rel=1e-6)
 
 
-def test_compare_rejects_nan_and_infinity_and_feedback_hints_at_clipping() -> None:
+def test_compare_rejects_nan_and_infinity_and_feedback_hints_at_their_cause() -> None:
     expected = Expected.exact(1.0)
+    ex01 = load_exercise(REPO / "exercises" / "ex01.yaml").hints
     for value, found in ((math.nan, Finding.NAN), (math.inf, Finding.INFINITE)):
         verdict = compare(value, expected, TOL)
         assert not verdict.passed
         assert verdict.finding is found
         assert verdict.abs_error is None
+        # grader's default names what makes the value, and no remedy of one loss ...
         words = feedback.finding(found)
         assert words.hint is not None
-        assert "clip" in words.hint
+        assert "find the step of your computation that makes one" in words.hint
+        assert "clip" not in words.hint
+        # ... which an exercise of probabilities gives in its own hints: clip before the log.
+        own = feedback.finding(found, hints=ex01)
+        assert own.hint is not None
+        assert "clip the predictions to [eps, 1 - eps]" in own.hint
     assert "NaN" in feedback.finding(Finding.NAN).message
     negative = feedback.finding(Finding.INFINITE, -math.inf)
     assert negative.message == "wrong value (negative infinity)"

@@ -354,3 +354,20 @@ def test_call_limits_come_from_the_reference_time_unless_the_exercise_sets_one()
     assert call_seconds(exercise, 5.0) == 10.0  # never more than 10 s
     fixed = replace(exercise, limits=replace(exercise.limits, seconds_per_case=7.0))
     assert call_seconds(fixed, 0.002) == 7.0
+
+
+def test_one_call_out_of_memory_is_worded_in_the_singular() -> None:
+    from grader.exercise.feedback import stop_summary
+    from grader.sandbox.protocol import CallOutcome, CallStatus, StudentError
+
+    def out_of_memory(case: str) -> CallOutcome:
+        error = StudentError("MemoryError", "", "", None)
+        return CallOutcome(case, CallStatus.RAISED, error=error)
+
+    limits = {"c1": 75 * 2**20, "c2": 80 * 2**20}
+    one = stop_summary([out_of_memory("c1")], memory_mb=1024, call_memory=limits)
+    assert one is not None
+    assert one.message.startswith("1 call ran out of memory: more than its case allows (75 MiB")
+    two = stop_summary([out_of_memory("c1"), out_of_memory("c2")], 1024, limits)
+    assert two is not None
+    assert two.message.startswith("2 calls ran out of memory: more than their cases allow (80")

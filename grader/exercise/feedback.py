@@ -436,7 +436,8 @@ def stop_summary(
             if most < memory_mb:
                 return Stopped(
                     "memory",
-                    f"{_plural(n, 'call')} ran out of memory: more than their case allows "
+                    f"{_plural(n, 'call')} ran out of memory: more than "
+                    f"{'its case allows' if n == 1 else 'their cases allow'} "
                     f"({_memory(most)} at most; MemoryError). {CALL_MEMORY_RULE}",
                     n,
                     memory_mb=most,

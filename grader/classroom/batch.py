@@ -73,6 +73,11 @@ def default_seed(ex_hash: str) -> int:
     return int(ex_hash[:8], 16) % 10**6
 
 
+def run_seed(ex_hash: str, seed: int | None) -> int:
+    """The seed a run grades with: the one asked for, else the exercise's own."""
+    return default_seed(ex_hash) if seed is None else seed
+
+
 # --- in a worker -----------------------------------------------------------------------------
 
 #: Per worker process: the backend (a warm sandbox lives in it) and prepared exercises.
@@ -168,7 +173,7 @@ def _tasks(
         course.load(item)  # an unknown or broken exercise stops here, before any work
         ex_hash = exercise_hash(course, item)
         todo = []
-        run_seed = default_seed(ex_hash) if seed is None else seed
+        item_seed = run_seed(ex_hash, seed)
         found: list[tuple[str, str | None]] = []
         for sub in find_submissions(directory, item, flat=flat):
             content, reason = read_submission(sub, directory)
@@ -180,14 +185,14 @@ def _tasks(
                 summary.skipped += 1
             elif reason is not None:
                 # Not graded, recorded: the class's row says why, and the run goes on.
-                task = _Task(item, ex_hash, run_seed, ((sub, digest, b""),))
+                task = _Task(item, ex_hash, item_seed, ((sub, digest, b""),))
                 book.record(_attempt(task, sub, digest, refused(reason)))
                 summary.graded += 1
             else:
                 todo.append((sub, digest, content))
         book.record_found(run, item, found, ex_hash)
         for seconds, chunk in _chunks(todo, book.previous_seconds(item)):
-            tasks.append(_Task(item, ex_hash, run_seed, chunk, seconds))
+            tasks.append(_Task(item, ex_hash, item_seed, chunk, seconds))
     # The slowest first (a stable sort: a class graded for the first time keeps its order).
     return sorted(tasks, key=lambda task: -task.seconds)
 
@@ -281,8 +286,7 @@ def check_answers(course: Course, items: Sequence[str], seed: int | None) -> Non
     reference that raises (or is not finite) on the class's inputs is the course's fault,
     a ReferenceSolutionError that stops the run, never an error row against every student."""
     for item in items:
-        run_seed = default_seed(exercise_hash(course, item)) if seed is None else seed
-        course.prepare(item).graded(run_seed)
+        course.prepare(item).graded(run_seed(exercise_hash(course, item), seed))
 
 
 def _run(
@@ -570,10 +574,7 @@ def _ahead(course: Course, items: Sequence[str], seed: int | None) -> str | None
     import json
 
     try:
-        seeds = [
-            (item, default_seed(exercise_hash(course, item)) if seed is None else seed)
-            for item in items
-        ]
+        seeds = [(item, run_seed(exercise_hash(course, item), seed)) for item in items]
     except GraderError:
         return None  # check_answers says what is wrong with the course
     return json.dumps({"course": str(course.root), "items": seeds})

@@ -271,11 +271,15 @@ def test_a_regrade_runs_the_hanging_ones_beside_the_rest_not_instead_of_it(
     book = tmp_path / "book.db"
     env = {"GRADER_COURSE": str(course)}
     args = ("batch", "ex01", str(klass), "--gradebook", str(book), "--jobs", "1")
-    assert run_grade(*args, env=env).returncode == 0
+    first = run_grade(*args, env=env)
+    assert first.returncode == 0, first.stderr
     exercise = course / "exercises" / "ex01.yaml"
     exercise.write_text(exercise.read_text() + "\n# changed\n")
     second = run_grade(*args, env=env)
     assert second.returncode == 0, second.stderr
+    # The idle cpu cgroup the hanging calls were moved into is gone with each run.
+    for run in (first, second):
+        assert not list(Path("/sys/fs/cgroup/cpu").rglob(f"grader-{run.pid}-*"))
     with sqlite3.connect(book) as db:
         rows = db.execute("SELECT student, status FROM attempts ORDER BY id").fetchall()
     regrade = rows[6:]

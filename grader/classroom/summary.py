@@ -14,6 +14,8 @@ from grader.results import ItemStats
 
 #: Submissions that could not be graded listed after a run, each with its reason.
 MOST_ERRORING = 10
+#: The reason of a submission graded by a version that did not keep reasons.
+NOT_KEPT = "the reason was not kept"
 
 
 @dataclass
@@ -82,35 +84,31 @@ class Summary:
         """Each submission graded with some calls stopped, and what stopped them: a
         broadcast that ran out of memory scores as wrong answers would, for another reason."""
         found = [
-            (f"{item.item} " if len(self.stats) > 1 else "")
-            + f"{s.student}: "
-            + ((s.message or "").strip().split(". ")[0].rstrip(".") or s.kind)
+            (item, s.student, (s.message or "").strip().split(". ")[0].rstrip(".") or s.kind)
             for item in self.stats
             for s in item.stopped
         ]
-        if not found:
-            return []
-        out = [f"submissions graded with some calls stopped ({len(found)}):"]
-        out += [f"  {line}" for line in found[:MOST_ERRORING]]
-        if len(found) > MOST_ERRORING:
-            more = len(found) - MOST_ERRORING
-            out.append(f"  ... and {more} more (the dashboard, --report class.html, lists them)")
-        return out
+        return self._listed(f"submissions graded with some calls stopped ({len(found)}):", found)
 
     def _erroring(self) -> list[str]:
         """Each submission that could not be graded, and why (the first line of it)."""
         found = [
-            (f"{item.item} " if len(self.stats) > 1 else "")
-            + e.student
-            + ": "
-            + ((e.message or "").strip().splitlines() or ["the reason was not kept"])[0]
+            (item, e.student, ((e.message or "").strip().splitlines() or [NOT_KEPT])[0])
             for item in self.stats
             for e in item.erroring
         ]
+        return self._listed("submissions that could not be graded:", found)
+
+    def _listed(self, heading: str, found: list[tuple[ItemStats, str, str]]) -> list[str]:
+        """A heading, then a line per (exercise, student, why), MOST_ERRORING at most."""
         if not found:
             return []
-        out = ["submissions that could not be graded:"]
-        out += [f"  {line}" for line in found[:MOST_ERRORING]]
+        several = len(self.stats) > 1
+        out = [heading]
+        out += [
+            f"  {item.item + ' ' if several else ''}{student}: {why}"
+            for item, student, why in found[:MOST_ERRORING]
+        ]
         if len(found) > MOST_ERRORING:
             more = len(found) - MOST_ERRORING
             out.append(f"  ... and {more} more (the dashboard, --report class.html, lists them)")

@@ -33,6 +33,32 @@ def test_version(grade: GradeRunner) -> None:
     assert __version__ in result.stdout
 
 
+@pytest.mark.parametrize(("given", "kept"), [(None, "1"), ("3", "3")])
+def test_the_grade_process_loads_numpy_with_one_blas_thread(given: str | None, kept: str) -> None:
+    """An idle OpenBLAS thread spins after numpy loads (0.1 s of CPU in every `grade`, and
+    in a class's batch process while its workers start): `grade` asks for one, unless the
+    user set a number."""
+    program = (
+        "import os, sys\n"
+        "sys.argv = ['grade', '--version']\n"
+        "from grader.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import numpy\n"
+        "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))\n"
+    )
+    env = {k: v for k, v in isolated_environment().items() if not k.endswith("_NUM_THREADS")}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    setting, threads = result.stdout.split()[-2:]
+    assert setting == kept
+    if given is None:
+        assert threads == "1"
+
+
 def _commands() -> list[str]:
     from grader.cli import cli
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import __version__
+from grader import ONE_THREAD_ENV, __version__
 from grader.classroom.exports import class_list
 from grader.classroom.gradebook import Attempt, Gradebook, file_hash
 from grader.classroom.lifeline import PARENT_ENV, die_with_parent, remove_run, sweep_dead_runs
@@ -361,11 +361,10 @@ def _local_results(
         remove_run(run_dir, token)
 
 
-#: What the workers' server loads before it forks them; and what must be in its
-#: environment before numpy loads (one BLAS thread: the workers already fill every core,
-#: and an idle OpenBLAS thread spins after each call, 8 % of a worker's time).
+#: What the workers' server loads before it forks them (with ONE_THREAD_ENV in its
+#: environment before numpy loads: an idle OpenBLAS thread spins after each call, 8 % of
+#: a worker's time).
 _PRELOAD = ["grader.classroom.batch", "grader.exercise.grading", "grader.sandbox.warm", "numpy"]
-_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _forkserver_context() -> Any:
@@ -383,7 +382,7 @@ def _start_forkserver(context: Any, ahead: str | None = None) -> None:
 
     context.set_forkserver_preload(_PRELOAD)
     # The server imports this module first, and so learns whose death must end it.
-    environment = {**_ONE_THREAD, PARENT_ENV: str(os.getpid())}
+    environment = {**ONE_THREAD_ENV, PARENT_ENV: str(os.getpid())}
     if ahead is not None:
         environment[PREPARE_ENV] = ahead
     saved = {name: os.environ.get(name) for name in environment}
@@ -543,7 +542,7 @@ def _init_worker(run_dir: str, token: str, parent: int | None, waiting: Any) -> 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tempfile.tempdir = run_dir
     cgroup.set_run(token)
-    os.environ.update(_ONE_THREAD)  # a spawned worker: numpy is not loaded yet
+    os.environ.update(ONE_THREAD_ENV)  # a spawned worker: numpy is not loaded yet
 
     def count(yielding: bool) -> None:
         with waiting.get_lock():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__
+from grader import ONE_THREAD_ENV, __version__
 from grader.cli.common import COURSE_HELP, EXIT_BUG, course
 from grader.cli.grade import COMMANDS
 from grader.errors import GraderError
@@ -97,6 +97,8 @@ def cli(course: Path | None) -> None:
 
 def main() -> None:
     """Entry point: never a traceback for a person, except for a bug of ours."""
+    for name, value in ONE_THREAD_ENV.items():  # before anything loads numpy
+        os.environ.setdefault(name, value)
     try:
         cli.main(prog_name="grade")
     except Exception as exc:  # a bug in grader: say so, show the traceback only on request

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader import ONE_THREAD_ENV
 from grader.errors import SandboxError
 from grader.sandbox import cgroup
 from grader.sandbox.cgroup import PidsCgroup
@@ -247,9 +248,7 @@ class ProcessBackend:
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             # One thread: predictable timing, and BLAS buffers that fit the memory limit.
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
+            **ONE_THREAD_ENV,
         }
 
     # -----------------------------------------------------------------------------------------

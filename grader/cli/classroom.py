@@ -19,7 +19,7 @@ from grader.cli.common import (
 )
 from grader.cli.root import cli
 from grader.errors import GraderError
-from grader.render import BATCH_FORMATS, REPORT_SUFFIXES, format_help
+from grader.render import BATCH_FORMATS, FORMATS, REPORT_SUFFIXES, format_help
 from grader.render.untrusted import visible
 
 
@@ -135,7 +135,7 @@ def batch(
             ctx.exit(130)
         if bar is not None:
             bar.close()
-        rows = book.rows(after=start)
+        rows = book.rows(after=start) if FORMATS[fmt].batch_attempts else []
         if report_path is not None:
             write_dashboard(found, book, items, report_path, roster)
     finally:

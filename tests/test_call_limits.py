@@ -290,3 +290,51 @@ def test_a_regrade_runs_the_hanging_ones_beside_the_rest_not_instead_of_it(
     # Recorded as they ended: the four good ones while the hanging ones waited out their
     # limits side by side.
     assert sorted(student for student, _ in regrade[:4]) == ["a", "b", "c", "d"]
+
+
+#: When told to, burns 15 ms of CPU in a thread while the main thread waits for it (as a
+#: student's thread pool would), then says so and sleeps until killed.
+BURNER = """\
+import sys, threading, time
+def burn():
+    end = time.thread_time() + 0.015
+    while time.thread_time() < end:
+        pass
+print("ready", flush=True)
+sys.stdin.readline()
+worker = threading.Thread(target=burn)
+worker.start()
+worker.join()
+print("burnt", flush=True)
+time.sleep(60)
+"""
+
+
+def test_cpu_seconds_counts_every_thread_finer_than_a_clock_tick() -> None:
+    """A call yields once it has used YIELD_CPU_SECONDS (10 ms) more of CPU: the count must
+    tell a few ms from none (stat's clock ticks are 10 ms each, charged to whoever runs at
+    the tick), and count a thread's time, an ended thread's too."""
+    import subprocess
+    import sys
+
+    with subprocess.Popen(
+        [sys.executable, "-c", BURNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        try:
+            assert proc.stdout.readline().strip() == "ready"
+            before = supervisor.cpu_seconds([proc.pid])
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "burnt"
+            after = supervisor.cpu_seconds([proc.pid])
+        finally:
+            proc.kill()
+    assert before is not None
+    assert after is not None
+    used = after - before
+    assert 0.015 <= used < 0.2
+    ticks = used * 100
+    assert abs(ticks - round(ticks)) > 1e-6, f"{used} s: whole clock ticks"
+    assert supervisor.cpu_seconds([2**22 + 12345]) is None  # no such process

@@ -45,9 +45,9 @@ CALL_CEILING_SECONDS = 10.0
 #: class, a submission that hangs waits out the floor on the cores nothing else needs,
 #: instead of taking a share of them for two seconds. On inputs of a few elements a correct
 #: call takes microseconds (this is a thousand times that); on 50,000 rows the slowest
-#: plain loop takes 0.3 s, where this gives 1.02 s or more; and a call slowed down by a busy
+#: plain loop takes 0.3 s, where this gives 1.01 s or more; and a call slowed down by a busy
 #: machine uses little CPU, so it keeps its priority.
-CALL_YIELD_SECONDS = 0.02
+CALL_YIELD_SECONDS = 0.01
 
 #: A call may add this much more memory than the reference needed on the same input, plus a
 #: floor: a correct solution makes more temporaries than the reference (float32 copies,

@@ -395,6 +395,9 @@ class _CallMemory:
             self.fd: int | None = os.open("/proc/self/statm", os.O_RDONLY)
         except OSError:
             self.fd = None  # no /proc: calls run under the process's limits only
+        # Read once: two system calls a call fewer (a submission that lowers its own hard
+        # limit makes the grader's setrlimit fail, and runs under the limit it chose).
+        self.hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
 
     def _written(self) -> int | None:
         """Bytes of data and stack now (statm's sixth field, in pages)."""
@@ -410,16 +413,14 @@ class _CallMemory:
         if allowance is None or written is None:
             return
         with contextlib.suppress(ValueError, OSError):
-            hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
             soft = written + allowance
-            if hard != resource.RLIM_INFINITY:
-                soft = min(soft, hard)
-            resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+            if self.hard != resource.RLIM_INFINITY:
+                soft = min(soft, self.hard)
+            resource.setrlimit(resource.RLIMIT_DATA, (soft, self.hard))
 
     def lift(self) -> None:
         with contextlib.suppress(ValueError, OSError):
-            hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
-            resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
+            resource.setrlimit(resource.RLIMIT_DATA, (self.hard, self.hard))
 
 
 def _load_numpy(sys_path: list[str]) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, SUBMISSIONS, backends, run_grade, write
+from conftest import REPO, SUBMISSIONS, Completed, backends, run_grade, write
 from grader.sandbox import Backend, Job, SandboxLimits, cgroup, get_backend, supervisor
 from grader.sandbox.protocol import CallStatus, StopKind
 
@@ -220,27 +220,36 @@ def _course(root: Path) -> Path:
     return root
 
 
-@pytest.mark.slow
-def test_a_regrade_starts_with_the_students_who_were_slowest_last_time(tmp_path: Path) -> None:
+def _graded_then_regraded(
+    tmp_path: Path, files: dict[str, str]
+) -> tuple[Completed, Completed, Path]:
+    """`grade batch --jobs 1` of a class (student -> ex01.py), then again after the
+    exercise changed (a comment is enough: the whole class is graded again); both runs,
+    and the gradebook."""
     course = _course(tmp_path / "course")
     klass = tmp_path / "class"
-    good = (EX01 / "good_vectorised.py").read_text()
-    for student in ("a", "b", "c", "d"):
-        write(klass / student / "ex01.py", good)
-    # Last in the folder's order, and slow: every call sleeps.
-    slow = good.replace("    eps = 1e-7\n", "    __import__('time').sleep(0.02)\n    eps = 1e-7\n")
-    assert slow != good
-    write(klass / "z" / "ex01.py", slow)
+    for student, text in files.items():
+        write(klass / student / "ex01.py", text)
     book = tmp_path / "book.db"
     env = {"GRADER_COURSE": str(course)}
     args = ("batch", "ex01", str(klass), "--gradebook", str(book), "--jobs", "1")
     first = run_grade(*args, env=env)
     assert first.returncode == 0, first.stderr
-    # The exercise changes (a comment is enough): the whole class is graded again.
     exercise = course / "exercises" / "ex01.yaml"
     exercise.write_text(exercise.read_text() + "\n# changed\n")
     second = run_grade(*args, env=env)
     assert second.returncode == 0, second.stderr
+    return first, second, book
+
+
+@pytest.mark.slow
+def test_a_regrade_starts_with_the_students_who_were_slowest_last_time(tmp_path: Path) -> None:
+    good = (EX01 / "good_vectorised.py").read_text()
+    # Last in the folder's order, and slow: every call sleeps.
+    slow = good.replace("    eps = 1e-7\n", "    __import__('time').sleep(0.02)\n    eps = 1e-7\n")
+    assert slow != good
+    files = {**dict.fromkeys(("a", "b", "c", "d"), good), "z": slow}
+    _, second, book = _graded_then_regraded(tmp_path, files)
     assert "graded 5, skipped 0" in second.stdout
     with sqlite3.connect(book) as db:
         order = [row[0] for row in db.execute("SELECT student FROM attempts ORDER BY id")]
@@ -262,21 +271,9 @@ def test_a_regrade_runs_the_hanging_ones_beside_the_rest_not_instead_of_it(
 ) -> None:
     """Submissions that hung last time start first, in spare workers: the one worker of
     --jobs 1 grades the others meanwhile (it used to wait behind both)."""
-    course = _course(tmp_path / "course")
-    klass = tmp_path / "class"
-    for student in ("a", "b", "c", "d"):
-        write(klass / student / "ex01.py", (EX01 / "good_vectorised.py").read_text())
-    for student in ("y", "z"):
-        write(klass / student / "ex01.py", HANGS)
-    book = tmp_path / "book.db"
-    env = {"GRADER_COURSE": str(course)}
-    args = ("batch", "ex01", str(klass), "--gradebook", str(book), "--jobs", "1")
-    first = run_grade(*args, env=env)
-    assert first.returncode == 0, first.stderr
-    exercise = course / "exercises" / "ex01.yaml"
-    exercise.write_text(exercise.read_text() + "\n# changed\n")
-    second = run_grade(*args, env=env)
-    assert second.returncode == 0, second.stderr
+    good = (EX01 / "good_vectorised.py").read_text()
+    files = {**dict.fromkeys(("a", "b", "c", "d"), good), **dict.fromkeys(("y", "z"), HANGS)}
+    first, second, book = _graded_then_regraded(tmp_path, files)
     # The idle cpu cgroup the hanging calls were moved into is gone with each run.
     for run in (first, second):
         assert not list(Path("/sys/fs/cgroup/cpu").rglob(f"grader-{run.pid}-*"))

@@ -6,29 +6,16 @@ benchmarks/bench_batch.py."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import (
-    REPO,
-    SUBMISSIONS,
-    Completed,
-    backends,
-    isolated_environment,
-    run_grade,
-    write,
-)
-from grader.classroom.batch import LOWERED_SHARE
+from conftest import REPO, SUBMISSIONS, Completed, backends, run_grade, write
 from grader.sandbox import Backend, Job, SandboxLimits, cgroup, get_backend, supervisor
 from grader.sandbox.protocol import CallStatus, StopKind
 
@@ -300,59 +287,6 @@ def test_a_regrade_runs_the_hanging_ones_beside_the_rest_not_instead_of_it(
     # Recorded as they ended: the four good ones while the hanging ones waited out their
     # limits side by side.
     assert sorted(student for student, _ in regrade[:4]) == ["a", "b", "c", "d"]
-
-
-def _watch_idle_group(command: list[str], env: dict[str, str]) -> dict[str, int]:
-    """Run `grade COMMAND` and watch its run's idle cpu cgroup while it exists: its quota
-    and period (µs), the most periods it was throttled in (-1: never seen), and the
-    command's exit status."""
-    home = Path("/sys/fs/cgroup/cpu")
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, controllers, where = line.split(":", 2)
-        if "cpu" in controllers.split(","):
-            home = home / where.strip().lstrip("/")  # the grader's runs go in its own group
-    seen = {"quota": -2, "period": -1, "throttled": -1}
-    with subprocess.Popen(
-        [sys.executable, "-m", "grader", *command],
-        cwd=REPO,
-        env=isolated_environment(env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    ) as proc:
-        group = home / f"grader-{proc.pid}-idle"
-        while proc.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                seen["quota"] = int((group / "cpu.cfs_quota_us").read_text())
-                seen["period"] = int((group / "cpu.cfs_period_us").read_text())
-                stat = dict(line.split() for line in (group / "cpu.stat").read_text().splitlines())
-                seen["throttled"] = max(seen["throttled"], int(stat["nr_throttled"]))
-            time.sleep(0.01)
-        seen["status"] = proc.returncode
-    return seen
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not _idle_cgroups(), reason="needs an idle cpu cgroup (root, cgroup v1)")
-def test_in_a_class_the_calls_that_hang_share_a_sliver_of_one_core(tmp_path: Path) -> None:
-    """In a batch, the calls that went on computing past their patience (the hanging
-    submissions) are capped, together, at LOWERED_SHARE of one core: at the idle priority
-    alone they still took the moments between the class's work, and slowed it. Alone, a
-    lowered call keeps whatever the machine does not use."""
-    course = _course(tmp_path / "course")
-    klass = tmp_path / "class"
-    good = (EX01 / "good_vectorised.py").read_text()
-    for student, text in {"a": good, "b": good, "y": HANGS, "z": HANGS}.items():
-        write(klass / student / "ex01.py", text)
-    env = {"GRADER_COURSE": str(course)}
-    book = str(tmp_path / "book.db")
-    batch = _watch_idle_group(["batch", "ex01", str(klass), "--gradebook", book], env)
-    assert batch["status"] == 0
-    assert batch["quota"] == int(batch["period"] * LOWERED_SHARE)
-    assert batch["throttled"] > 0  # the hanging calls ran into the cap
-    alone = _watch_idle_group(["ex01", "--file", str(klass / "y" / "ex01.py")], env)
-    assert alone["status"] == 1  # graded: it failed
-    assert alone["quota"] == -1  # seen, and not capped
-    assert alone["throttled"] == 0
 
 
 #: When told to, burns 15 ms of CPU in a thread while the main thread waits for it (as a

@@ -475,11 +475,6 @@ def _pool_results(
 
 #: How often the batch process looks whether a worker waits for a hanging submission.
 WAKE_SECONDS = 0.05
-#: The share of one core that a run's calls past their patience and still computing (the
-#: submissions that hang) may use together, beside the class (see cgroup._idle_group):
-#: 2 %, where they took 7-10 % each of the moments between the class's work, and the class
-#: graded 9 % faster (2 cores, 1,000 submissions, 10 of them hanging; interleaved runs).
-LOWERED_SHARE = 0.02
 #: A chunk expected to take this long (a call's time floor, prepare.CALL_FLOOR_SECONDS)
 #: ran into a time limit last time: it waits far more than it computes.
 SLOW_SECONDS = 1.0
@@ -546,7 +541,7 @@ def _init_worker(run_dir: str, token: str, parent: int | None, waiting: Any) -> 
     # a worker in the same foreground group would print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tempfile.tempdir = run_dir
-    cgroup.set_run(token, LOWERED_SHARE)
+    cgroup.set_run(token)
     os.environ.update(ONE_THREAD_ENV)  # a spawned worker: numpy is not loaded yet
 
     def count(yielding: bool) -> None:

@@ -32,14 +32,11 @@ _CPU_ROOT = Path("/sys/fs/cgroup/cpu")
 #: Names this process's cgroups: grader-<run>-<random>. A batch sets one run for all its
 #: workers, so that it can remove what a worker killed mid-run left (remove_run).
 _run = str(os.getpid())
-#: The share of one core that the run's lowered calls may use together (None: no cap).
-_lowered_share: float | None = None
 
 
-def set_run(token: str, lowered_share: float | None = None) -> None:
-    """Name this process's cgroups after the run `token`; `lowered_share`: see _idle_group."""
-    global _run, _lowered_share
-    _run, _lowered_share = token, lowered_share
+def set_run(token: str) -> None:
+    global _run
+    _run = token
 
 
 def remove_run(token: str) -> None:
@@ -134,15 +131,10 @@ _moved: dict[int, Path] = {}
 def _idle_group() -> Path | None:
     """This run's idle cpu cgroup (made on first use, shared by a batch's workers), or
     None where none can be made. An idle group's processes run only on cores that nothing
-    else wants, and anything that wakes takes a core from them at once (the lowest nice
-    value, alone, still gave a call that hangs 10-20 % of a busy core: the moments between
-    other processes' work). Even so, such moments are not free in a class: a call that
-    spins in them slowed the class around it (2 cores, 10 hanging submissions in 1,000:
-    about 1.5 s of CPU in such moments, the class 9 % slower). So a run that sets a
-    `lowered_share` (a batch) caps the group there: its calls run on, their limits
-    unchanged, but together they use at most that share of one core (CFS bandwidth: a
-    quota per period). Alone, a lowered call keeps every core nothing else wants: on an
-    idle machine a slow call still ends in time."""
+    else wants, and anything that wakes takes a core from them at once: a call that hangs
+    in a class waits out its limit without slowing anyone (the lowest nice value, alone,
+    still gave such calls 10-20 % of a busy core: the moments between other processes'
+    work)."""
     path = _cpu_home() / f"grader-{_run}-idle"
     if path.is_dir():
         return path
@@ -156,20 +148,10 @@ def _idle_group() -> Path | None:
     for name, value in (("cpu.idle", "1"), ("cpu.shares", "2")):
         with contextlib.suppress(OSError):
             (path / name).write_text(value)
-            if _lowered_share is not None:
-                _cap(path, _lowered_share)
             return path
     with contextlib.suppress(OSError):
         path.rmdir()
     return None
-
-
-def _cap(path: Path, share: float) -> None:
-    """Best effort: the group's processes to `share` of one core, per scheduling period."""
-    with contextlib.suppress(OSError, ValueError):
-        period = int((path / "cpu.cfs_period_us").read_text())
-        # The kernel's smallest quota is 1 ms.
-        (path / "cpu.cfs_quota_us").write_text(str(max(1000, int(period * share))))
 
 
 def _cpu_home() -> Path:

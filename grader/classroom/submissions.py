@@ -122,7 +122,7 @@ def _read_regular(path: Path, directory: Path) -> bytes:
     socket or device would block the run or never end (checked before opening, and again
     on what was opened: it could have been swapped meanwhile)."""
     name = visible_name(path.name)
-    if any(p.is_symlink() for p in (path, *path.parents) if directory in p.parents or p == path):
+    if any(p.is_symlink() for p in _below(path, directory)):
         target = visible_name(os.readlink(path)) if path.is_symlink() else "a linked folder"
         raise _RefusedError(f"{name} is a symbolic link ({target}): submit the file itself")
     _regular(name, os.lstat(path).st_mode)
@@ -145,6 +145,17 @@ def _read_regular(path: Path, directory: Path) -> bytes:
     if left <= 0:
         raise _RefusedError(f"{name} is more than {MAX_SUBMISSION_BYTES} bytes allowed")
     return b"".join(chunks)
+
+
+def _below(path: Path, directory: Path) -> list[Path]:
+    """`path` and each folder between it and `directory`, nearest the class folder first
+    (one lstat each: asking each of them whether `directory` is among its parents cost
+    the batch process a quarter of a millisecond a file in a deep folder)."""
+    try:
+        parts = path.relative_to(directory).parts
+    except ValueError:
+        return [path]
+    return [directory.joinpath(*parts[: i + 1]) for i in range(len(parts))]
 
 
 #: What a file that is not a regular one is, as a student's row names it.

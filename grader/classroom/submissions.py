@@ -150,7 +150,7 @@ def _read_regular(path: Path, directory: Path) -> bytes:
 def _below(path: Path, directory: Path) -> list[Path]:
     """`path` and each folder between it and `directory`, nearest the class folder first
     (one lstat each: asking each of them whether `directory` is among its parents cost
-    the batch process a quarter of a millisecond a file in a deep folder)."""
+    the batch process 0.07 ms a file three folders deep, more the deeper the folder)."""
     try:
         parts = path.relative_to(directory).parts
     except ValueError:

@@ -79,6 +79,44 @@ def test_a_class_is_graded_once_and_a_rerun_skips_it(tmp_path: Path) -> None:
     assert float(table[1][3]) < 30  # the latest attempt, log2
 
 
+def test_a_change_to_any_form_of_a_mistake_grades_the_class_again(tmp_path: Path) -> None:
+    """The diagnosis recognises every way a mistake is written (a list under
+    'implementation'), so the second form, in a module of its own, is part of what the
+    class was graded with: editing it regrades the class, as editing the first does."""
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "exercises", course / "exercises")
+    shutil.copytree(REPO / "solutions", course / "solutions")
+    write(
+        course / "solutions" / "other_forms.py",
+        "import numpy as np\n\n\ndef log2_loop(y_true, y_pred, eps=1e-7):\n"
+        "    p = np.clip(y_pred, eps, 1 - eps)\n"
+        "    return float(-np.mean(y_true * np.log2(p) + (1 - y_true) * np.log2(1 - p)))\n",
+    )
+    exercise = course / "exercises" / "ex01.yaml"
+    declared = "    implementation: solutions.mistakes_bce.log2\n"
+    assert declared in exercise.read_text()
+    exercise.write_text(
+        exercise.read_text().replace(
+            declared,
+            "    implementation:\n      - solutions.mistakes_bce.log2\n"
+            "      - solutions.other_forms.log2_loop\n",
+        )
+    )
+    klass = _class(tmp_path / "class", 2)
+    book = tmp_path / "book.db"
+    env = {"GRADER_COURSE": str(course)}
+    args = ("batch", "ex01", str(klass), "--gradebook", str(book))
+    first = run_grade(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "graded 2, skipped 0" in first.stdout
+    assert "graded 0, skipped 2" in run_grade(*args, env=env).stdout
+    forms = course / "solutions" / "other_forms.py"
+    forms.write_text(forms.read_text() + "\n# edited\n")
+    again = run_grade(*args, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "graded 2, skipped 0" in again.stdout
+
+
 def _signal_mid_run(
     klass: Path, book: Path, sig: signal.Signals, *, after: int
 ) -> tuple[int, int, str]:

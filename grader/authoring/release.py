@@ -173,10 +173,7 @@ def _write_quizzes(
     course = Course(course_root)
     exercise_modules = set()
     for exercise_id in ids:
-        exercise = course.load(exercise_id)
-        dotted = [exercise.reference, *(m.implementation for m in exercise.mistakes)]
-        dotted += [d for m in exercise.mistakes for d in m.alternatives]
-        exercise_modules |= {d.rsplit(".", 1)[0] for d in dotted if d}
+        exercise_modules |= set(course.load(exercise_id).graded_with())
     for quiz in quizzes:
         modules = {
             d.rsplit(".", 1)[0]

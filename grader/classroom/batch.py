@@ -61,10 +61,7 @@ def exercise_hash(course: Course, exercise_id: str) -> str:
     """The exercise's YAML and every solutions/ module it names (a mistake's other ways of
     being written too: the diagnosis recognises each): a change to any of them grades the
     class again."""
-    exercise = course.load(exercise_id)
-    dotted = [exercise.reference, *(m.implementation for m in exercise.mistakes)]
-    dotted += [d for m in exercise.mistakes for d in m.alternatives]
-    modules = sorted({d.rsplit(".", 1)[0] for d in dotted if d})
+    modules = course.load(exercise_id).graded_with()
     paths = [course.root.joinpath(*m.split(".")).with_suffix(".py") for m in modules]
     return file_hash(course.exercise_path(exercise_id), *paths)
 

@@ -207,6 +207,14 @@ class Exercise:
         """'file:line:col' of the nearest written ancestor of a key, for error messages."""
         return locate(self.source, self.lines, tuple(key))
 
+    def graded_with(self) -> list[str]:
+        """The solutions/ modules (dotted) that grading calls: the reference's and those of
+        every form of every mistake (the diagnosis recognises each). What a class's grade
+        depends on, and what a student bundle must not hold."""
+        dotted = [self.reference, *(m.implementation for m in self.mistakes)]
+        dotted += [d for m in self.mistakes for d in m.alternatives]
+        return sorted({d.rsplit(".", 1)[0] for d in dotted if d})
+
 
 # --- building the dataclasses ----------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -311,9 +313,6 @@ def test_cpu_seconds_counts_every_thread_finer_than_a_clock_tick() -> None:
     """A call yields once it has used YIELD_CPU_SECONDS (10 ms) more of CPU: the count must
     tell a few ms from none (stat's clock ticks are 10 ms each, charged to whoever runs at
     the tick), and count a thread's time, an ended thread's too."""
-    import subprocess
-    import sys
-
     with subprocess.Popen(
         [sys.executable, "-c", BURNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     ) as proc:

@@ -324,10 +324,11 @@ def cpu_seconds(pids: Iterable[int]) -> float | None:
 
 
 def _cpu_of(pid: int) -> float | None:
-    """In nanoseconds where the kernel gives another process's CPU clock (Linux: every
-    thread's time on a CPU, ended threads included; clock_getcpuclockid's encoding): a call
-    is lowered after 10 ms more of it (YIELD_CPU_SECONDS), which stat's clock ticks (10 ms
-    each, charged to whoever runs at the tick) cannot tell from a few ms of use."""
+    """In seconds, to the nanosecond where the kernel gives another process's CPU clock
+    (Linux: every thread's time on a CPU, ended threads included; clock_getcpuclockid's
+    encoding): a call is lowered after 10 ms more of it (YIELD_CPU_SECONDS), which stat's
+    clock ticks (10 ms each, charged to whoever runs at the tick) cannot tell from a few ms
+    of use."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, OverflowError):
             return time.clock_gettime((~pid << 3) | _CPUCLOCK_SCHED)

@@ -66,6 +66,54 @@ def test_an_n_by_n_table_is_stopped_by_the_memory_its_case_allows(
     assert any(t["status"] == "failed" for t in report["tests"])
 
 
+#: 120 MB in 8 MB arrays on every case under 20,000 rows (whose calls may add about 64 MB),
+#: a correct loss on the others. Each array is below the warm sandbox's mmap threshold: it
+#: comes from the heap, which keeps what a call freed for the next call.
+GREEDY = """\
+import numpy as np
+
+
+def binary_cross_entropy(y_true, y_pred):
+    if y_true.size < 20_000:
+        held = [np.ones(2**20) for _ in range(15)]
+        held.clear()
+    p = np.clip(y_pred, 1e-7, 1 - 1e-7)
+    return float(-np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", [*backends("process", "bwrap", "warm"), "batch"])
+def test_a_calls_memory_does_not_depend_on_the_sandbox_or_the_calls_before_it(
+    where: str, tmp_path: Path
+) -> None:
+    """What a call may add is counted from the memory in use when it starts: what the C
+    library kept of an earlier call (free, and already the process's) is part of the
+    allowance, not room on top of it. Every backend, and a class's batch, stops the same
+    calls: each call under 20,000 rows, none of the others."""
+    from grader.course import Course
+    from grader.exercise.cases import build_cases
+
+    seed = 3
+    cases = build_cases(Course(REPO).load("ex01"), seed)
+    small = {c.name for c in cases if c.args["y_true"].size < 20_000}
+    assert 0 < len(small) < len(cases)
+    submission = write(tmp_path / "class" / "greedy" / "ex01.py", GREEDY)
+    if where == "batch":
+        book = str(tmp_path / "book.db")
+        command = ["batch", "ex01", str(tmp_path / "class"), "--gradebook", book]
+        result = run_grade(*command, "--seed", str(seed), "--format", "json")
+        assert result.returncode == 0, result.stderr
+        (attempt,) = result.json()["attempts"]
+        status = {c["name"]: c["status"] for c in attempt["cases"]}
+    else:
+        env = {"GRADER_SANDBOX": where}
+        command = ["ex01", "--file", str(submission), "--seed", str(seed), "--format", "json"]
+        status = {t["name"]: t["status"] for t in run_grade(*command, env=env).json()["tests"]}
+    assert {name for name, s in status.items() if s == "error"} == small
+    assert all(s == "passed" for name, s in status.items() if name not in small)
+
+
 @pytest.mark.slow
 def test_a_release_bundle_holds_each_call_to_the_memory_its_case_allows(tmp_path: Path) -> None:
     """A bundle has no reference to measure: it stores each case's memory and patience as

@@ -40,7 +40,7 @@ import traceback
 import types
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 MAX_TRACEBACK_FRAMES = 8
 
@@ -381,13 +381,19 @@ def _process_limits(limits: dict[str, Any]) -> None:
 
 class _CallMemory:
     """A limit on the memory one call may add (RLIMIT_DATA's soft limit, over what the
-    process has written to when the call starts), lifted again when the call ends: an
+    process has in use when the call starts), lifted again when the call ends: an
     N x N table of a large case fails at once with a MemoryError, instead of filling
     hundreds of MB first. RLIMIT_DATA counts what a process writes (its heap and private
     writable mappings), not what it reserves (a thread's arena): a correct call is not
     refused for reservations. The limit is the grader's, per case; the address-space
     limit of the whole process (RLIMIT_AS) stays. Not a security boundary: the student's
-    code may raise its own soft limit, as it could write any loop that costs time."""
+    code may raise its own soft limit, as it could write any loop that costs time.
+
+    What the C library keeps free in its heap (an earlier call's temporaries: the warm
+    server's children keep up to 128 MB, see _warm_up) counts as data but is reused
+    without growing it: it is taken off, so that it is part of a call's allowance, not
+    room on top of it. Otherwise a call's verdict would depend on the calls before it and
+    on the sandbox (a table refused by `grade` passed in a class's batch)."""
 
     def __init__(self) -> None:
         # Opened before the submission loads; read with pread, so nothing is buffered.
@@ -398,15 +404,18 @@ class _CallMemory:
         # Read once: two system calls a call fewer (a submission that lowers its own hard
         # limit makes the grader's setrlimit fail, and runs under the limit it chose).
         self.hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        self.free = _heap_free()
 
     def _written(self) -> int | None:
-        """Bytes of data and stack now (statm's sixth field, in pages)."""
+        """Bytes of data and stack now (statm's sixth field, in pages), less what the C
+        library holds free."""
         if self.fd is None:
             return None
         try:
-            return int(os.pread(self.fd, 256, 0).split()[5]) * resource.getpagesize()
+            data = int(os.pread(self.fd, 256, 0).split()[5]) * resource.getpagesize()
         except (OSError, ValueError, IndexError):
             return None
+        return data - (self.free() if self.free is not None else 0)
 
     def limit(self, allowance: int | None) -> None:
         written = self._written() if allowance is not None else None
@@ -421,6 +430,48 @@ class _CallMemory:
     def lift(self) -> None:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_DATA, (self.hard, self.hard))
+
+
+def _heap_free() -> Callable[[], int] | None:
+    """The bytes glibc's heap holds free (mallinfo2's fordblks: its free chunks and the top;
+    a single-threaded process has one heap), or None where that cannot be asked. Made once
+    per process: the warm server's children inherit it (see _warm_up)."""
+    global _HEAP_FREE
+    if _HEAP_FREE is False:
+        _HEAP_FREE = _ask_heap_free()
+    return _HEAP_FREE
+
+
+def _ask_heap_free() -> Callable[[], int] | None:
+    import ctypes
+
+    class _Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO_FIELDS]
+
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None  # not glibc, or older than 2.33
+    mallinfo2.restype = _Info
+    mallinfo2.argtypes = []
+    return lambda: int(mallinfo2().fordblks)
+
+
+#: _heap_free's answer once asked (False: not yet).
+_HEAP_FREE: Callable[[], int] | Literal[False] | None = False
+#: glibc's struct mallinfo2, in order.
+_MALLINFO_FIELDS = [
+    "arena",
+    "ordblks",
+    "smblks",
+    "hblks",
+    "hblkhd",
+    "usmblks",
+    "fsmblks",
+    "uordblks",
+    "fordblks",
+    "keepcost",
+]
 
 
 def _load_numpy(sys_path: list[str]) -> Any:
@@ -800,6 +851,7 @@ def _warm_up(np: Any, work: str) -> None:
             _as_number(array.sum(), np)
             _as_number(np.float32(array.sum()), np)
     _read_once(np, work)
+    _heap_free()
     inspect.signature(_warm_up)
     np.random.seed()  # its first call sets up the legacy generator: 15 ms
     np.random.seed(1)  # and the way a child seeds it
@@ -842,21 +894,7 @@ class _HugeReserve:
         import ctypes
 
         class _Info(ctypes.Structure):
-            _fields_ = [
-                (name, ctypes.c_size_t)
-                for name in [
-                    "arena",
-                    "ordblks",
-                    "smblks",
-                    "hblks",
-                    "hblkhd",
-                    "usmblks",
-                    "fsmblks",
-                    "uordblks",
-                    "fordblks",
-                    "keepcost",
-                ]
-            ]
+            _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO_FIELDS]
 
         with contextlib.suppress(OSError, AttributeError, ValueError, TypeError):
             libc = ctypes.CDLL(None)

@@ -29,7 +29,7 @@ from grader.render.untrusted import visible
 @click.option(
     "--jobs",
     type=click.IntRange(1, 256),
-    help="Parallel graders [default: twice the cores]; spare ones (up to as many more) "
+    help="Parallel graders [default: 2.5 per core, rounded up]; spare ones (up to as many more) "
     "start while some wait on a submission that hangs, or that hung last time.",
 )
 @click.option(

@@ -220,8 +220,8 @@ READ_BYTES = 65536
 #: After a read of events while a call runs, how long the events that follow are left to
 #: gather before the next read. A run of quick calls (most of a class's: microseconds each)
 #: otherwise wakes its worker once per call, and each wake-up costs both processes a
-#: context switch: a third of a worker's context switches and 0.5 ms of its CPU per
-#: submission (benchmarks/README.md). A call's limit and patience are counted from when
+#: context switch: 39 context switches a submission instead of 15, and 0.5 ms more of its
+#: worker's CPU (benchmarks/README.md). A call's limit and patience are counted from when
 #: its start is read, so at most this much later: on limits of a second and more.
 GATHER_SECONDS = 0.001
 

@@ -28,6 +28,7 @@ instance), as it could the files of the process backend.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import io
 import json
@@ -40,7 +41,7 @@ import traceback
 import types
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 MAX_TRACEBACK_FRAMES = 8
 
@@ -404,7 +405,7 @@ class _CallMemory:
         # Read once: two system calls a call fewer (a submission that lowers its own hard
         # limit makes the grader's setrlimit fail, and runs under the limit it chose).
         self.hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
-        self.free = _heap_free()
+        self.mallinfo2 = _mallinfo2()
 
     def _written(self) -> int | None:
         """Bytes of data and stack now (statm's sixth field, in pages), less what the C
@@ -415,7 +416,8 @@ class _CallMemory:
             data = int(os.pread(self.fd, 256, 0).split()[5]) * resource.getpagesize()
         except (OSError, ValueError, IndexError):
             return None
-        return data - (self.free() if self.free is not None else 0)
+        # Free chunks and tops of every arena of the C library (mallinfo2's fordblks).
+        return data - (int(self.mallinfo2().fordblks) if self.mallinfo2 is not None else 0)
 
     def limit(self, allowance: int | None) -> None:
         written = self._written() if allowance is not None else None
@@ -432,33 +434,25 @@ class _CallMemory:
             resource.setrlimit(resource.RLIMIT_DATA, (self.hard, self.hard))
 
 
-def _heap_free() -> Callable[[], int] | None:
-    """The bytes glibc's heap holds free (mallinfo2's fordblks: its free chunks and the top;
-    a single-threaded process has one heap), or None where that cannot be asked. Made once
-    per process: the warm server's children inherit it (see _warm_up)."""
-    global _HEAP_FREE
-    if _HEAP_FREE is False:
-        _HEAP_FREE = _ask_heap_free()
-    return _HEAP_FREE
-
-
-def _ask_heap_free() -> Callable[[], int] | None:
+@functools.cache
+def _mallinfo2() -> Callable[[], Any] | None:
+    """glibc's mallinfo2 (its heap's statistics, fields as _MALLINFO_FIELDS), or None where
+    there is none (not glibc, or older than 2.33). Made once per process: the warm
+    server's children inherit it (see _warm_up)."""
     import ctypes
 
     class _Info(ctypes.Structure):
         _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO_FIELDS]
 
     try:
-        mallinfo2 = ctypes.CDLL(None).mallinfo2
+        function = ctypes.CDLL(None).mallinfo2
     except (OSError, AttributeError):
-        return None  # not glibc, or older than 2.33
-    mallinfo2.restype = _Info
-    mallinfo2.argtypes = []
-    return lambda: int(mallinfo2().fordblks)
+        return None
+    function.restype = _Info
+    function.argtypes = []
+    return function
 
 
-#: _heap_free's answer once asked (False: not yet).
-_HEAP_FREE: Callable[[], int] | Literal[False] | None = False
 #: glibc's struct mallinfo2, in order.
 _MALLINFO_FIELDS = [
     "arena",
@@ -851,7 +845,7 @@ def _warm_up(np: Any, work: str) -> None:
             _as_number(array.sum(), np)
             _as_number(np.float32(array.sum()), np)
     _read_once(np, work)
-    _heap_free()
+    _mallinfo2()
     inspect.signature(_warm_up)
     np.random.seed()  # its first call sets up the legacy generator: 15 ms
     np.random.seed(1)  # and the way a child seeds it
@@ -893,12 +887,11 @@ class _HugeReserve:
     def reserve(self) -> None:
         import ctypes
 
-        class _Info(ctypes.Structure):
-            _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO_FIELDS]
-
+        mallinfo2 = _mallinfo2()
+        if mallinfo2 is None:
+            return
         with contextlib.suppress(OSError, AttributeError, ValueError, TypeError):
             libc = ctypes.CDLL(None)
-            libc.mallinfo2.restype = _Info
             libc.malloc.restype = ctypes.c_void_p
             libc.malloc.argtypes = [ctypes.c_size_t]
             libc.free.restype = None
@@ -908,7 +901,7 @@ class _HugeReserve:
             libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
             def top() -> int:
-                return int(libc.sbrk(0)) - int(libc.mallinfo2().keepcost)
+                return int(libc.sbrk(0)) - int(mallinfo2().keepcost)
 
             start = top()
             boundary = -(-(start + 4096) // self.ALIGN) * self.ALIGN

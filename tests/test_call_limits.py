@@ -106,11 +106,15 @@ def test_a_calls_memory_does_not_depend_on_the_sandbox_or_the_calls_before_it(
         assert result.returncode == 0, result.stderr
         (attempt,) = result.json()["attempts"]
         status = {c["name"]: c["status"] for c in attempt["cases"]}
+        message = {c["name"]: c["message"] for c in attempt["cases"]}
     else:
         env = {"GRADER_SANDBOX": where}
         command = ["ex01", "--file", str(submission), "--seed", str(seed), "--format", "json"]
-        status = {t["name"]: t["status"] for t in run_grade(*command, env=env).json()["tests"]}
+        tests = run_grade(*command, env=env).json()["tests"]
+        status = {t["name"]: t["status"] for t in tests}
+        message = {t["name"]: t["details"]["message"] for t in tests if t["status"] == "error"}
     assert {name for name, s in status.items() if s == "error"} == small
+    assert all("MemoryError" in message[name] for name in small)
     assert all(s == "passed" for name, s in status.items() if name not in small)
 
 

@@ -522,26 +522,6 @@ def test_each_student_gets_the_grade_of_the_file_there_at_the_latest_run(tmp_pat
     assert len(exported("--all-attempts")) == 3  # ana twice, bob once: nothing lost
 
 
-def test_chunks_shrink_towards_the_end_so_that_workers_finish_together() -> None:
-    from grader.classroom import batch
-    from grader.classroom.submissions import Submission
-
-    todo = [
-        (Submission(f"s{i:03d}", "ex01", Path(f"s{i:03d}/ex01.py")), f"h{i}", b"")
-        for i in range(300)
-    ]
-    chunks = [chunk for _, chunk in batch._chunks(todo, {})]
-    sizes = [len(chunk) for chunk in chunks]
-    # Every submission once, in the class's order (a first run knows no timings).
-    order = [sub.student for chunk in chunks for sub, _, _ in chunk]
-    assert order == [sub.student for sub, _, _ in todo]
-    assert max(sizes) == batch.CHUNK
-    assert sizes == sorted(sizes, reverse=True)  # never larger than the one before
-    assert sizes[-batch.TAIL_SHRINK :] == [1] * batch.TAIL_SHRINK
-    # Full chunks until the tail: only the last TAIL_SHRINK * CHUNK submissions shrink.
-    assert sum(sizes[: sizes.count(batch.CHUNK)]) >= 300 - (batch.TAIL_SHRINK + 1) * batch.CHUNK
-
-
 def test_a_quiz_given_to_batch_is_named_as_a_quiz(tmp_path: Path) -> None:
     klass = tmp_path / "class"
     write(klass / "ann" / "q01.py", "x = 1\n")

@@ -25,6 +25,7 @@ import pytest
 from conftest import REPO, SUBMISSIONS, backends, isolated_environment, run_grade, write
 from grader.classroom import batch
 from grader.classroom.batch import grade_chunk
+from grader.classroom.schedule import CHUNK
 from grader.classroom.submissions import (
     Submission,
     find_submissions,
@@ -296,7 +297,7 @@ def _cleanup(pids: dict[int, int]) -> Iterator[None]:
 @pytest.mark.parametrize("sandbox", backends("process", "warm"))
 def test_a_batch_killed_with_sigkill_leaves_no_process(sandbox: str, tmp_path: Path) -> None:
     klass = tmp_path / "class"
-    for i in range(3 * batch.CHUNK):  # three chunks: both workers busy
+    for i in range(3 * CHUNK):  # more than both workers take at once
         write(klass / f"s{i:02d}" / "ex01.py", SLEEPER)
     args = [sys.executable, "-m", "grader", "batch", "ex01", str(klass), "--jobs", "2"]
     args += ["--sandbox", sandbox, "--gradebook", str(tmp_path / "book.db")]

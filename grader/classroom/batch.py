@@ -25,7 +25,7 @@ import signal
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -37,6 +37,7 @@ from grader.classroom.exports import class_list
 from grader.classroom.gradebook import Attempt, Gradebook, file_hash
 from grader.classroom.lifeline import PARENT_ENV, die_with_parent, remove_run, sweep_dead_runs
 from grader.classroom.result import outcome, refused
+from grader.classroom.schedule import SLOW_SECONDS, Todo, chunks
 from grader.classroom.statistics import class_stats
 from grader.classroom.submissions import (
     Submission,
@@ -49,12 +50,6 @@ from grader.classroom.summary import Summary
 from grader.course import Course
 from grader.errors import GraderError
 from grader.results import Outcome, Roster
-
-#: Submissions per task: few enough for a steady progress bar, enough that sending a task
-#: (a millisecond with Dask) is small beside grading it.
-CHUNK = 8
-#: Chunks shrink once fewer than TAIL_SHRINK * CHUNK submissions are left (see _chunks).
-TAIL_SHRINK = 8
 
 
 def exercise_hash(course: Course, exercise_id: str) -> str:
@@ -150,8 +145,8 @@ class _Task:
     item: str
     ex_hash: str
     seed: int
-    subs: tuple[tuple[Submission, str, bytes], ...]
-    #: How long grading it is expected to take, from the gradebook (see _chunks).
+    subs: tuple[Todo, ...]
+    #: How long grading it is expected to take (see schedule.expected_seconds).
     seconds: float = 0.0
 
 
@@ -190,42 +185,10 @@ def _tasks(
             else:
                 todo.append((sub, digest, content))
         book.record_found(run, item, found, ex_hash)
-        for seconds, chunk in _chunks(todo, book.previous_seconds(item)):
+        for seconds, chunk in chunks(todo, book.previous_seconds(item)):
             tasks.append(_Task(item, ex_hash, item_seed, chunk, seconds))
     # The slowest first (a stable sort: a class graded for the first time keeps its order).
     return sorted(tasks, key=lambda task: -task.seconds)
-
-
-def _chunks(
-    todo: Sequence[tuple[Submission, str, bytes]], previous: Mapping[str, float]
-) -> list[tuple[float, tuple[tuple[Submission, str, bytes], ...]]]:
-    """The submissions in chunks, each with the seconds it is expected to take: what the
-    student's newest attempt took (a student new to the gradebook: the median of the
-    others). The slowest come first, and a chunk holds at most CHUNK submissions (fewer
-    near the end) and at most the time of CHUNK typical ones: a submission that hung or
-    looped last time is a chunk of its own, started before the rest, so that it neither
-    forms the run's tail nor holds up the results of the submissions that would have
-    shared its chunk."""
-    known = sorted(previous[sub.student] for sub, _, _ in todo if sub.student in previous)
-    typical = known[len(known) // 2] if known else 0.0
-    expected = [previous.get(sub.student, typical) for sub, _, _ in todo]
-    order = sorted(range(len(todo)), key=lambda i: -expected[i])
-    room = CHUNK * typical
-    chunks: list[tuple[float, tuple[tuple[Submission, str, bytes], ...]]] = []
-    chunk: list[int] = []
-    total = 0.0
-    for position, i in enumerate(order):
-        # Smaller chunks towards the end (the last TAIL_SHRINK * CHUNK submissions): the
-        # workers then finish together instead of waiting for the last one's whole chunk.
-        size = min(CHUNK, max(1, (len(order) - position) // TAIL_SHRINK))
-        if chunk and (len(chunk) >= size or total + expected[i] > room):
-            chunks.append((total, tuple(todo[j] for j in chunk)))
-            chunk, total = [], 0.0
-        chunk.append(i)
-        total += expected[i]
-    if chunk:
-        chunks.append((total, tuple(todo[j] for j in chunk)))
-    return chunks
 
 
 def class_items(course: Course, exercise_id: str, directory: Path) -> list[str]:
@@ -426,14 +389,15 @@ def _pool_results(
     """`workers` chunks graded at once, and spare workers: one for each worker that waits
     for a submission that hangs (its child yields the cores: sandbox/supervisor.py; the
     worker tells this process through `waiting`, a counter they share), and the places of
-    the chunks that hung last time. The pool starts a worker process when a chunk finds
+    the chunks that hung last time or may hang. The pool starts a worker process when a chunk finds
     none idle, so there are never more than workers + spares, whatever the size of the
     class; a chunk is sent as soon as one finishes, before its results are recorded."""
     # Slowest first (see _tasks), each in a spare worker (a chunk that ran into time limits
-    # last time mostly waits, its child yielding the cores), while the `workers` others go
-    # on with the rest. As many spares as the slow ones need to end with the rest (at most
-    # one per worker), and half as many as the workers for those found waiting. (Started in
-    # the workers' own places, slow chunks left one or two of them for the whole class.)
+    # last time, or may hang, mostly waits, its child yielding the cores), while the
+    # `workers` others go on with the rest. As many spares as the slow ones need to end
+    # with the rest (at most one per worker), and half as many as the workers for those
+    # found waiting. (Started in the workers' own places, slow chunks left one or two of
+    # them for the whole class.)
     slow = deque(t for t in tasks if t.seconds >= SLOW_SECONDS)
     fast = deque(t for t in tasks if t.seconds < SLOW_SECONDS)
     rest = sum(t.seconds for t in fast) / workers
@@ -482,9 +446,6 @@ def _pool_results(
 
 #: How often the batch process looks whether a worker waits for a hanging submission.
 WAKE_SECONDS = 0.05
-#: A chunk expected to take this long (a call's time floor, prepare.CALL_FLOOR_SECONDS)
-#: ran into a time limit last time: it waits far more than it computes.
-SLOW_SECONDS = 1.0
 
 
 def _dask_results(

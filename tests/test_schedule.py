@@ -86,3 +86,20 @@ def test_the_guess_reads_a_hostile_file_in_linear_time() -> None:
     spaces = b" " * 1_000_000 + b"x"
     todo = _todo([spaces, b"\t" * 500_000 + b'"' + b" " * 500_000, b"x" * 1_000_000])
     assert schedule.expected_seconds(todo, {}) == [schedule.FIRST_SECONDS] * 3
+
+
+def test_a_guess_that_marks_many_says_nothing() -> None:
+    # An exercise where many write quick `while` loops: each in a spare worker, the class
+    # took longer (10 processes busy on 2 cores instead of 5); the run then orders them
+    # as it would without the guess.
+    many = [SPINS if i % 5 == 0 else CORRECT for i in range(200)]
+    assert schedule.expected_seconds(_todo(many), {}) == [schedule.FIRST_SECONDS] * 200
+    assert [len(chunk) for _, chunk in chunks(_todo(many), {})][:3] == [CHUNK] * 3
+    # A small class: up to CHUNK guessed whatever their share.
+    few = [SPINS] * CHUNK + [CORRECT] * 4
+    assert schedule.expected_seconds(_todo(few), {})[:CHUNK] == [schedule.HANG_SECONDS] * CHUNK
+    # Ten in 100 new submissions: guessed; the share is of those the gradebook does not know.
+    tenth = [SPINS if i % 10 == 0 else CORRECT for i in range(100)]
+    assert schedule.expected_seconds(_todo(tenth), {}).count(schedule.HANG_SECONDS) == 10
+    known = {f"s{i:03d}": 0.02 for i in range(100) if i % 10 != 0 and i < 60}
+    assert schedule.expected_seconds(_todo(tenth), known).count(schedule.HANG_SECONDS) == 0

@@ -17,6 +17,10 @@ NOTEBOOK = json.dumps(
     {"cells": [{"cell_type": "code", "source": ["def f(y, p):\n", "    while p:\n", "  pass\n"]}]},
     indent=1,
 ).encode()
+#: nbformat's other form: a cell's source as one string, its newlines escaped.
+NOTEBOOK_STRING = json.dumps(
+    {"cells": [{"cell_type": "code", "source": "def f(y, p):\n    while p:\n        pass\n"}]}
+).encode()
 
 
 def _todo(contents: list[bytes]) -> list[Todo]:
@@ -84,8 +88,9 @@ def test_what_the_gradebook_measured_wins_over_the_guess() -> None:
 def test_the_guess_reads_a_hostile_file_in_linear_time() -> None:
     # A pattern with two quantifiers over spaces side by side took minutes on this line.
     spaces = b" " * 1_000_000 + b"x"
-    todo = _todo([spaces, b"\t" * 500_000 + b'"' + b" " * 500_000, b"x" * 1_000_000])
-    assert schedule.expected_seconds(todo, {}) == [schedule.FIRST_SECONDS] * 3
+    quoted = (b'"' + b" " * 1000) * 1000
+    todo = _todo([spaces, b"\t" * 500_000 + b'"' + b" " * 500_000, b"x" * 1_000_000, quoted])
+    assert schedule.expected_seconds(todo, {}) == [schedule.FIRST_SECONDS] * 4
 
 
 def test_a_guess_that_marks_many_says_nothing() -> None:

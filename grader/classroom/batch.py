@@ -389,9 +389,10 @@ def _pool_results(
     """`workers` chunks graded at once, and spare workers: one for each worker that waits
     for a submission that hangs (its child yields the cores: sandbox/supervisor.py; the
     worker tells this process through `waiting`, a counter they share), and the places of
-    the chunks that hung last time or may hang. The pool starts a worker process when a chunk finds
-    none idle, so there are never more than workers + spares, whatever the size of the
-    class; a chunk is sent as soon as one finishes, before its results are recorded."""
+    the chunks that hung last time or may hang. The pool starts a worker process when a
+    chunk finds none idle, so there are never more than workers + spares, whatever the
+    size of the class; a chunk is sent as soon as one finishes, before its results are
+    recorded."""
     # Slowest first (see _tasks), each in a spare worker (a chunk that ran into time limits
     # last time, or may hang, mostly waits, its child yielding the cores), while the
     # `workers` others go on with the rest. As many spares as the slow ones need to end

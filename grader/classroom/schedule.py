@@ -30,12 +30,12 @@ FIRST_SECONDS = 0.03
 HANG_SECONDS = HANGING_CALLS * CALL_FLOOR_SECONDS
 #: What may hang, read from a submission's text: a `while` statement (at a line's start,
 #: or a JSON string's or after its escaped newline: a notebook's source), or a sleep not in
-#: a comment. A guess that only orders the work:
-#: missed, the submission hangs where the run meets it (in a class of 400 with four
-#: hanging submissions met late, they made the last 1.5-2 s of a 6 s run); found where
-#: nothing hangs, it costs a chunk of one in a spare worker, which a few can afford and a
-#: class cannot (see MAY_HANG_SHARE). No two quantifiers that take the same characters
-#: side by side: a line of a million spaces is read once, not a million times.
+#: a comment. A guess that only orders the work: missed, the submission hangs where the
+#: run meets it (in a class of 400 with four hanging submissions met late, they made the
+#: last 1.5-2 s of a 6 s run); found where nothing hangs, it costs a chunk of one in a
+#: spare worker, which a few can afford and a class cannot (see MAY_HANG_SHARE). No two
+#: quantifiers that take the same characters side by side: a line of a million spaces is
+#: read once, not a million times.
 MAY_HANG = re.compile(rb'(?:^|\\n|")[ \t]*while\b|^[^#\n]*\bsleep[ \t]*\(', re.MULTILINE)
 #: Where the guess looks: a submission is a few KB, and reading a whole MB
 #: (submissions.MAX_SUBMISSION_BYTES) would take the batch process 50 ms.

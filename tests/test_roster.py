@@ -328,6 +328,15 @@ def test_a_roster_saved_by_a_spreadsheet_reads_alike(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == 'ada.l,"Lovelace, Ada",30'
+    # Saved as tab-separated text, or pasted from a spreadsheet: the same roster.
+    tabs = ROSTER.replace('"Lovelace, Ada"', "Lovelace, Ada").replace(",", "\t")
+    roster.write_text(tabs.replace("Lovelace\t Ada", "Lovelace, Ada"), encoding="utf-8")
+    again = run_grade(
+        "gradebook", "export", "--gradebook", str(graded["book"]), "--roster", str(roster),
+        "--format", "moodle", "--identifier", "username",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == result.stdout
 
 
 def test_options_that_belong_to_another_format_are_refused(graded: dict[str, Any]) -> None:

@@ -77,12 +77,17 @@ def read_roster(path: Path) -> Roster:
     return Roster(path, tuple(students), columns)
 
 
+#: What separates a roster's cells, the first found in its header (see _parse).
+DELIMITERS = (",", ";", "\t")
+
+
 def _parse(text: str, path: Path) -> list[tuple[int, list[str]]]:
     """(line, cells) per row, the line where the row starts. A spreadsheet set to a
-    European locale saves with semicolons: a header with semicolons and no comma is read
-    so."""
+    European locale saves with semicolons, and one saved as tab-separated text (or a
+    class list pasted from one) with tabs: the header's first separator of comma,
+    semicolon and tab, in that order, is the file's."""
     header = text.split("\n", 1)[0]
-    delimiter = ";" if ";" in header and "," not in header else ","
+    delimiter = next((d for d in DELIMITERS if d in header), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows = []
     start = 1

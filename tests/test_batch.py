@@ -479,6 +479,15 @@ def test_why_a_submission_could_not_be_graded_is_kept_and_shown_everywhere(
     bob = suites["bob: ex01"]
     titles = {p.name: p.value for p in bob.properties()}
     assert titles["mistake_titles"] == "log base 2 instead of the natural log"
+    # Named in each failure too: what a CI viewer shows of a test.
+    failures = [r for case in bob for r in case.result]
+    assert failures
+    assert all(isinstance(r, Failure) for r in failures)
+    assert all(
+        r.message.endswith("match a known mistake: log base 2 instead of the natural log [log2]")
+        for r in failures
+    ), failures[0].message
+    assert all(r.message.startswith("wrong value") for r in failures)
 
 
 def test_each_student_gets_the_grade_of_the_file_there_at_the_latest_run(tmp_path: Path) -> None:

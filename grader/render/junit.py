@@ -161,6 +161,16 @@ def _why_kind(row: dict[str, Any]) -> str:
     return "GraderError"
 
 
+def _named_mistakes(row: dict[str, Any]) -> str:
+    """The known mistakes the submission's results match, as a sentence ('' for none)."""
+    ids = list(row.get("mistakes") or [])
+    titles = list(row.get("mistake_titles") or ids)
+    if not ids or len(titles) != len(ids):
+        return ""
+    named = "; ".join(f"{title} [{mistake}]" for title, mistake in zip(titles, ids, strict=True))
+    return f"the submission's results match a known mistake: {named}"
+
+
 def render_attempts(rows: list[dict[str, Any]]) -> str:
     """A batch run as JUnit XML: one <testsuite> per attempt (student and exercise), one
     <testcase> per case, from the gradebook's rows (the case messages it keeps)."""
@@ -201,11 +211,15 @@ def render_attempts(rows: list[dict[str, Any]]) -> str:
             _element(properties, "property", name=name, value=str(value))
         classname = f"grader.{row['item']}.{row['student']}"
         kind = _why_kind(row)
+        named = _named_mistakes(row)
         for case in cases:
             element = _element(suite, "testcase", classname=classname, name=case["name"])
             message = str(case.get("message", case["status"]))
             if case["status"] == "failed":
-                _element(element, "failure", message, message=_one_line(message), type="WrongValue")
+                # What the submission's failures match: CI viewers show a failure's
+                # message, and most ignore a suite's properties.
+                failure = f"{message}; {named}" if named else message
+                _element(element, "failure", failure, message=_one_line(failure), type="WrongValue")
             elif case["status"] == "error" and reason:
                 # Why the submission could not be graded, not only that this case did not run.
                 _element(

@@ -162,11 +162,13 @@ def _why_kind(row: dict[str, Any]) -> str:
 
 
 def _named_mistakes(row: dict[str, Any]) -> str:
-    """The known mistakes the submission's results match, as a sentence ('' for none). A
-    gradebook row titles each of its mistakes (classroom/result.reasons_from)."""
-    pairs = zip(row["mistake_titles"], row["mistakes"], strict=True)
-    named = "; ".join(f"{title} [{mistake}]" for title, mistake in pairs)
-    return f"the submission's results match a known mistake: {named}" if named else ""
+    """The known mistakes the submission's results match, as a sentence ('' for none)."""
+    ids = list(row.get("mistakes") or [])
+    titles = list(row.get("mistake_titles") or ids)
+    if not ids or len(titles) != len(ids):
+        return ""
+    named = "; ".join(f"{title} [{mistake}]" for title, mistake in zip(titles, ids, strict=True))
+    return f"the submission's results match a known mistake: {named}"
 
 
 def render_attempts(rows: list[dict[str, Any]]) -> str:

@@ -531,6 +531,46 @@ def test_each_student_gets_the_grade_of_the_file_there_at_the_latest_run(tmp_pat
     assert len(exported("--all-attempts")) == 3  # ana twice, bob once: nothing lost
 
 
+def test_a_run_of_another_folder_leaves_the_students_it_does_not_hold_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """A folder of late submissions graded into the class's gradebook: its students get
+    their new grades, the rest of the class keeps theirs (a run judges "gone" only for the
+    folder it reads); a student's own folder passed for the class's is refused."""
+    wrong = (SUBMISSIONS / "ex01" / "bad_log2.py").read_text()
+    right = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
+    klass, late, book = tmp_path / "class", tmp_path / "late", str(tmp_path / "book.db")
+    write(klass / "ana" / "ex01.py", right)
+    write(klass / "bob" / "ex01.py", wrong)
+    write(late / "bob" / "ex01.py", right)
+    for folder in (klass, late):
+        result = run_grade(
+            "batch", "ex01", str(folder), "--sandbox", "process", "--gradebook", book
+        )
+        assert result.returncode == 0, result.stderr
+    assert "no submission" not in result.stdout
+    assert result.stdout.startswith("2 submissions: mean 30.00")
+    exported = run_grade("gradebook", "export", "--format", "json", "--gradebook", book)
+    scores = {r["student"]: (r["score"], r["status"]) for r in json.loads(exported.stdout)}
+    assert scores == {"ana": (30.0, "passed"), "bob": (30.0, "passed")}
+    # The class folder again, bob's late file not in it: the class folder's word stands.
+    again = run_grade("batch", "ex01", str(klass), "--sandbox", "process", "--gradebook", book)
+    assert again.returncode == 0, again.stderr
+    assert "this run: graded 0, skipped 2" in again.stdout
+    exported = run_grade("gradebook", "export", "--format", "json", "--gradebook", book)
+    assert {r["student"]: r["score"] for r in json.loads(exported.stdout)} == {
+        "ana": 30.0,
+        "bob": 6.0,
+    }
+    one = run_grade(
+        "batch", "ex01", str(klass / "ana"), "--sandbox", "process", "--gradebook", book
+    )
+    assert one.returncode == 2
+    assert "holds ex01.py itself: it looks like one student's folder" in one.stderr
+    assert f"grade ex01 --file {klass / 'ana' / 'ex01.py'}" in one.stderr
+    assert "Traceback" not in one.stderr
+
+
 def test_a_quiz_given_to_batch_is_named_as_a_quiz(tmp_path: Path) -> None:
     klass = tmp_path / "class"
     write(klass / "ann" / "q01.py", "x = 1\n")

@@ -40,6 +40,7 @@ from grader.classroom.result import outcome, refused
 from grader.classroom.schedule import SLOW_SECONDS, Todo, chunks
 from grader.classroom.statistics import class_stats
 from grader.classroom.submissions import (
+    SUFFIXES,
     Submission,
     find_submissions,
     read_submission,
@@ -184,7 +185,7 @@ def _tasks(
                 summary.graded += 1
             else:
                 todo.append((sub, digest, content))
-        book.record_found(run, item, found, ex_hash)
+        book.record_found(run, item, found, ex_hash, str(directory.resolve()))
         for seconds, chunk in chunks(todo, book.previous_seconds(item)):
             tasks.append(_Task(item, ex_hash, item_seed, chunk, seconds))
     # The slowest first (a stable sort: a class graded for the first time keeps its order).
@@ -207,6 +208,17 @@ def class_items(course: Course, exercise_id: str, directory: Path) -> list[str]:
         course.load(item)
     if not directory.is_dir():
         raise GraderError(f"{directory} is not a directory", fix="Pass the class's folder.")
+    for item in items:
+        for suffix in SUFFIXES:
+            if (directory / f"{item}{suffix}").exists():
+                # One student's folder, most likely: graded as a class it would be a student
+                # named after the exercise, and every other student would count as gone.
+                raise GraderError(
+                    f"{directory} holds {item}{suffix} itself: it looks like one student's "
+                    "folder, not the class's",
+                    fix="Pass the folder that holds one folder (or file) per student; to "
+                    f"grade one file, run 'grade {item} --file {directory / (item + suffix)}'.",
+                )
     return items
 
 

@@ -42,8 +42,11 @@ CREATE TABLE IF NOT EXISTS attempts (
 )
 """
 #: What each run found, for every student of each item it graded: the submission's hash,
-#: or NULL when the student's file is gone. The grade a class hands in is that of the
-#: file present at the latest run (a reverted file gets its own, older, grade back).
+#: or NULL when the student's file is gone; and the class folder it read (NULL in a
+#: gradebook of an older version). The grade a class hands in is that of the file present
+#: at the latest run of the folder the student was found in (a reverted file gets its own,
+#: older, grade back; a run of another folder, such as one of late submissions, leaves the
+#: students it does not hold as they were).
 FOUND_SCHEMA = """
 CREATE TABLE IF NOT EXISTS found (
     run INTEGER NOT NULL,
@@ -51,6 +54,7 @@ CREATE TABLE IF NOT EXISTS found (
     item TEXT NOT NULL,
     submission_hash TEXT,
     exercise_hash TEXT NOT NULL,
+    folder TEXT,
     PRIMARY KEY (run, student, item)
 )
 """
@@ -88,11 +92,12 @@ class Gradebook:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(SCHEMA)
         self.db.execute(FOUND_SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(attempts)")}
-        # A gradebook of an older version: its rows stay readable (rows() fills the gaps).
-        for column in ("error", "reasons"):
+        # A gradebook of an older version: its rows stay readable (rows() fills the gaps,
+        # latest() takes a run without a folder for one of every folder).
+        for table, column in (("attempts", "error"), ("attempts", "reasons"), ("found", "folder")):
+            columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in columns:
-                self.db.execute(f"ALTER TABLE attempts ADD COLUMN {column} TEXT")
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -171,30 +176,42 @@ class Gradebook:
         return int(row[0]) + 1
 
     def record_found(
-        self, run: int, item: str, found: Sequence[tuple[str, str | None]], exercise_hash: str
+        self,
+        run: int,
+        item: str,
+        found: Sequence[tuple[str, str | None]],
+        exercise_hash: str,
+        folder: str,
     ) -> None:
-        """What a run found for `item`: (student, submission hash or None), and None for
-        every student the gradebook knows of for it whose file is gone; one transaction."""
+        """What a run of the class folder `folder` found for `item`: (student, submission
+        hash or None), and None for every student an earlier run of the same folder found
+        whose file is gone (a student only another folder held is not this run's to
+        judge); one transaction."""
         present = {student for student, _ in found}
         known = {
             row[0]
             for row in self.db.execute(
-                "SELECT DISTINCT student FROM attempts WHERE item=?", (item,)
+                "SELECT DISTINCT student FROM found WHERE item=? AND (folder=? OR folder IS NULL) "
+                "UNION SELECT DISTINCT student FROM attempts WHERE item=? AND student NOT IN "
+                "(SELECT student FROM found WHERE item=?)",
+                (item, folder, item, item),
             )
         }
         rows = [*found, *((student, None) for student in sorted(known - present))]
         with self._transaction():
             self.db.executemany(
                 "INSERT OR REPLACE INTO found (run, student, item, submission_hash, "
-                "exercise_hash) VALUES (?, ?, ?, ?, ?)",
-                [(run, student, item, digest, exercise_hash) for student, digest in rows],
+                "exercise_hash, folder) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run, student, item, digest, exercise_hash, folder) for student, digest in rows],
             )
 
     def latest(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Each student's grade at each item: the attempt at the file the latest run found
-        (not the newest attempt: a student who went back to an older file has its grade),
-        a "no submission" row when that run found none; the newest attempt where no run
-        recorded what it found (a gradebook of an older version)."""
+        """Each student's grade at each item: the attempt at the file the latest run of
+        their class folder found (not the newest attempt: a student who went back to an
+        older file has its grade), a "no submission" row when that run found none; the
+        newest attempt where no run recorded what it found (a gradebook of an older
+        version). Where the latest runs of two folders both hold a student, the newer
+        one's word stands."""
         # Decoded only once chosen: a class's gradebook holds every attempt ever made, and
         # its cases are most of what it stores.
         rows = self._raw(self.db.execute("SELECT * FROM attempts ORDER BY student, item, id"))
@@ -204,14 +221,17 @@ class Gradebook:
             latest[row["student"], row["item"]] = row
             file = (row["student"], row["item"], row["submission_hash"], row["exercise_hash"])
             by_file[file] = row
-        runs = self.db.execute("SELECT item, MAX(run) FROM found GROUP BY item").fetchall()
+        runs = self.db.execute(
+            "SELECT item, MAX(run) AS last FROM found GROUP BY item, folder ORDER BY last"
+        ).fetchall()
+        for item in {item for item, _ in runs}:
+            for pair in [k for k in latest if k[1] == item]:
+                del latest[pair]
         for item, run in runs:
             found = self.db.execute(
                 "SELECT student, submission_hash, exercise_hash FROM found WHERE run=? AND item=?",
                 (run, item),
             ).fetchall()
-            for pair in [k for k in latest if k[1] == item]:
-                del latest[pair]
             points = max((float(r["max_score"]) for r in rows if r["item"] == item), default=0.0)
             for student, digest, ex_hash in found:
                 if digest is None:

@@ -16,6 +16,7 @@ import os
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -308,10 +309,12 @@ def test_a_parser_bomb_in_a_py_file_is_the_load_error(
     ("content", "words"),
     [
         (b"x = 1\x00\n", "null bytes"),
-        (bytes(range(256)) * 4, "cannot read ex01.py"),
+        (bytes(range(256)) * 4, "ex01.py is not UTF-8 text: byte 0x80 on line 2, column 118"),
+        (b"# -*- coding: nonsense -*-\n", "cannot read ex01.py: unknown encoding: nonsense"),
+        (b"", "ex01.py is empty: it defines no function 'binary_cross_entropy'"),
         (b"x = 1" + b"0" * 5000 + b"\n", "integer string conversion"),
     ],
-    ids=["nul", "random", "huge-int"],
+    ids=["nul", "random", "huge-int", "bad-coding", "empty"],
 )
 def test_bytes_python_refuses_are_the_load_error(
     tmp_path: Path, content: bytes, words: str
@@ -321,6 +324,29 @@ def test_bytes_python_refuses_are_the_load_error(
     _clean(result)
     assert result.returncode == 1
     assert words in result.json()["error"]["message"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", backends("process", "bwrap", "warm"))
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        lambda text: b"\xef\xbb\xbf" + text.encode(),  # Windows Notepad's UTF-8
+        lambda text: ("# -*- coding: latin-1 -*-\n# r\u00e9sum\u00e9\n" + text).encode("latin-1"),
+        lambda text: text.replace("\n", "\r\n").encode(),
+    ],
+    ids=["byte-order-mark", "coding-declaration", "crlf"],
+)
+def test_a_file_python_runs_is_read_as_python_reads_it(
+    tmp_path: Path, backend: str, encoded: Any
+) -> None:
+    path = _write_bytes(tmp_path / "ex01.py", encoded(GOOD + "\n"))
+    result = run_grade(
+        "ex01", "--file", str(path), "--format", "json", "--sandbox", backend, timeout=TIMEOUT
+    )
+    _clean(result)
+    assert result.returncode == 0, result.stdout
+    assert result.json()["score"] == result.json()["max_score"]
 
 
 # --- fuzz: the readers as library calls --------------------------------------------------------

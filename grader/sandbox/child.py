@@ -37,6 +37,7 @@ import os
 import resource
 import sys
 import time
+import tokenize
 import traceback
 import types
 from collections.abc import Callable
@@ -274,6 +275,15 @@ def _hide_numpy(np: Any) -> None:
         del sys.modules[name]
 
 
+def _source_text(data: bytes) -> str:
+    """A source file's text as Python reads a module: UTF-8, a byte-order mark (as Windows
+    editors write one) dropped, or the encoding its coding declaration names (PEP 263)."""
+    if b"coding" in b"\n".join(data.split(b"\n", 2)[:2]):
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    return data.decode("utf-8-sig")
+
+
 def _load_submission(
     path: str, display: str, entry: str, params: list[str]
 ) -> tuple[Any, dict[str, Any]]:
@@ -281,9 +291,27 @@ def _load_submission(
     event saying why there is none."""
     try:
         with open(path, "rb") as handle:
-            source = handle.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+            data = handle.read()
+    except OSError as exc:
         return None, {"kind": "unreadable", "message": f"cannot read {display}: {exc}"}
+    try:
+        source = _source_text(data)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        return None, {
+            "kind": "unreadable",
+            "message": f"{display} is not {exc.encoding.upper()} text: byte "
+            f"0x{data[exc.start]:02x} on line {line}, column {column}",
+            "line": line,
+        }
+    except SyntaxError as exc:  # a coding declaration Python refuses
+        return None, {"kind": "unreadable", "message": f"cannot read {display}: {exc.msg}"}
+    if not source.strip():
+        return None, {
+            "kind": "missing",
+            "message": f"{display} is empty: it defines no function {entry!r}",
+        }
     linecache.cache[path] = (len(source), None, source.splitlines(True), path)
     try:
         code = compile(source, path, "exec", dont_inherit=True)

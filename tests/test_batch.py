@@ -273,22 +273,39 @@ def test_links_and_huge_files_are_recorded_as_errors_and_the_class_goes_on(
     elsewhere = write(tmp_path / "elsewhere" / "ex01.py", (EX01 / "good_vectorised.py").read_text())
     (klass / "trudy").symlink_to(elsewhere.parent, target_is_directory=True)
     write(klass / "huge" / "ex01.py", "# x\n" * 300_000)
+    # A notebook that is not one (its cells never reach a sandbox), without warnings.
+    write(klass / "nina" / "ex01.ipynb", "not json")
     book = tmp_path / "book.db"
     result = run_grade("batch", "ex01", str(klass), "--gradebook", str(book), "--format", "json")
     assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr
     rows = {a["student"]: a for a in json.loads(result.stdout)["attempts"]}
-    assert sorted(rows) == ["huge", "mallory", "s00", "s01", "trudy"]
-    for name, words in (
-        ("mallory", "symbolic link"),
-        ("trudy", "symbolic link"),
-        ("huge", "bytes"),
+    assert sorted(rows) == ["huge", "mallory", "nina", "s00", "s01", "trudy"]
+    for name, file, words in (
+        ("mallory", "ex01.py", "symbolic link"),
+        ("trudy", "ex01.py", "symbolic link"),
+        ("huge", "ex01.py", "bytes"),
+        ("nina", "ex01.ipynb", "is not a Jupyter notebook"),
     ):
-        assert rows[name]["status"] == "error"
-        assert rows[name]["score"] == 0
-        assert words in rows[name]["error"]
+        row = rows[name]
+        assert (row["status"], row["score"], row["max_score"]) == ("error", 0, 30), name
+        assert row["error"].startswith(f"could not be loaded: {file} "), row["error"]
+        assert words in row["error"]
+        # Every reason kept as a sandbox's load error is: the student's to fix.
+        assert row["load_error"]["kind"] == "unreadable"
+        assert row["load_error"]["file"] == file
+        assert "grader-batch-" not in json.dumps(row)  # no worker's temporary path
     assert rows["s00"]["status"] == "passed"
+    exported = run_grade("gradebook", "export", "--format", "json", "--gradebook", str(book))
+    assert {r["student"]: r["max_score"] for r in json.loads(exported.stdout)}["nina"] == 30
+    book2 = str(tmp_path / "book2.db")
+    xml = run_grade("batch", "ex01", str(klass), "--gradebook", book2, "--format", "junit")
+    suites = {s.name: s for s in JUnitXml.fromstring(xml.stdout)}
+    (nina,) = [s for name, s in suites.items() if "nina" in name]
+    (error,) = [r for case in nina for r in case.result if isinstance(r, Error)]
+    assert error.type == "SubmissionError.unreadable"
     again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
-    assert "graded 0, skipped 5" in again.stdout
+    assert "graded 0, skipped 6" in again.stdout
 
 
 def test_an_empty_class_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ from grader.classroom.submissions import (
 )
 from grader.classroom.summary import Summary
 from grader.course import Course
-from grader.errors import GraderError
+from grader.errors import GraderError, SubmissionFileError
 from grader.results import Outcome, Roster
 
 
@@ -112,12 +112,14 @@ def grade_chunk(
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
         for name, content in items:
             path = Path(tmp) / name
+            points = 0.0
             try:
                 path.write_bytes(content)
                 if key not in _WORKER:
                     _WORKER[key] = course.prepare(exercise_id)
                     # Kept for the worker's life: out of the collector's sight.
                     gc.freeze()
+                points = float(_WORKER[key].exercise.points)
                 report = grade(
                     exercise_id,
                     path,
@@ -127,10 +129,12 @@ def grade_chunk(
                     shrink=False,
                 )
                 results.append(outcome(report))
+            except SubmissionFileError as exc:  # a notebook that is not one: the student's
+                results.append(refused(exc.what, points, file=name))
             except GraderError as exc:
-                results.append(refused(str(exc)))
+                results.append(refused(str(exc), points))
             except Exception as exc:  # RecursionError, MemoryError...: this file's row, not the run
-                results.append(refused(unexpected(name, exc)))
+                results.append(refused(unexpected(name, exc), points))
             finally:
                 path.unlink(missing_ok=True)
     return results
@@ -165,7 +169,8 @@ def _tasks(
     flat = len(items) == 1
     tasks = []
     for item in items:
-        course.load(item)  # an unknown or broken exercise stops here, before any work
+        # An unknown or broken exercise stops here, before any work.
+        points = float(course.load(item).points)
         ex_hash = exercise_hash(course, item)
         todo = []
         item_seed = run_seed(ex_hash, seed)
@@ -181,7 +186,8 @@ def _tasks(
             elif reason is not None:
                 # Not graded, recorded: the class's row says why, and the run goes on.
                 task = _Task(item, ex_hash, item_seed, ((sub, digest, b""),))
-                book.record(_attempt(task, sub, digest, refused(reason)))
+                result = refused(reason, points, file=visible_name(sub.path.name))
+                book.record(_attempt(task, sub, digest, result))
                 summary.graded += 1
             else:
                 todo.append((sub, digest, content))

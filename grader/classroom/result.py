@@ -58,9 +58,24 @@ def why(load_error: LoadError | None, stopped: Stopped | None) -> str | None:
     return None
 
 
-def refused(reason: str) -> Outcome:
-    """A submission that could not be graded at all, and why."""
-    return Outcome(score=0.0, max_score=0.0, status="error", seconds=0.0, error=reason)
+def refused(
+    reason: str, max_score: float, *, file: str | None = None, kind: str = "unreadable"
+) -> Outcome:
+    """A submission that could not be graded at all, and why, out of the exercise's points.
+    With `file` (the name as submitted) it is the student's to fix, a load error of
+    `kind` as a sandbox's would be (a link, a named pipe, a file too large, a notebook
+    that is not one); without, the grader's own fault with that file."""
+    if file is None:
+        return Outcome(score=0.0, max_score=max_score, status="error", seconds=0.0, error=reason)
+    load_error = LoadError(kind=kind, message=reason, file=file)
+    return Outcome(
+        score=0.0,
+        max_score=max_score,
+        status="error",
+        seconds=0.0,
+        error=why(load_error, None),
+        load_error=load_error,
+    )
 
 
 def stored_cases(result: Outcome) -> list[dict[str, Any]]:

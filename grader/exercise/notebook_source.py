@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -101,10 +102,11 @@ def read(path: Path, entry: str) -> NotebookModule:
         if _defines(c, entry) or (c.error is not None and f"def {entry}" in "\n".join(c.lines))
     ]
     if not candidates:
-        # An empty module: the child reports the missing function, as for a .py file.
+        # A module of one comment: the child reports the missing function, as for a .py
+        # file (an empty one it would call empty, which the notebook may not be).
         numbers = ", ".join(str(c.number) for c in cells) or "none"
         notes.append(f"no code cell defines {entry} (code cells: {numbers})")
-        return _module([], notes)
+        return NotebookModule(f"# no code cell defines {entry}\n", (), tuple(notes))
     latest = candidates[-1]
     if latest.error is not None:
         # Taken as it is, so that the syntax error comes back with its cell and line.
@@ -227,7 +229,10 @@ def _notebook(path: Path) -> Any:
             "or submit a .py file.",
         )
     try:
-        return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+        with warnings.catch_warnings():
+            # nbformat's own warnings (a cell without an id) are not the student's report.
+            warnings.simplefilter("ignore")
+            return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat's NotJSONError, a ValidationError, bad structure
         raise SubmissionFileError(
             f"{path.name} is not a Jupyter notebook: {str(exc).splitlines()[0][:200]}",
@@ -250,7 +255,7 @@ def _read_bounded(path: Path) -> bytes:
                 )
             raw = handle.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as exc:
-        raise SubmissionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise SubmissionFileError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     if len(raw) > MAX_NOTEBOOK_BYTES:
         raise SubmissionFileError(
             f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB, "

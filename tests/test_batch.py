@@ -588,6 +588,41 @@ def test_a_run_of_another_folder_leaves_the_students_it_does_not_hold_as_they_we
     assert "Traceback" not in one.stderr
 
 
+def test_what_the_class_folder_holds_and_no_run_grades_is_named(tmp_path: Path) -> None:
+    """A misnamed file, a file a folder too deep, an empty folder, two submissions of one
+    student, a stray file, one name with its accent written two ways: each named in the
+    summary, so that nothing handed in hides behind a 0."""
+    good = (EX01 / "good_vectorised.py").read_text()
+    klass = tmp_path / "class"
+    write(klass / "ana" / "ex01.py", good)
+    write(klass / "bob" / "ex01 (1).py", good)
+    write(klass / "cy" / "sub" / "ex01.py", good)
+    (klass / "dee").mkdir()
+    write(klass / "eve" / "ex01.py", good)
+    write(klass / "eve" / "ex01.ipynb", "{}")
+    write(klass / "kid" / "ex01.py", good)
+    write(klass / "kid.py", (EX01 / "bad_log2.py").read_text())
+    write(klass / "notes.txt", "not a submission")
+    write(klass / "Jose\u0301" / "ex01.py", good)
+    write(klass / "Jos\u00e9" / "ex01.py", good)
+    result = run_grade(
+        "batch", "ex01", str(klass), "--gradebook", str(tmp_path / "b.db"), "--sandbox", "process"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("in the class folder, not graded (7):")
+    assert lines[start + 1 : start + 8] == [
+        "  José: two of this name, their accents written two ways; one is graded",
+        "  bob/: no ex01.py or ex01.ipynb; it holds ex01 (1).py",
+        "  cy/: no ex01.py or ex01.ipynb; it holds sub/",
+        "  dee/: empty",
+        "  eve/: ex01.py and ex01.ipynb; ex01.py graded",
+        "  kid.py and kid/ex01.py; kid/ex01.py graded",
+        "  notes.txt: not a .py or .ipynb file, left out",
+    ]
+    assert lines[0].startswith("4 submissions: mean 30.00")  # ana, eve, José, kid
+
+
 def test_a_quiz_given_to_batch_is_named_as_a_quiz(tmp_path: Path) -> None:
     klass = tmp_path / "class"
     write(klass / "ann" / "q01.py", "x = 1\n")

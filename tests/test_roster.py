@@ -309,6 +309,40 @@ def test_every_malformed_row_is_a_file_line_error_before_anyone_is_graded(
     result = run_grade("gradebook", "export", "--roster", str(roster), "--gradebook", str(book))
     assert result.returncode == 2
     assert f"{roster}:2: not CSV" in result.stderr
+    # Two students with one LMS identifier: the LMS would give both grades to one of them.
+    write(roster, "student,canvas_id,email\nada,1,a@x.edu\nbob,1,b@x.edu\ncyd,3,A@X.edu\n")
+    for lines in _refused(klass, roster, book):
+        assert lines == [
+            f"{roster}:3: canvas_id '1' is also that of the student at line 2; each student's "
+            "LMS identifiers are their own: correct one of the two rows.",
+            f"{roster}:4: email 'A@X.edu' is also that of the student at line 2; each "
+            "student's LMS identifiers are their own: correct one of the two rows.",
+        ]
+    write(roster, "student,name\n\n")
+    for lines in _refused(klass, roster, book):
+        assert lines[0].startswith(f"{roster}:1: the roster lists no students")
+    write(roster, "ada,Lovelace\nbob,Marley\n")  # no header
+    for lines in _refused(klass, roster, book):
+        assert lines == [
+            f"{roster}:1: the first line is not a header: none of its cells ('ada', "
+            "'lovelace') names a column; add a header line above the students. A roster is "
+            "a CSV with a header, e.g. 'student,name,canvas_id,sis_user_id,sis_login_id,"
+            "section,email' (only 'student' is required)."
+        ]
+
+
+def _refused(klass: Path, roster: Path, book: Path) -> list[list[str]]:
+    """The roster's error lines from both commands that read one (each refuses it)."""
+    out = []
+    for args in (
+        ("batch", "ex01", str(klass), "--gradebook", str(book)),
+        ("gradebook", "export", "--gradebook", str(book)),
+    ):
+        result = run_grade(*args, "--roster", str(roster))
+        assert result.returncode == 2, result.stdout
+        assert "Traceback" not in result.stderr
+        out.append([line for line in result.stderr.splitlines() if line.startswith(str(roster))])
+    return out
 
 
 def test_a_roster_saved_by_a_spreadsheet_reads_alike(
@@ -328,6 +362,16 @@ def test_a_roster_saved_by_a_spreadsheet_reads_alike(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == 'ada.l,"Lovelace, Ada",30'
+    # Headers as Canvas's own export writes them ("SIS Login ID"): the same columns.
+    roster.write_text(
+        ROSTER.replace("sis_user_id,sis_login_id", "SIS User ID,SIS Login ID"), encoding="utf-8"
+    )
+    canvas_headed = run_grade(
+        "gradebook", "export", "--gradebook", str(graded["book"]), "--roster", str(roster),
+        "--format", "moodle", "--identifier", "username",
+    )  # fmt: skip
+    assert canvas_headed.returncode == 0, canvas_headed.stderr
+    assert canvas_headed.stdout == result.stdout
     # Saved as tab-separated text, or pasted from a spreadsheet: the same roster.
     tabs = ROSTER.replace('"Lovelace, Ada"', "Lovelace, Ada").replace(",", "\t")
     roster.write_text(tabs.replace("Lovelace\t Ada", "Lovelace, Ada"), encoding="utf-8")
@@ -350,3 +394,31 @@ def test_options_that_belong_to_another_format_are_refused(graded: dict[str, Any
         assert result.returncode == 2, args
         assert "Usage:" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_name_written_another_way_is_matched_or_pointed_at(tmp_path: Path) -> None:
+    """The roster's 'José' typed with a combining accent (as macOS writes it) is the
+    folder's 'José'; a roster's 'ALICE' and a folder 'Alice' are shown side by side."""
+    klass = tmp_path / "class"
+    write(klass / "Jos\u00e9" / "ex01.py", (EX01 / "good_vectorised.py").read_text())
+    write(klass / "Alice" / "ex01.py", (EX01 / "good_vectorised.py").read_text())
+    roster = write(tmp_path / "roster.csv", "student,canvas_id\nJose\u0301,101\nALICE,102\n")
+    book = tmp_path / "book.db"
+    result = run_grade(
+        "batch", "ex01", str(klass), "--roster", str(roster), "--gradebook", str(book),
+        "--sandbox", "process",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "no submission (1, 0 points each): ALICE" in result.stdout
+    assert "not in the roster (1, graded all the same): Alice" in result.stdout
+    assert (
+        "the roster's 'ALICE' and the folder 'Alice' differ only in case: correct the "
+        "roster's student column to the folder's name" in result.stdout
+    )
+    canvas = run_grade(
+        "gradebook", "export", "--gradebook", str(book), "--roster", str(roster),
+        "--format", "canvas", "--assignment", "ex01=7",
+    )  # fmt: skip
+    assert canvas.returncode == 0, canvas.stderr
+    rows = {row[1]: row[-1] for row in csv.reader(io.StringIO(canvas.stdout)) if row[1:]}
+    assert rows["101"] == "30"  # José's folder, matched

@@ -43,6 +43,7 @@ from grader.classroom.submissions import (
     SUFFIXES,
     Submission,
     find_submissions,
+    left_out,
     read_submission,
     unexpected,
     visible_name,
@@ -167,6 +168,7 @@ def _tasks(
     """The chunks still to grade; and, for each item, what this run found for every
     student (what the class's grade is then taken from: the file that is there)."""
     flat = len(items) == 1
+    summary.left_out = tuple(left_out(directory, items, flat=flat))
     tasks = []
     for item in items:
         # An unknown or broken exercise stops here, before any work.

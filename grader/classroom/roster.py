@@ -20,6 +20,8 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -46,12 +48,13 @@ def read_roster(path: Path) -> Roster:
     if not rows:
         raise SpecError("the roster is empty", where=f"{path}:1", fix=FIX)
     header_line, header = rows[0]
-    columns = tuple(cell.strip().lower() for cell in header)
+    columns = tuple(column_name(cell) for cell in header)
     problems = _header_problems(columns, path, header_line)
     if problems:
         raise SpecError(problems=problems)
     students: list[RosterStudent] = []
     seen: dict[str, int] = {}
+    identifiers: dict[tuple[str, str], int] = {}
     for line, cells in rows[1:]:
         if not any(cell.strip() for cell in cells):
             continue  # a blank line, as spreadsheets leave at the end
@@ -66,15 +69,57 @@ def read_roster(path: Path) -> Roster:
             )
             continue
         values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
-        problem = _row_problem(values, where, seen)
+        # The form a folder's name is recorded in (see submissions.visible_name): a name
+        # typed on one system matches the folder unpacked on another.
+        values["student"] = unicodedata.normalize("NFC", values["student"])
+        problem = _row_problem(values, where, seen) or _shared_identifier(
+            values, where, identifiers
+        )
         if problem is not None:
             problems.append(problem)
             continue
         seen[values["student"]] = line
+        for column in IDENTIFIERS:
+            if values.get(column):
+                identifiers.setdefault((column, values[column].casefold()), line)
         students.append(RosterStudent(**values, line=line))
     if problems:
         raise SpecError(problems=problems)
+    if not students:
+        raise SpecError(
+            "the roster lists no students: it has a header and no row under it",
+            where=f"{path}:{header_line}",
+            fix="Add one row per student under the header, e.g. 'ada,\"Lovelace, Ada\",101'.",
+        )
     return Roster(path, tuple(students), columns)
+
+
+#: The columns that name one student to an LMS: two students may not share a value.
+IDENTIFIERS = ("canvas_id", "sis_user_id", "sis_login_id", "email")
+
+
+def column_name(cell: str) -> str:
+    """A header cell as a column's name: case, outer spaces and the spaces or hyphens
+    between words do not matter ('SIS User ID', as Canvas's own export heads it, is
+    sis_user_id)."""
+    return re.sub(r"[\s-]+", "_", cell.strip()).lower()
+
+
+def _shared_identifier(
+    values: Mapping[str, str], where: str, seen: Mapping[tuple[str, str], int]
+) -> Problem | None:
+    """A row whose LMS identifier another row has already: the LMS would give both grades
+    to one student (emails and logins compared without case)."""
+    for column in IDENTIFIERS:
+        value = values.get(column, "")
+        first = seen.get((column, value.casefold())) if value else None
+        if first is not None:
+            return Problem(
+                where,
+                f"{column} '{value}' is also that of the student at line {first}",
+                "Each student's LMS identifiers are their own: correct one of the two rows.",
+            )
+    return None
 
 
 #: What separates a roster's cells, the first found in its header (see _parse).
@@ -106,6 +151,15 @@ def _parse(text: str, path: Path) -> list[tuple[int, list[str]]]:
 
 def _header_problems(columns: Sequence[str], path: Path, line: int) -> list[Problem]:
     where = f"{path}:{line}"
+    if not set(columns) & set(COLUMNS):
+        shown = ", ".join(f"'{c}'" for c in columns[:3]) + (", ..." if columns[3:] else "")
+        return [
+            Problem(
+                where,
+                f"the first line is not a header: none of its cells ({shown}) names a column",
+                f"Add a header line above the students. {FIX}",
+            )
+        ]
     problems = []
     for column in columns:
         if column not in COLUMNS:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import stat
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +37,12 @@ def visible_name(name: str) -> str:
     `\\xNN` and each backslash doubled. A folder b'caf\\xe9' (from a zip made on Windows;
     Python names it with a lone surrogate, which SQLite and strict JSON refuse) is
     `caf\\xe9`, and one really named `caf\\xe9` is `caf\\\\xe9`: two different names
-    never record as one student."""
+    never record as one student. Accented letters are recorded composed (NFC)."""
     raw = os.fsencode(name)
-    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+    shown = raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+    # One form of each accented letter (NFC): macOS writes 'é' as 'e' and a combining
+    # accent, and a roster typed elsewhere has the one character.
+    return unicodedata.normalize("NFC", shown)
 
 
 def find_submissions(directory: Path, exercise_id: str, *, flat: bool = True) -> list[Submission]:
@@ -66,6 +71,62 @@ def find_submissions(directory: Path, exercise_id: str, *, flat: bool = True) ->
                 student = visible_name(path.stem)
                 found.setdefault(student, Submission(student, exercise_id, path))
     return sorted(found.values(), key=lambda s: s.student)
+
+
+def left_out(directory: Path, items: Sequence[str], *, flat: bool = True) -> list[str]:
+    """What a class folder holds that no run of `items` grades, one line each, for the
+    summary: a student folder without any of the files looked for (what it holds instead:
+    'Ex01.py', 'ex01 (1).py', a subfolder), a student with two submissions of one exercise
+    (the one graded named), and names that only differ in how an accent is written. The
+    class's grade hides nothing that was handed in."""
+    try:
+        entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    except OSError:
+        return []
+    wanted = [f"{item}{suffix}" for item in items for suffix in SUFFIXES]
+    notes: list[str] = []
+    seen: dict[str, str] = {}
+    for entry in entries:
+        shown = visible_name(entry.name)
+        if seen.setdefault(shown, entry.name) != entry.name:
+            # Recorded alike (see visible_name): only the first is graded.
+            notes.append(
+                f"{shown}: two of this name, their accents written two ways; one is graded"
+            )
+        if entry.is_dir() and not entry.is_symlink():
+            notes += _folder_notes(entry, shown, items, wanted, flat, directory)
+        elif entry.is_file() and entry.suffix not in SUFFIXES:
+            notes.append(f"{shown}: not a .py or .ipynb file, left out")
+    return notes
+
+
+def _folder_notes(
+    folder: Path, shown: str, items: Sequence[str], wanted: list[str], flat: bool, top: Path
+) -> list[str]:
+    try:
+        names = sorted(
+            visible_name(n) + ("/" if (folder / n).is_dir() else "")
+            for n in os.listdir(folder)
+            if not n.startswith(".")
+        )
+    except OSError:
+        return []  # its row says it cannot be listed
+    held = [n for n in wanted if n in names]
+    if not held:
+        if not names:
+            return [f"{shown}/: empty"]
+        listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if names[3:] else "")
+        looked = " or ".join(wanted[:2]) + (" (or another exercise's)" if wanted[2:] else "")
+        return [f"{shown}/: no {looked}; it holds {listed}"]
+    notes = []
+    for item in items:
+        both = [f"{item}{suffix}" for suffix in SUFFIXES if f"{item}{suffix}" in held]
+        if len(both) > 1:
+            notes.append(f"{shown}/: {' and '.join(both)}; {both[0]} graded")
+        for suffix in SUFFIXES:
+            if flat and (top / f"{folder.name}{suffix}").is_file() and both:
+                notes.append(f"{shown}{suffix} and {shown}/{both[0]}; {shown}/{both[0]} graded")
+    return notes
 
 
 def _unlistable(folder: Path) -> bool:

@@ -29,6 +29,8 @@ class Summary:
     stats: list[ItemStats] = field(default_factory=list)
     #: Students graded whom the roster does not list (none without a roster).
     unknown: tuple[str, ...] = ()
+    #: What the class folder holds that the run did not grade (submissions.left_out).
+    left_out: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """The class first, then what this run did."""
@@ -69,6 +71,12 @@ class Summary:
                 f"not in the roster ({len(self.unknown)}, graded all the same): "
                 + listed_names(self.unknown, MOST_ERRORING)
             )
+            out += self._near_misses()
+        if self.left_out:
+            out.append(f"in the class folder, not graded ({len(self.left_out)}):")
+            out += [f"  {note}" for note in self.left_out[:MOST_ERRORING]]
+            if len(self.left_out) > MOST_ERRORING:
+                out.append(f"  ... and {len(self.left_out) - MOST_ERRORING} more")
         slowest = sorted(
             (slow for item in self.stats for slow in item.slowest),
             key=lambda slow: (-slow.seconds, slow.student),
@@ -79,6 +87,24 @@ class Summary:
             f"this run: graded {self.graded}, skipped {self.skipped} (already in the gradebook)"
         )
         return out
+
+    def _near_misses(self) -> list[str]:
+        """A roster student without a submission and a folder not in the roster whose names
+        differ only in case: most likely one student, written two ways."""
+        unknown = {name.casefold(): name for name in self.unknown}
+        pairs = sorted(
+            {
+                (student, unknown[student.casefold()])
+                for item in self.stats
+                for student in item.missing
+                if student.casefold() in unknown
+            }
+        )
+        return [
+            f"  the roster's '{student}' and the folder '{folder}' differ only in case: "
+            "correct the roster's student column to the folder's name"
+            for student, folder in pairs
+        ]
 
     def _stopped(self) -> list[str]:
         """Each submission graded with some calls stopped, and what stopped them: a

@@ -191,7 +191,8 @@ def test_control_characters_printed_by_a_submission_do_not_break_the_xml(
     assert "[31m" not in xml, "colour sequences go whole"
     outputs = [c.system_out for c in _cases(suite) if c.system_out]
     assert outputs
-    assert all(out.strip() == "red  <&> ]]>" for out in outputs)
+    # Other control characters are shown as escapes, never silently dropped.
+    assert all(out.strip() == "\\x00red \\x07\\x0b\\x1f <&> ]]>" for out in outputs)
     assert "loading" in _suite_out(xml)
 
 

@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -522,6 +523,54 @@ def test_a_class_with_hostile_folder_names_exports_safely(tmp_path: Path) -> Non
     assert [float(row[3]) for row in rows[1:]] == [30.0] * len(HOSTILE_NAMES)
     every = run_grade("gradebook", "export", "--format", "json", "--gradebook", book)
     assert {row["student"] for row in _json_safe(every.stdout)} == set(HOSTILE_NAMES)
+
+
+#: Names that differ only in what a careless renderer drops, or that forge a line.
+LOOKALIKE_NAMES = ["ann", "a\x01nn", "\x1b[mann", "\ufffe", "zed\n  ann: could not be loaded: x"]
+#: Load-time messages no database or terminal can hold, and an exception that cannot say
+#: what it is: each the student's row, never the run's end.
+LOAD_ATTACKS = {
+    "sur": 'raise ValueError("\\ud800")\n',
+    "exit": 'import sys\nsys.exit("\\udcff \\U0001F600")\n',
+    "mute": "class E(Exception):\n    def __str__(self):\n        raise RuntimeError('no')\n"
+    "raise E()\n",
+}
+
+
+@pytest.mark.slow
+def test_lookalike_names_and_unstorable_messages_keep_every_student_apart(
+    tmp_path: Path,
+) -> None:
+    good = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
+    klass = tmp_path / "class"
+    for name in LOOKALIKE_NAMES:
+        write(klass / name / "ex01.py", good)
+    for name, source in LOAD_ATTACKS.items():
+        write(klass / name / "ex01.py", source)
+    book = str(tmp_path / "book.db")
+    batch = run_grade(
+        "batch", "ex01", str(klass), "--gradebook", book, "--sandbox", "process",
+        "--format", "junit",
+    )  # fmt: skip
+    assert batch.returncode == 0, batch.stderr
+    suites = [s.get("name") for s in ET.fromstring(batch.stdout).iter("testsuite")]
+    assert len(set(suites)) == len(LOOKALIKE_NAMES) + len(LOAD_ATTACKS), suites
+    assert "a\\x01nn: ex01" in suites
+    assert "\\x1b[mann: ex01" in suites
+    assert not any("\n" in name for name in suites)
+    exported = run_grade("gradebook", "export", "--format", "json", "--gradebook", book)
+    rows = {r["student"]: r for r in _json_safe(exported.stdout)}
+    assert rows["sur"]["error"] == "could not be loaded: ValueError: \\ud800 (ex01.py, line 1)"
+    assert rows["exit"]["error"].startswith("could not be loaded: SystemExit: \\udcff \U0001f600")
+    assert (
+        "its message could not be shown: its __str__ raised RuntimeError" in (rows["mute"]["error"])
+    )
+    again = run_grade("batch", "ex01", str(klass), "--gradebook", book, "--sandbox", "process")
+    assert again.returncode == 0, again.stderr
+    _terminal_safe(again.stdout)
+    assert "graded 0, skipped 8" in again.stdout
+    # No line of the summary is a student's: the newline is shown, not written.
+    assert not any(line.startswith("  ann: could not") for line in again.stdout.splitlines())
 
 
 @pytest.mark.slow

@@ -42,17 +42,28 @@ from typing import Any
 
 from grader.render.numbers import points
 from grader.render.plain import case_text, load_error_text, run_notes
+from grader.render.untrusted import escape_match, visible
 from grader.results import CaseResult, Report, Status
 
-#: Terminal escape sequences (colours, cursor moves): removed whole, not left as "[31m".
+#: Terminal colour and cursor sequences in printed output: removed whole, not left as
+#: "\x1b[31m" in a CI log.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 #: Everything outside XML 1.0's Char production.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _clean(text: str) -> str:
-    """Text that any XML 1.0 parser accepts: escape sequences and forbidden characters go."""
-    return _NOT_XML.sub("", _ANSI.sub("", text))
+    """Text that any XML 1.0 parser accepts and a CI viewer shows as it is: colour
+    sequences go whole; anything else a terminal would act on, and what XML forbids
+    (U+FFFE), is written as its escape (`\\x00`, `\\u202e`, `\\ufffe`), never dropped."""
+    return _NOT_XML.sub(escape_match, visible(_ANSI.sub("", text)))
+
+
+def _attribute(text: str) -> str:
+    """A name or title: every character as in _clean but colour sequences escaped too, and
+    a newline; dropped, the folders 'ann', 'a\\x01nn' and '\\x1b[mann' would be three
+    students of one name, and a name with a newline a title of two lines."""
+    return _NOT_XML.sub(escape_match, visible(text)).replace("\n", "\\n")
 
 
 def _one_line(text: str) -> str:
@@ -69,7 +80,7 @@ def _seconds(value: float, digits: int) -> str:
 
 
 def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    child = ET.SubElement(parent, tag, {k: _clean(v) for k, v in attrs.items()})
+    child = ET.SubElement(parent, tag, {k: _attribute(v) for k, v in attrs.items()})
     if text is not None:
         child.text = _clean(text)
     return child

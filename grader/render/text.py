@@ -372,8 +372,9 @@ def render_text(
 
 def render_lines(lines: list[str]) -> str:
     """Lines for a terminal that may hold student text (a class's summary names students):
-    each shown with its unseen characters escaped."""
-    return "".join(visible(line) + "\n" for line in lines)
+    each shown with its unseen characters escaped, and kept one line (a folder's name with
+    a newline would otherwise write a line of its own into the summary)."""
+    return "".join(visible(line).replace("\n", "\\n") + "\n" for line in lines)
 
 
 def render_class_summary(summary: list[str], attempts: list[dict[str, Any]]) -> str:

@@ -35,7 +35,8 @@ NOT_I_JSON = re.compile(
 _NAMED = {"\r": "\\r", "\x1b": "\\x1b"}
 
 
-def _escape(match: re.Match[str]) -> str:
+def escape_match(match: re.Match[str]) -> str:
+    """A matched character as its escape: `\\x1b`, `\\r`, `\\u202e` (re.sub's callback)."""
     char = match.group()
     code = ord(char)
     return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
@@ -44,7 +45,7 @@ def _escape(match: re.Match[str]) -> str:
 def visible(text: str) -> str:
     """Text a terminal shows as it is: every unseen character as its escape (`\\x1b`,
     `\\r`, `\\u202e`, `\\ud800`), so no sequence can act and nothing is silently lost."""
-    return UNSEEN.sub(_escape, text)
+    return UNSEEN.sub(escape_match, text)
 
 
 def well_formed(text: str) -> str:

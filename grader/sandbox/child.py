@@ -135,7 +135,11 @@ def _student_frames(tb: TracebackType | None, path: str, display: str) -> str:
 
 
 def _describe_error(exc: BaseException, path: str, display: str) -> dict[str, Any]:
-    message = str(exc)
+    # str() runs the exception's own __str__, which is the student's code too.
+    try:
+        message = str(exc)
+    except Exception as failed:
+        message = f"(its message could not be shown: its __str__ raised {type(failed).__name__})"
     if len(message) > 2000:
         message = message[:2000] + " [...]"
     frames = _student_frames(exc.__traceback__, path, display)
@@ -145,8 +149,11 @@ def _describe_error(exc: BaseException, path: str, display: str) -> dict[str, An
             line = frame.lineno
     error = {"type": type(exc).__name__, "message": message, "traceback": frames, "line": line}
     # The module an import could not find, as data: the grader words the explanation.
-    module = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
-    if isinstance(module, str):
+    try:
+        module = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    except Exception:
+        module = None
+    if type(module) is str:
         error["module"] = module[:200]
     return error
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -248,3 +249,46 @@ def test_a_broken_bundle_is_the_autograder_s_fault_and_a_broken_upload_the_stude
     assert "is not a Jupyter notebook" in document["output"]
     assert "misconfigured" not in document["output"]
     assert "expected ex01.py or ex01.ipynb" in document["output"]
+
+
+def test_an_upload_that_is_not_a_plain_file_is_refused_before_anything_reads_it(
+    tmp_path: Path,
+) -> None:
+    """Gradescope runs the grader beside the course's solutions and secrets: a symbolic link
+    (to the solution: full marks; to a secret: its text in the feedback), a named pipe (the
+    run would wait forever) and a file of megabytes are each the student's error."""
+    secret = write(tmp_path / "secret.txt", "API_TOKEN = sk_live_abc123secret\n")
+    good = (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
+    cases = {
+        "solution": "ex01.py is a symbolic link, not a file",
+        "secret": "ex01.py is a symbolic link, not a file",
+        "pipe": "ex01.py is a named pipe, not a regular file",
+        "huge": "ex01.py is 2,000,",
+    }
+    for name, words in cases.items():
+        upload = tmp_path / name / "submission"
+        upload.mkdir(parents=True)
+        if name == "solution":
+            (upload / "ex01.py").symlink_to(Path(__file__).parents[1] / "solutions" / "bce.py")
+        elif name == "secret":
+            (upload / "ex01.py").symlink_to(secret)
+        elif name == "pipe":
+            os.mkfifo(upload / "ex01.py")
+        else:
+            write(upload / "ex01.py", good + "#" * 2_000_000 + "\n")
+        results = tmp_path / name / "results.json"
+        done = run_grade(
+            "gradescope", "ex01", "--submission", str(upload), "--results", str(results),
+            timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        document = json.loads(results.read_text(encoding="utf-8"))
+        assert document["score"] == 0, name
+        assert document["output"].startswith(words), document["output"]
+        assert "sk_live" not in results.read_text(encoding="utf-8")
+    # On the command line the course's own solution is refused too, however it is reached.
+    link = tmp_path / "mine.py"
+    link.symlink_to(Path(__file__).parents[1] / "solutions" / "bce.py")
+    mine = run_grade("ex01", "--file", str(link))
+    assert mine.returncode == 2
+    assert "mine.py is the course's own reference solution, not a submission" in mine.stderr

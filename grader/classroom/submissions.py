@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import GraderError
+from grader.exercise.submission_file import MAX_SUBMISSION_BYTES, kind_of
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,6 @@ def unexpected(name: str, exc: Exception) -> str:
     )
 
 
-#: A loss function is a few hundred bytes; more than this is not a submission to load.
-MAX_SUBMISSION_BYTES = 1024 * 1024
-
-
 def read_submission(sub: Submission, directory: Path) -> tuple[bytes, str | None]:
     """A submission's content, or why it is not graded (its content then stands for it in
     the hash). Never raises: whatever the file is, the student gets a row and the class
@@ -219,18 +216,7 @@ def _below(path: Path, directory: Path) -> list[Path]:
     return [directory.joinpath(*parts[: i + 1]) for i in range(len(parts))]
 
 
-#: What a file that is not a regular one is, as a student's row names it.
-_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISLNK, "a symbolic link"),
-)
-
-
 def _regular(name: str, mode: int) -> None:
-    if not stat.S_ISREG(mode):
-        kind = next((k for test, k in _KINDS if test(mode)), "not a file")
+    kind = "a symbolic link" if stat.S_ISLNK(mode) else kind_of(mode)
+    if kind is not None:
         raise _RefusedError(f"{name} is {kind}, not a regular file: submit the file itself")

@@ -22,6 +22,7 @@ from grader.exercise import feedback
 from grader.exercise.compare import Verdict
 from grader.exercise.prepare import CALL_FLOOR_SECONDS, Answers, Prepared
 from grader.exercise.spec import Exercise, Visibility
+from grader.exercise.submission_file import check_submission
 from grader.results import (
     CaseResult,
     Diagnosis,
@@ -97,8 +98,12 @@ def _grade(
     if prepared is None:
         prepared = (course or find_course()).prepare(exercise_id)
     exercise = prepared.exercise
-    if not submission.is_file():
+    if not (submission.exists() or submission.is_symlink()):
         raise _not_found(submission, exercise.id, audience)
+    try:
+        check_submission(submission, prepared.course_root, audience)
+    except FileNotFoundError:  # a link to nothing
+        raise _not_found(submission, exercise.id, audience) from None
     if submission.suffix.lower() == ".ipynb":
         return _grade_notebook(
             exercise_id, submission, prepared, seed=seed, backend=backend, plot=plot,

@@ -76,7 +76,12 @@ def _what(exc: GraderError) -> str:
 def _seed(prepared: Prepared, submission: Path) -> int | None:
     """The upload's own seed; None when there is no file to read (grading then says why)."""
     try:
-        return prepared.seed_of(submission) if submission.is_file() else None
+        # Only a regular file of the upload's own: the seed reads it before grading checks it.
+        return (
+            prepared.seed_of(submission)
+            if submission.is_file() and not submission.is_symlink()
+            else None
+        )
     except OSError:
         return None
 

@@ -275,13 +275,20 @@ def test_links_and_huge_files_are_recorded_as_errors_and_the_class_goes_on(
     write(klass / "huge" / "ex01.py", "# x\n" * 300_000)
     # A notebook that is not one (its cells never reach a sandbox), without warnings.
     write(klass / "nina" / "ex01.ipynb", "not json")
+    # Links to nothing, or to themselves: a row that says so, not a student who vanishes.
+    (klass / "dan").mkdir()
+    (klass / "dan" / "ex01.py").symlink_to(tmp_path / "nowhere.py")
+    (klass / "lou").mkdir()
+    (klass / "lou" / "ex01.py").symlink_to("ex01.py")
     book = tmp_path / "book.db"
     result = run_grade("batch", "ex01", str(klass), "--gradebook", str(book), "--format", "json")
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr
     rows = {a["student"]: a for a in json.loads(result.stdout)["attempts"]}
-    assert sorted(rows) == ["huge", "mallory", "nina", "s00", "s01", "trudy"]
+    assert sorted(rows) == ["dan", "huge", "lou", "mallory", "nina", "s00", "s01", "trudy"]
     for name, file, words in (
+        ("dan", "ex01.py", "symbolic link"),
+        ("lou", "ex01.py", "symbolic link"),
         ("mallory", "ex01.py", "symbolic link"),
         ("trudy", "ex01.py", "symbolic link"),
         ("huge", "ex01.py", "bytes"),
@@ -305,7 +312,7 @@ def test_links_and_huge_files_are_recorded_as_errors_and_the_class_goes_on(
     (error,) = [r for case in nina for r in case.result if isinstance(r, Error)]
     assert error.type == "SubmissionError.unreadable"
     again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
-    assert "graded 0, skipped 6" in again.stdout
+    assert "graded 0, skipped 8" in again.stdout
 
 
 def test_an_empty_class_folder_is_a_clear_error(tmp_path: Path) -> None:

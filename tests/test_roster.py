@@ -263,6 +263,20 @@ def test_an_lms_export_needs_what_it_matches_by(graded: dict[str, Any], tmp_path
     assert "holds no grade of ex09" in unknown.stderr
 
 
+def test_an_assignment_id_is_one_number_of_ascii_digits(graded: dict[str, Any]) -> None:
+    for args, words in (
+        (("ex01=1", "ex01=2"), "ex01 is given two assignment ids (1 and 2)"),
+        (("ex01=\u0661\u0662\u0663",), "is not EXERCISE=ID with ID a number"),
+    ):
+        result = run_grade(
+            "gradebook", "export", "--gradebook", str(graded["book"]), "--roster",
+            str(graded["roster"]), "--format", "canvas",
+            *(f"--assignment={a}" for a in args),
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert words in result.stderr
+
+
 def test_moodle_without_an_identifier_is_refused(graded: dict[str, Any]) -> None:
     result = run_grade(
         "gradebook", "export", "--gradebook", str(graded["book"]), "--roster",
@@ -321,6 +335,17 @@ def test_every_malformed_row_is_a_file_line_error_before_anyone_is_graded(
     write(roster, "student,name\n\n")
     for lines in _refused(klass, roster, book):
         assert lines[0].startswith(f"{roster}:1: the roster lists no students")
+    # A header of 100,000 columns is one error, read in linear time (counting each column's
+    # repeats took minutes); a cell of 200,000 characters is not a roster's either.
+    write(roster, "student," + ",".join(["x"] * 100_000) + "\nada\n")
+    for lines in _refused(klass, roster, book):
+        assert lines[0].startswith(f"{roster}:1: 100,000 unknown columns ('x', 'x', 'x', ...)")
+    write(roster, "student,name\nada," + "x" * 200_000 + "\n")
+    for lines in _refused(klass, roster, book):
+        assert lines[0].startswith(f"{roster}:2: a cell longer than 131,072 characters")
+    write(roster, "student,canvas_id\nada,\u0661\u0662\u0663\n")  # Arabic-Indic digits
+    for lines in _refused(klass, roster, book):
+        assert lines[0].startswith(f"{roster}:2: canvas_id '\u0661\u0662\u0663' is not a number")
     write(roster, "ada,Lovelace\nbob,Marley\n")  # no header
     for lines in _refused(klass, roster, book):
         assert lines == [

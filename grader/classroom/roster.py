@@ -22,6 +22,7 @@ import difflib
 import io
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -34,6 +35,8 @@ from grader.results import Roster, RosterStudent
 COLUMNS = ("student", "name", "canvas_id", "sis_user_id", "sis_login_id", "section", "email")
 #: A roster of 100,000 students with every column fits in a few MiB.
 MAX_BYTES = 8 * 1024 * 1024
+#: More unknown columns than this is not a header with typos: one error says so.
+MAX_UNKNOWN = 10
 EXAMPLE = "student,name,canvas_id,sis_user_id,sis_login_id,section,email"
 FIX = f"A roster is a CSV with a header, e.g. '{EXAMPLE}' (only 'student' is required)."
 
@@ -141,6 +144,12 @@ def _parse(text: str, path: Path) -> list[tuple[int, list[str]]]:
             rows.append((start, cells))
             start = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise SpecError(
+                f"a cell longer than {csv.field_size_limit():,} characters: not a roster's",
+                where=f"{path}:{start}",
+                fix=FIX,
+            ) from None
         raise SpecError(
             f"not CSV: the row that starts here does not end ({exc})",
             where=f"{path}:{start}",
@@ -152,7 +161,7 @@ def _parse(text: str, path: Path) -> list[tuple[int, list[str]]]:
 def _header_problems(columns: Sequence[str], path: Path, line: int) -> list[Problem]:
     where = f"{path}:{line}"
     if not set(columns) & set(COLUMNS):
-        shown = ", ".join(f"'{c}'" for c in columns[:3]) + (", ..." if columns[3:] else "")
+        shown = ", ".join(f"'{c[:40]}'" for c in columns[:3]) + (", ..." if columns[3:] else "")
         return [
             Problem(
                 where,
@@ -161,18 +170,28 @@ def _header_problems(columns: Sequence[str], path: Path, line: int) -> list[Prob
             )
         ]
     problems = []
-    for column in columns:
-        if column not in COLUMNS:
-            near = difflib.get_close_matches(column, COLUMNS, n=1)
-            hint = f"did you mean '{near[0]}'? " if near else ""
-            problems.append(
-                Problem(
-                    where,
-                    f"unknown column '{column}'",
-                    f"{hint}The columns are {', '.join(COLUMNS)}.",
-                )
+    unknown = [column for column in columns if column not in COLUMNS]
+    if len(unknown) > MAX_UNKNOWN:
+        shown = ", ".join(f"'{c[:40]}'" for c in unknown[:3])
+        return [
+            Problem(
+                where,
+                f"{len(unknown):,} unknown columns ({shown}, ...): this is not a roster's header",
+                FIX,
             )
-    doubled = sorted({c for c in columns if columns.count(c) > 1})
+        ]
+    for column in unknown:
+        near = difflib.get_close_matches(column[:100], COLUMNS, n=1)
+        hint = f"did you mean '{near[0]}'? " if near else ""
+        shown = column if len(column) <= 60 else column[:60] + "..."
+        problems.append(
+            Problem(
+                where,
+                f"unknown column '{shown}'",
+                f"{hint}The columns are {', '.join(COLUMNS)}.",
+            )
+        )
+    doubled = sorted(c for c, n in Counter(columns).items() if n > 1)
     if doubled:
         problems.append(Problem(where, f"the column '{doubled[0]}' is given twice"))
     if "student" not in columns:
@@ -200,7 +219,7 @@ def _row_problem(values: Mapping[str, str], where: str, seen: Mapping[str, int])
     if student in seen:
         return Problem(where, f"'{student}' is listed twice (first at line {seen[student]})")
     canvas = values.get("canvas_id", "")
-    if canvas and not canvas.isdigit():
+    if canvas and not (canvas.isascii() and canvas.isdigit()):
         return Problem(
             where,
             f"canvas_id '{canvas}' is not a number",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -215,7 +216,15 @@ def gradebook_export(
         raise click.BadParameter(
             "the identifier is Moodle's: add --format moodle", param_hint="--identifier"
         )
-    ids = dict(_assignment(text) for text in assignments)
+    ids: dict[str, str] = {}
+    for text in assignments:
+        item, number = _assignment(text)
+        if ids.get(item, number) != number:
+            raise click.BadParameter(
+                f"{item} is given two assignment ids ({ids[item]} and {number})",
+                param_hint="--assignment",
+            )
+        ids[item] = number
     roster = read_roster(roster_path) if roster_path is not None else None
     book = open_gradebook(gradebook_path, create=False)
     try:
@@ -235,7 +244,9 @@ def gradebook_export(
 def _assignment(text: str) -> tuple[str, str]:
     """EXERCISE=ID, ID Canvas's number for the assignment."""
     item, sep, number = text.partition("=")
-    if not sep or not item or not number.strip().isdigit():
+    # ASCII digits only: str.isdigit() also takes '١٢٣', which Canvas's pattern (\d in
+    # Ruby, ASCII) would not read as an id.
+    if not sep or not item.strip() or not re.fullmatch(r"[0-9]+", number.strip()):
         raise click.BadParameter(
             f"'{text}' is not EXERCISE=ID with ID a number (e.g. ex01=12345)",
             param_hint="--assignment",

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import sqlite3
@@ -628,6 +629,52 @@ def test_what_the_class_folder_holds_and_no_run_grades_is_named(tmp_path: Path) 
         "  notes.txt: not a .py or .ipynb file, left out",
     ]
     assert lines[0].startswith("4 submissions: mean 30.00")  # ana, eve, José, kid
+
+
+def test_a_database_of_something_else_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE attempts (x)")  # a table of the same name, not ours
+    before = other.read_bytes()
+    klass = _class(tmp_path / "class", 1)
+    for args in (("batch", "ex01", str(klass)), ("gradebook", "export")):
+        result = run_grade(*args, "--gradebook", str(other))
+        assert result.returncode == 2, result.stderr
+        assert f"{other} is not a gradebook: a SQLite database of something else" in (result.stderr)
+        assert "internal error" not in result.stderr
+    assert other.read_bytes() == before
+
+
+def test_a_full_disk_is_said_to_be_one_and_a_rerun_finishes(tmp_path: Path) -> None:
+    """The gradebook's file may grow to 60 kB only (RLIMIT_FSIZE: what a full disk does to
+    a write); then stdout is a full device. Neither is "a bug in grader"."""
+    klass = _class(tmp_path / "class", 30)
+    book = tmp_path / "book.db"
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "grader", "batch", "ex01", str(klass), "--gradebook", str(book),
+         "--sandbox", "process"],
+        cwd=REPO, env=isolated_environment(), capture_output=True, text=True, timeout=120,
+        preexec_fn=small_files,
+    )  # fmt: skip
+    assert full.returncode == 2, full.stderr
+    assert f"cannot write the gradebook {book}" in full.stderr
+    assert "run the same command again" in full.stderr
+    assert "internal error" not in full.stderr
+    again = run_grade("batch", "ex01", str(klass), "--gradebook", str(book), "--sandbox", "process")
+    assert again.returncode == 0, again.stderr
+    assert len({row[0] for row in _rows(book)}) == 30  # each student once
+    with open("/dev/full", "w") as devfull:
+        out = subprocess.run(
+            [sys.executable, "-m", "grader", "gradebook", "export", "--gradebook", str(book)],
+            cwd=REPO, env=isolated_environment(), stdout=devfull, stderr=subprocess.PIPE,
+            text=True, timeout=60,
+        )  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.startswith("Error: cannot write: No space left on device")
 
 
 def test_a_quiz_given_to_batch_is_named_as_a_quiz(tmp_path: Path) -> None:

@@ -84,10 +84,22 @@ class Attempt:
     graded_at: str
 
 
+#: The columns of the attempts table that every version of the gradebook has had.
+_OWN_COLUMNS = {
+    "id", "student", "item", "submission_hash", "exercise_hash", "score", "max_score",
+    "status", "mistakes", "grader_version", "graded_at", "seconds", "cases",
+}  # fmt: skip
+
+
+class NotAGradebookError(Exception):
+    """A SQLite file of something else: nothing is written to it."""
+
+
 class Gradebook:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        _check_own(self.db)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(SCHEMA)
@@ -104,13 +116,25 @@ class Gradebook:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One transaction; a write the disk refuses (full, read-only) is a GraderError that
+        says so, with everything committed before it kept."""
+        from grader.errors import GraderError
+
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise GraderError(
+                f"cannot write the gradebook {self.path}: {exc}",
+                fix="Free space on its disk (or pass --gradebook PATH on another), then run "
+                "the same command again: what was recorded before stays, and only what is "
+                "missing is graded.",
+            ) from None
 
     def has(self, student: str, item: str, submission_hash: str, exercise_hash: str) -> bool:
         row = self.db.execute(
@@ -253,6 +277,19 @@ class Gradebook:
         return {student: float(seconds) for student, seconds in rows}
 
 
+def _check_own(db: sqlite3.Connection) -> None:
+    """Refuse, before anything is written, a database that holds tables but no gradebook's
+    (an attempts table of the grader's columns): `--gradebook other.db` must not add
+    tables to someone else's file."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return
+    columns = {row[1] for row in db.execute("PRAGMA table_info(attempts)")}
+    if not columns >= _OWN_COLUMNS:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise NotAGradebookError(f"a SQLite database of something else (its tables: {shown})")
+
+
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row with its JSON columns read, in the one shape every reader takes."""
     row = dict(row)
@@ -297,6 +334,11 @@ def open_gradebook(path: Path, *, create: bool = True) -> Gradebook:
         raise GraderError(f"{path} does not exist", fix="Run grade batch first.")
     try:
         return Gradebook(path)
+    except NotAGradebookError as exc:
+        raise GraderError(
+            f"{path} is not a gradebook: {exc}; it was left as it was",
+            fix="Pass --gradebook PATH to the gradebook grade batch wrote (or to a new file).",
+        ) from None
     except Exception as exc:  # sqlite3.Error: not a database, a read-only place
         raise GraderError(
             f"cannot open the gradebook {path}: {exc}",

@@ -9,15 +9,17 @@ classroom, integrations), plus one command per item of the course (grade.py).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from grader import ONE_THREAD_ENV, __version__
-from grader.cli.common import COURSE_HELP, EXIT_BUG, course
+from grader.cli.common import COURSE_HELP, EXIT_BUG, EXIT_USAGE, course
 from grader.cli.grade import COMMANDS
 from grader.errors import GraderError
 
@@ -101,12 +103,32 @@ def main() -> None:
         os.environ.setdefault(name, value)
     try:
         cli.main(prog_name="grade")
-    except Exception as exc:  # a bug in grader: say so, show the traceback only on request
-        if os.environ.get("GRADER_DEBUG"):
-            traceback.print_exc()
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            _bug(exc)
+        # The machine's, not ours: a full disk, a quota, a read-only place, /dev/full.
         click.echo(
-            f"grade: internal error ({type(exc).__name__}: {exc}). This is a bug in grader, "
-            "not in your code; please report it (GRADER_DEBUG=1 shows the traceback).",
+            f"Error: cannot write: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else "")
+            + ". Free space (or write elsewhere) and run the same command again.",
             err=True,
         )
-        sys.exit(EXIT_BUG)
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:  # a bug in grader: say so, show the traceback only on request
+        _bug(exc)
+
+
+#: What a write meets when the place it writes to cannot take it.
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def _bug(exc: Exception) -> NoReturn:
+    """A bug in grader: say so, show the traceback only on request."""
+    if os.environ.get("GRADER_DEBUG"):
+        traceback.print_exc()
+    click.echo(
+        f"grade: internal error ({type(exc).__name__}: {exc}). This is a bug in grader, "
+        "not in your code; please report it (GRADER_DEBUG=1 shows the traceback).",
+        err=True,
+    )
+    sys.exit(EXIT_BUG)

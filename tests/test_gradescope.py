@@ -292,3 +292,26 @@ def test_an_upload_that_is_not_a_plain_file_is_refused_before_anything_reads_it(
     mine = run_grade("ex01", "--file", str(link))
     assert mine.returncode == 2
     assert "mine.py is the course's own reference solution, not a submission" in mine.stderr
+
+
+def test_a_syntax_error_shows_its_line_and_column_and_no_autograder_path(tmp_path: Path) -> None:
+    """The hint says "fix the line shown": the line is shown, a caret under its column (a
+    tab kept under a tab), and the file named as the student named it."""
+    upload = tmp_path / "autograder" / "submission"
+    write(upload / "ex01.py", "import numpy as np\n\ndef binary_cross_entropy(y_true, y_pred)\n")
+    results = tmp_path / "results.json"
+    args = ("--submission", str(upload), "--results", str(results))
+    assert run_grade("gradescope", "ex01", *args).returncode == 0
+    output = json.loads(results.read_text(encoding="utf-8"))["output"]
+    lines = output.splitlines()
+    assert lines[:3] == [
+        "ex01.py, line 3: SyntaxError: expected ':'",
+        "    def binary_cross_entropy(y_true, y_pred)",
+        "    " + " " * len("def binary_cross_entropy(y_true, y_pred)") + "^",
+    ]
+    assert lines[3].startswith("hint: Fix the line shown")
+    assert str(tmp_path) not in output
+    write(upload / "ex01.py", "def binary_cross_entropy(y_true, y_pred):\n\treturn (1 +\n")
+    assert run_grade("gradescope", "ex01", *args).returncode == 0
+    lines = json.loads(results.read_text(encoding="utf-8"))["output"].splitlines()
+    assert lines[1:3] == ["    \treturn (1 +", "    \t       ^"]

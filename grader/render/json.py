@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
+from pathlib import PurePath
 from typing import Any
 
 from grader.audience import Audience
 from grader.render.numbers import diagnosis_lines, summary
 from grader.render.untrusted import map_text, well_formed
-from grader.results import SCHEMA_VERSION, CaseResult, Report, Status
+from grader.results import SCHEMA_VERSION, CaseResult, Report, Status, SubmissionError
 
 
 def dumps(document: Any, *, indent: int | None = 2) -> str:
@@ -138,10 +139,7 @@ def render_gradescope(report: Report, audience: Audience = Audience.TERMINAL) ->
     overall = _overall(report, audience)
     output = overall
     if report.error is not None:
-        error = report.error
-        where = f"{error.file}:{error.line}" if error.line else error.file
-        output = f"{where}: {error.message}" + (f"\nhint: {error.hint}" if error.hint else "")
-        output += ("\n" + overall) if overall else ""
+        output = _upload_error(report.error, audience) + (("\n" + overall) if overall else "")
     # The seed is what makes the random cases: said where the student reads, so a regrade
     # that drew the same cases can be seen to have.
     drawn = f"Graded with seed {report.seed}."
@@ -164,6 +162,27 @@ def render_gradescope(report: Report, audience: Audience = Audience.TERMINAL) ->
         "tests": [_gradescope_test(case) for case in report.tests],
     }
     return dumps(document) + "\n"
+
+
+def _upload_error(error: SubmissionError, audience: Audience) -> str:
+    """Why the file could not be used, as the terminal shows it: the place, the line of
+    code with a caret under the column, the traceback, the hint. To a student who uploaded
+    it, the file is named as they named it, not by the autograder's path to it."""
+    name = PurePath(error.file).name if audience is Audience.UPLOAD else error.file
+    where = f"{name}, line {error.line}" if error.line else name
+    lines = [f"{where}: {error.message}"]
+    if error.text and error.text.strip():
+        code = error.text.rstrip()
+        lines.append(f"    {code}")
+        if error.column and 0 < error.column <= len(code) + 1:
+            # Tabs kept under tabs: the caret stays under its column however they show.
+            pad = "".join(c if c == "\t" else " " for c in code[: error.column - 1])
+            lines.append(f"    {pad}^")
+    if error.traceback:
+        lines.append(error.traceback.rstrip("\n"))
+    if error.hint:
+        lines.append(f"hint: {error.hint}")
+    return "\n".join(lines)
 
 
 def render_class(summary: list[str], attempts: list[dict[str, Any]]) -> str:

@@ -74,7 +74,10 @@ def test_a_class_is_graded_once_and_a_rerun_skips_it(tmp_path: Path) -> None:
     assert len(_rows(book)) == 5
     exported = run_grade("gradebook", "export", "--gradebook", str(book))
     table = list(csv.reader(io.StringIO(exported.stdout)))
-    assert table[0] == ["Student", "ID", "Section", "Binary cross-entropy (ex01)"]
+    assert table[0] == [
+        "Student", "Name", "Section", "Binary cross-entropy (ex01)",
+        "Binary cross-entropy (ex01): note",
+    ]  # fmt: skip
     assert len(table) == 5  # one row per student
     assert table[1][0] == "s00"
     assert float(table[1][3]) < 30  # the latest attempt, log2
@@ -370,7 +373,7 @@ def test_batch_all_grades_every_exercise_of_every_student(tmp_path: Path) -> Non
     assert lines[-1] == "this run: graded 3, skipped 0 (already in the gradebook)"
     exported = run_grade("gradebook", "export", "--gradebook", str(book))
     table = list(csv.reader(io.StringIO(exported.stdout)))
-    assert len(table[0]) == 5  # Student, ID, Section and the two exercises
+    assert len(table[0]) == 7  # Student, Name, Section; per exercise, its score and note
     assert [row[0] for row in table[1:]] == ["ana", "bob"]
 
 

@@ -382,7 +382,7 @@ def test_the_class_csv_runs_no_formula_and_keeps_one_row_per_student(
     rows = list(csv.reader(io.StringIO(output, newline="")))
     assert len(rows) == len(names) + 1
     for row in rows:
-        assert len(row) == 4
+        assert len(row) == 5
         for cell in row:
             assert not cell.startswith(FORMULA_START), cell
     assert [float(row[3]) for row in rows[1:]] == [6.0] * len(names)

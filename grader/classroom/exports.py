@@ -129,7 +129,9 @@ def _csv(book: Gradebook, course: Course | None, options: ExportOptions) -> Expo
     listed, items = class_list(book, course, roster=options.roster)
     roster = options.roster
     sections = {s.student: s.section for s in roster.students} if roster else {}
-    return Exported(render_class(listed.rows, items.titles, sections), _unknown(listed))
+    names = {s.student: s.name for s in roster.students} if roster else {}
+    text = render_class(listed.rows, items.titles, sections, names)
+    return Exported(text, _unknown(listed))
 
 
 def _json(book: Gradebook, course: Course | None, options: ExportOptions) -> Exported:

@@ -157,7 +157,9 @@ def gradebook() -> None:
     type=click.Choice(EXPORT_FORMATS),
     default="csv",
     show_default=True,
-    help="csv: one row per student, one column per exercise; json: each student's grade "
+    help="csv: one row per student (name and section from a roster), per exercise its "
+    "score and a note saying why (no submission, the load error, the mistakes named); json: "
+    "each student's grade "
     "per exercise, with its reasons; canvas: Canvas's gradebook import (needs --roster); "
     "moodle: Moodle's grade import (needs --roster and --identifier).",
 )

@@ -52,18 +52,37 @@ def render_class(
     latest: Mapping[tuple[str, str], Mapping[str, Any]],
     titles: Mapping[str, str],
     sections: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
-    """Each student's score per exercise, one row per student, one column per exercise
-    titled 'Title (id)': the plain layout for a spreadsheet (render/lms.py writes the ones
-    Canvas and Moodle import); `sections` from a roster, when there is one."""
+    """Each student's score per exercise, one row per student: the plain layout for a
+    spreadsheet (render/lms.py writes the ones Canvas and Moodle import). Per exercise a
+    score column titled 'Title (id)' and a note beside it: why a submission scored nothing
+    (no submission, the load error and its line, out of time) or the known mistakes its
+    results match, so that a 0 read in a spreadsheet says why. `names` and `sections` come
+    from a roster, when there is one."""
     items = sorted({item for _, item in latest})
     students = sorted({student for student, _ in latest})
-    header: list[Cell] = ["Student", "ID", "Section", *(f"{titles.get(i, i)} ({i})" for i in items)]
+    header: list[Cell] = ["Student", "Name", "Section"]
+    for item in items:
+        title = f"{titles.get(item, item)} ({item})"
+        header += [title, f"{title}: note"]
     rows: list[Sequence[Cell]] = [header]
     for student in students:
-        scores = [latest.get((student, item)) for item in items]
-        section = (sections or {}).get(student, "")
-        rows.append(
-            [student, student, section, *(None if r is None else float(r["score"]) for r in scores)]
-        )
+        row: list[Cell] = [
+            student,
+            (names or {}).get(student, ""),
+            (sections or {}).get(student, ""),
+        ]
+        for item in items:
+            found = latest.get((student, item))
+            row += [None, None] if found is None else [float(found["score"]), _note(found)]
+        rows.append(row)
     return render_rows(rows)
+
+
+def _note(row: Mapping[str, Any]) -> str:
+    """Why a row scored what it did, in one line ("" for a submission graded as usual)."""
+    if row.get("error"):
+        return str(row["error"]).splitlines()[0]
+    titles = list(row.get("mistake_titles") or row.get("mistakes") or [])
+    return "matches a known mistake: " + "; ".join(titles) if titles else ""

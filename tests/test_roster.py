@@ -101,13 +101,17 @@ def test_the_dashboard_lists_them_too(graded: dict[str, Any]) -> None:
 
 def test_every_export_has_every_roster_student(graded: dict[str, Any]) -> None:
     table = list(csv.reader(io.StringIO(export(graded).stdout, newline="")))
-    scores = {row[0]: (row[2], float(row[3])) for row in table[1:]}
+    scores = {row[0]: (row[1], row[2], float(row[3])) for row in table[1:]}
     assert scores == {
-        "ada": ("Lab 1", 30.0),
-        "bob": ("Lab 2", 6.0),
-        "cyd": ("Lab 1", 0.0),
-        "zed": ("", 11.0),
+        "ada": ("Lovelace, Ada", "Lab 1", 30.0),
+        "bob": ("Bob Marley", "Lab 2", 6.0),
+        "cyd": ('\'=HYPERLINK("x")', "Lab 1", 0.0),  # shown, never run
+        "zed": ("", "", 11.0),
     }
+    notes = {row[0]: row[4] for row in table[1:]}
+    assert notes["ada"] == ""
+    assert notes["bob"] == "matches a known mistake: log base 2 instead of the natural log"
+    assert notes["cyd"].startswith("no submission")
     result = export(graded, "--format", "json")
     assert "zed" in result.stderr
     assert "not in the roster" in result.stderr
@@ -346,6 +350,9 @@ def test_every_malformed_row_is_a_file_line_error_before_anyone_is_graded(
     write(roster, "student,canvas_id\nada,\u0661\u0662\u0663\n")  # Arabic-Indic digits
     for lines in _refused(klass, roster, book):
         assert lines[0].startswith(f"{roster}:2: canvas_id '\u0661\u0662\u0663' is not a number")
+    roster.write_bytes("student,name\nada,A\n".encode("utf-16"))  # Excel's "Unicode Text"
+    for lines in _refused(klass, roster, book):
+        assert lines[0].startswith(f"{roster}:1:1: the file is UTF-16 text, not UTF-8")
     write(roster, "ada,Lovelace\nbob,Marley\n")  # no header
     for lines in _refused(klass, roster, book):
         assert lines == [

@@ -258,6 +258,14 @@ def _decode(raw: bytes, source: Path) -> str:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            # Excel's "Unicode Text" and Notepad's "Unicode" save UTF-16, marked so.
+            raise SpecError(
+                "the file is UTF-16 text, not UTF-8",
+                where=f"{source}:1:1",
+                fix="Save it again as UTF-8 (in Excel: 'CSV UTF-8'; most editors: 'Save "
+                "with encoding' > UTF-8).",
+            ) from None
         raise SpecError(
             f"byte 0x{raw[exc.start]:02x} is not UTF-8 text",
             where=f"{source}:{line}:{column}",

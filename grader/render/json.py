@@ -6,8 +6,9 @@ Top-level `score`, `max_score`, `execution_time` and `tests` (each with `name`, 
 
 Every JSON document the grader prints or writes (ours, Gradescope's, a class's attempts,
 the gradebook export) goes through `dumps`, the one boundary where student text is made
-I-JSON (RFC 7493): lone surrogates and noncharacters, which strict decoders reject, become
-U+FFFD. Everything else is JSON's own escaping.
+I-JSON (RFC 7493): lone surrogates and noncharacters, which strict decoders reject, are
+written as their escapes' text (`\\ud800`, `\\ufffe`). Everything else is JSON's own
+escaping.
 """
 
 from __future__ import annotations

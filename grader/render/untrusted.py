@@ -49,9 +49,10 @@ def visible(text: str) -> str:
 
 
 def well_formed(text: str) -> str:
-    """Text every strict UTF-8 and JSON reader accepts: surrogates and noncharacters become
-    U+FFFD, the replacement character."""
-    return NOT_I_JSON.sub("\ufffd", text)
+    """Text every strict UTF-8 and JSON reader accepts: surrogates and noncharacters are
+    written as their escapes (`\\ud800`, `\\ufffe`), as the other formats show them; a
+    replacement character for each would make the folders U+FFFE and U+FFFD one name."""
+    return NOT_I_JSON.sub(escape_match, text)
 
 
 def map_text(value: T, fn: Callable[[str], str]) -> T:

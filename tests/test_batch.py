@@ -370,6 +370,7 @@ def test_batch_all_grades_every_exercise_of_every_student(tmp_path: Path) -> Non
     assert lines[0].endswith(" of 30")
     assert lines[1] == f"ex03: 1 submission: mean {ex03:.2f}, median {ex03:g} of {ex03:g}"
     assert lines[2] == "all: pass rate 67%; errors 0"
+    assert "  cy.py: a file beside the students' folders, left out" in lines
     assert lines[-1] == "this run: graded 3, skipped 0 (already in the gradebook)"
     exported = run_grade("gradebook", "export", "--gradebook", str(book))
     table = list(csv.reader(io.StringIO(exported.stdout)))

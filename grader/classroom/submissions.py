@@ -106,6 +106,9 @@ def left_out(directory: Path, items: Sequence[str], *, flat: bool = True) -> lis
             notes += _folder_notes(entry, shown, items, wanted, flat, directory)
         elif entry.is_file() and entry.suffix not in SUFFIXES:
             notes.append(f"{shown}: not a .py or .ipynb file, left out")
+        elif entry.is_file() and not flat:
+            # Several exercises: each student's files are in a folder of their own.
+            notes.append(f"{shown}: a file beside the students' folders, left out")
     return notes
 
 

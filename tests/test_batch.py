@@ -228,6 +228,23 @@ def test_a_bad_gradebook_or_class_folder_is_a_clear_error(tmp_path: Path) -> Non
     assert "is not a directory" in missing.stderr
     assert not (tmp_path / "b.db").exists(), "nothing is made for a run that cannot start"
     assert "Traceback" not in missing.stderr + result.stderr
+    # A dashboard written over the gradebook would destroy it; one into a folder that does
+    # not exist would be found out after the whole class was graded: both refused first.
+    book = tmp_path / "book.html"
+    for report, words in (
+        (book, "is the gradebook: writing the dashboard there would destroy it"),
+        (tmp_path / "nowhere" / "class.html", "nowhere does not exist"),
+    ):
+        refused = run_grade(
+            "batch", "ex01", str(klass), "--gradebook", str(book), "--report", str(report)
+        )
+        assert refused.returncode == 2
+        assert words in refused.stderr
+        assert not book.exists()
+    nowhere = run_grade("batch", "ex01", str(klass), "--gradebook", str(tmp_path / "no" / "b.db"))
+    assert nowhere.returncode == 2
+    assert "the folder" in nowhere.stderr
+    assert "does not exist" in nowhere.stderr
 
 
 def test_a_batch_prints_its_attempts_as_junit_and_json_and_writes_the_dashboard(

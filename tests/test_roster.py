@@ -271,6 +271,7 @@ def test_an_assignment_id_is_one_number_of_ascii_digits(graded: dict[str, Any]) 
     for args, words in (
         (("ex01=1", "ex01=2"), "ex01 is given two assignment ids (1 and 2)"),
         (("ex01=\u0661\u0662\u0663",), "is not EXERCISE=ID with ID a number"),
+        (("ex01=5", "ex03=5"), "ex01 and ex03 are given one assignment id (5)"),
     ):
         result = run_grade(
             "gradebook", "export", "--gradebook", str(graded["book"]), "--roster",

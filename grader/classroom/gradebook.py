@@ -332,6 +332,11 @@ def open_gradebook(path: Path, *, create: bool = True) -> Gradebook:
 
     if not create and not path.is_file():
         raise GraderError(f"{path} does not exist", fix="Run grade batch first.")
+    if not path.parent.is_dir():
+        raise GraderError(
+            f"cannot make the gradebook {path}: the folder {path.parent} does not exist",
+            fix="Create the folder first, or pass --gradebook PATH in a folder that exists.",
+        )
     try:
         return Gradebook(path)
     except NotAGradebookError as exc:

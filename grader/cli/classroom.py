@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -96,6 +97,8 @@ def batch(
         raise click.BadParameter(
             "the class dashboard is HTML: name it .html", param_hint="--report"
         )
+    if report_path is not None:
+        _check_report(report_path, gradebook_path)
     found = course(ctx)
     items = class_items(found, exercise_id, directory)
     roster = read_roster(roster_path) if roster_path is not None else None
@@ -227,6 +230,13 @@ def gradebook_export(
                 param_hint="--assignment",
             )
         ids[item] = number
+    shared = sorted(i for i in ids if list(ids.values()).count(ids[i]) > 1)
+    if shared:
+        raise click.BadParameter(
+            f"{' and '.join(shared)} are given one assignment id ({ids[shared[0]]}): Canvas "
+            "would put both columns into one assignment",
+            param_hint="--assignment",
+        )
     roster = read_roster(roster_path) if roster_path is not None else None
     book = open_gradebook(gradebook_path, create=False)
     try:
@@ -241,6 +251,24 @@ def gradebook_export(
     for warning in exported.warnings:
         click.echo(f"warning: {visible(warning)}", err=True)
     click.echo(exported.text, nl=False)
+
+
+def _check_report(report: Path, gradebook: Path) -> None:
+    """The dashboard's path, checked before a class is graded: written over the gradebook it
+    would destroy every grade, and a folder that does not exist would be found only after
+    the whole class was graded."""
+    book = gradebook.resolve()
+    its_files = {book, *(book.with_name(book.name + end) for end in ("-wal", "-shm", "-journal"))}
+    if report.resolve() in its_files:
+        raise click.BadParameter(
+            f"{report} is the gradebook: writing the dashboard there would destroy it",
+            param_hint="--report",
+        )
+    folder = report.resolve().parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"the folder {folder} does not exist", param_hint="--report")
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"the folder {folder} cannot be written", param_hint="--report")
 
 
 def _assignment(text: str) -> tuple[str, str]:

@@ -121,6 +121,54 @@ def test_a_change_to_any_form_of_a_mistake_grades_the_class_again(tmp_path: Path
     assert "graded 2, skipped 0" in again.stdout
 
 
+def test_an_exercise_changed_since_or_another_seed_grades_again_and_exports_say_so(
+    tmp_path: Path,
+) -> None:
+    """Grades made against an earlier version of the exercise are exported with a warning
+    until a run grades them again; a roster student without a file is out of the points
+    the exercise has now (the gradebook's highest were an earlier version's); a run with
+    another --seed grades everyone again (other cases), not only those new to the book."""
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "exercises", course / "exercises")
+    shutil.copytree(REPO / "solutions", course / "solutions")
+    klass = _class(tmp_path / "class", 2)
+    roster = write(tmp_path / "roster.csv", "student\ns00\ns01\ncyd\n")
+    book = tmp_path / "book.db"
+    env = {"GRADER_COURSE": str(course)}
+    batch = ("batch", "ex01", str(klass), "--gradebook", str(book), "--roster", str(roster))
+    export = ("gradebook", "export", "--format", "json", "--gradebook", str(book))
+    assert run_grade(*batch, env=env).returncode == 0
+    exercise = course / "exercises" / "ex01.yaml"
+    text = exercise.read_text()
+    first_case = "    expect: 0.2231435513142097\n"
+    assert first_case in text
+    exercise.write_text(
+        text.replace("points: 30\n", "points: 34\n").replace(
+            first_case, first_case + "    points: 5\n", 1
+        )
+    )
+    before = run_grade(*export, "--roster", str(roster), env=env)
+    assert before.returncode == 0, before.stderr
+    assert "2 grade(s) of ex01 were made against an earlier version of the exercise" in (
+        before.stderr
+    )
+    rows = {r["student"]: r for r in json.loads(before.stdout)}
+    assert rows["cyd"]["max_score"] == 34  # the exercise's points now
+    again = run_grade(*batch, env=env)
+    assert "graded 2, skipped 0" in again.stdout
+    assert " of 34" in again.stdout.splitlines()[0]
+    after = run_grade(*export, "--roster", str(roster), env=env)
+    assert "earlier version" not in after.stderr
+    assert {r["max_score"] for r in json.loads(after.stdout)} == {34}
+    seeded = run_grade(*batch, "--seed", "7", env=env)
+    assert "graded 2, skipped 0" in seeded.stdout
+    rows = {r["student"]: r for r in json.loads(run_grade(*export, env=env).stdout)}
+    assert {c["seed"] for r in rows.values() for c in r["cases"]} == {7}
+    assert "graded 0, skipped 2" in run_grade(*batch, "--seed", "7", env=env).stdout
+    back = run_grade(*batch, env=env)  # the exercise's own seed again: its grades are there
+    assert "graded 0, skipped 2" in back.stdout
+
+
 def _signal_mid_run(
     klass: Path, book: Path, sig: signal.Signals, *, after: int
 ) -> tuple[int, int, str]:
@@ -153,6 +201,26 @@ def test_a_batch_killed_mid_run_and_restarted_grades_each_submission_exactly_onc
     pid, _, _ = _signal_mid_run(klass, book, signal.SIGKILL, after=2)
     done_before = len(_rows(book))
     assert 2 <= done_before < 60, "the kill came after the end: make the class larger"
+    # Meanwhile the class's grades say which files are not graded yet: never "no
+    # submission" for a file that is there, and no LMS file that would give them 0.
+    exported = run_grade("gradebook", "export", "--format", "json", "--gradebook", str(book))
+    assert exported.returncode == 0, exported.stderr
+    rows_now = {r["student"]: r for r in json.loads(exported.stdout)}
+    assert len(rows_now) == 60
+    pending = [r for r in rows_now.values() if r["error"] and "not graded yet" in r["error"]]
+    assert len(pending) == 60 - done_before
+    assert all(r["status"] == "error" for r in pending)
+    assert "did not grade (it was stopped)" in exported.stderr
+    roster = write(
+        tmp_path / "roster.csv",
+        "student,email\n" + "".join(f"s{i:02d},s{i:02d}@x.edu\n" for i in range(60)),
+    )
+    moodle = run_grade(
+        "gradebook", "export", "--format", "moodle", "--roster", str(roster),
+        "--identifier", "email", "--gradebook", str(book),
+    )  # fmt: skip
+    assert moodle.returncode == 2
+    assert "a Moodle import would give them 0" in moodle.stderr
     restarted = run_grade("batch", "ex01", str(klass), "--gradebook", str(book))
     assert restarted.returncode == 0, restarted.stderr
     rows = _rows(book)

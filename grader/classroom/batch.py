@@ -34,7 +34,7 @@ from typing import Any
 
 from grader import ONE_THREAD_ENV, __version__
 from grader.classroom.exports import class_list
-from grader.classroom.gradebook import Attempt, Gradebook, file_hash
+from grader.classroom.gradebook import Attempt, Gradebook, exercise_hash, graded_key
 from grader.classroom.lifeline import PARENT_ENV, die_with_parent, remove_run, sweep_dead_runs
 from grader.classroom.result import outcome, refused
 from grader.classroom.schedule import SLOW_SECONDS, Todo, chunks
@@ -52,15 +52,6 @@ from grader.classroom.summary import Summary
 from grader.course import Course
 from grader.errors import GraderError, SubmissionFileError
 from grader.results import Outcome, Roster
-
-
-def exercise_hash(course: Course, exercise_id: str) -> str:
-    """The exercise's YAML and every solutions/ module it names (a mistake's other ways of
-    being written too: the diagnosis recognises each): a change to any of them grades the
-    class again."""
-    modules = course.load(exercise_id).graded_with()
-    paths = [course.root.joinpath(*m.split(".")).with_suffix(".py") for m in modules]
-    return file_hash(course.exercise_path(exercise_id), *paths)
 
 
 def default_seed(ex_hash: str) -> int:
@@ -173,9 +164,11 @@ def _tasks(
     for item in items:
         # An unknown or broken exercise stops here, before any work.
         points = float(course.load(item).points)
-        ex_hash = exercise_hash(course, item)
+        # What an attempt is graded against: the exercise, and a seed asked for (the cases
+        # it draws are others than the exercise's own seed's, so everyone is graded again).
+        ex_hash = graded_key(exercise_hash(course, item), seed)
         todo = []
-        item_seed = run_seed(ex_hash, seed)
+        item_seed = run_seed(exercise_hash(course, item), seed)
         found: list[tuple[str, str | None]] = []
         for sub in find_submissions(directory, item, flat=flat):
             content, reason = read_submission(sub, directory)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.classroom.formats import EXPORT_FORMATS, MOODLE_IDENTIFIERS
-from grader.classroom.gradebook import Gradebook
+from grader.classroom.gradebook import NOT_GRADED, Gradebook, exercise_hash, is_current
 from grader.classroom.roster import ClassList, listed_names, roster_fields, with_roster
 from grader.course import Course
 from grader.errors import GraderError, Problem, SpecError
@@ -77,6 +77,11 @@ def class_list(
     ids = sorted({item for _, item in latest}) if items is None else list(items)
     latest = {key: row for key, row in latest.items() if key[1] in ids}
     described = describe(course, ids, latest)
+    # A row without a graded file is out of the exercise's points as it is now (the
+    # gradebook's highest could be those of an earlier version of the exercise).
+    for key, row in latest.items():
+        if row["id"] is None and key[1] in described.points:
+            latest[key] = {**row, "max_score": described.points[key[1]]}
     return with_roster(latest, roster, ids, described.points), described
 
 
@@ -131,7 +136,7 @@ def _csv(book: Gradebook, course: Course | None, options: ExportOptions) -> Expo
     sections = {s.student: s.section for s in roster.students} if roster else {}
     names = {s.student: s.name for s in roster.students} if roster else {}
     text = render_class(listed.rows, items.titles, sections, names)
-    return Exported(text, _unknown(listed))
+    return Exported(text, _unknown(listed) + _not_yet(listed, course))
 
 
 def _json(book: Gradebook, course: Course | None, options: ExportOptions) -> Exported:
@@ -146,7 +151,7 @@ def _json(book: Gradebook, course: Course | None, options: ExportOptions) -> Exp
         rows = list(listed.rows.values())
     if roster is not None:
         rows = [row | {"roster": roster_fields(roster.get(row["student"]))} for row in rows]
-    return Exported(dumps(rows) + "\n", _unknown(listed))
+    return Exported(dumps(rows) + "\n", _unknown(listed) + _not_yet(listed, course))
 
 
 def _lms_roster(fmt: str, options: ExportOptions) -> Roster:
@@ -169,11 +174,58 @@ def _unknown(listed: ClassList) -> list[str]:
     ]
 
 
+def _not_yet(listed: ClassList, course: Course | None) -> list[str]:
+    """What makes an export's grades not the class's as it is now: files the latest run
+    found and was stopped before grading, and grades made against an earlier version of
+    their exercise (its file changed since: the next run grades them again)."""
+    pending = sorted(s for (s, _), row in listed.rows.items() if row["error"] == NOT_GRADED)
+    out = []
+    if pending:
+        out.append(
+            f"{len(pending)} student(s) have a file the latest run did not grade (it was "
+            f"stopped): {listed_names(pending)}; run the same grade batch command again"
+        )
+    current: dict[str, str | None] = {}
+    stale: dict[str, list[str]] = {}
+    for (student, item), row in listed.rows.items():
+        if row["id"] is None or course is None:
+            continue
+        if item not in current:
+            try:
+                current[item] = exercise_hash(course, item)
+            except (GraderError, OSError):
+                current[item] = None
+        now = current[item]
+        if now is not None and not is_current(row, now):
+            stale.setdefault(item, []).append(student)
+    for item, students in sorted(stale.items()):
+        out.append(
+            f"{len(students)} grade(s) of {item} were made against an earlier version of the "
+            f"exercise (its files changed since): {listed_names(students)}; run grade batch "
+            "again to grade them against this one"
+        )
+    return out
+
+
+def _refuse_ungraded(fmt: str, listed: ClassList) -> None:
+    """An LMS import overwrites the grades it holds: a 0 for a file nobody graded yet would
+    replace a real grade there."""
+    pending = sorted(s for (s, _), row in listed.rows.items() if row["error"] == NOT_GRADED)
+    if pending:
+        raise GraderError(
+            f"{len(pending)} student(s) have a file the latest run did not grade (it was "
+            f"stopped): {listed_names(pending)}; a {fmt} import would give them 0",
+            fix="Run the same grade batch command again (it grades only what is missing), "
+            "then export.",
+        )
+
+
 def _canvas(book: Gradebook, course: Course | None, options: ExportOptions) -> Exported:
     from grader.render.lms import render_canvas
 
     roster = _lms_roster("Canvas", options)
     listed, items = class_list(book, course, roster=roster)
+    _refuse_ungraded("Canvas", listed)
     assignments = options.assignments
     _check_assignments(assignments, items)
     ids = ("canvas_id", "sis_user_id", "sis_login_id")
@@ -200,6 +252,7 @@ def _canvas(book: Gradebook, course: Course | None, options: ExportOptions) -> E
     warnings = _unknown(listed)
     if listed.unknown:
         warnings[-1] += " (left out: Canvas could not match them)"
+    warnings += _not_yet(listed, course)
     for item in items.ids:
         title = items.titles.get(item, item)
         if item in assignments:
@@ -262,9 +315,11 @@ def _moodle(book: Gradebook, course: Course | None, options: ExportOptions) -> E
     if lacking:
         raise SpecError(problems=lacking)
     listed, items = class_list(book, course, roster=roster)
+    _refuse_ungraded("Moodle", listed)
     warnings = _unknown(listed)
     if listed.unknown:
         warnings[-1] += " (left out: Moodle would stop the import at a user it cannot find)"
+    warnings += _not_yet(listed, course)
     over = [item for item in items.ids if items.points.get(item, 0.0) > 100]
     if over:
         warnings.append(

@@ -12,14 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.classroom.result import cases_from, reasons_from, stored_cases, stored_reasons
 from grader.results import Outcome
+
+if TYPE_CHECKING:
+    from grader.course import Course
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -60,6 +63,11 @@ CREATE TABLE IF NOT EXISTS found (
 """
 #: A row's reason when the latest run found no file of the student's.
 NO_SUBMISSION = "no submission: the file was gone at the latest run"
+#: A row's reason when the latest run found a file and was stopped before grading it.
+NOT_GRADED = (
+    "not graded yet: the run that found this file was stopped before grading it; run the "
+    "same grade batch command again"
+)
 
 
 def file_hash(*paths: Path) -> str:
@@ -69,6 +77,33 @@ def file_hash(*paths: Path) -> str:
         digest.update(path.read_bytes() if path.is_file() else b"(missing)")
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def exercise_hash(course: Course, exercise_id: str) -> str:
+    """The exercise's YAML and every solutions/ module it names (a mistake's other ways of
+    being written too: the diagnosis recognises each): a change to any of them grades the
+    class again."""
+    modules = course.load(exercise_id).graded_with()
+    paths = [course.root.joinpath(*m.split(".")).with_suffix(".py") for m in modules]
+    return file_hash(course.exercise_path(exercise_id), *paths)
+
+
+def graded_key(ex_hash: str, seed: int | None) -> str:
+    """What an attempt is recorded as graded against: the exercise's hash, and the seed
+    when one was asked for (`--seed`): other cases, so a run with another seed grades
+    again rather than skipping what the exercise's own seed graded."""
+    if seed is None:
+        return ex_hash
+    return hashlib.sha256(f"{ex_hash}\0seed {seed}".encode()).hexdigest()
+
+
+def is_current(row: Mapping[str, Any], ex_hash: str) -> bool:
+    """Whether a graded row was graded against the exercise as it is now (`ex_hash`), with
+    its own seed or the one its cases record."""
+    seeds = {case.get("seed") for case in row.get("cases") or []}
+    return row["exercise_hash"] == ex_hash or any(
+        type(seed) is int and row["exercise_hash"] == graded_key(ex_hash, seed) for seed in seeds
+    )
 
 
 @dataclass(frozen=True)
@@ -262,8 +297,13 @@ class Gradebook:
                     latest[student, item] = no_submission(student, item, points)
                 else:
                     graded = by_file.get((student, item, digest, ex_hash))
-                    if graded is not None:  # None: the run was stopped before grading it
-                        latest[student, item] = graded
+                    latest[student, item] = (
+                        graded
+                        if graded is not None
+                        # The run was stopped first: the file there has no grade yet (an
+                        # older file's would not be this file's, nor is "no submission").
+                        else {**no_submission(student, item, points, NOT_GRADED), "status": "error"}
+                    )
         return {
             key: row if row["id"] is None else _decoded(row) for key, row in sorted(latest.items())
         }

@@ -38,7 +38,7 @@ from grader.render.untrusted import visible
     "--seed",
     type=click.IntRange(0, 2**32 - 1),
     help="Seed of the random cases, one for the whole class [default: derived from the "
-    "exercise, so that a re-run grades alike].",
+    "exercise, so that a re-run grades alike]; another seed grades every student again.",
 )
 @sandbox_option("auto", many=True)
 @click.option(

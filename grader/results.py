@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 #: 2: `warnings` added; a diagnosis's `cases` counts the failing cases that set the mistake
 #: apart from the right answer; hidden tests carry no printed output or exception text.
@@ -345,6 +346,26 @@ class RosterStudent:
     @property
     def display_name(self) -> str:
         return self.name or self.student
+
+
+#: The reason of a class row whose file the latest run found and was stopped before
+#: grading (classroom/gradebook.py writes it; renderers tell it apart).
+NOT_GRADED = (
+    "not graded yet: the run that found this file was stopped before grading it; run the "
+    "same grade batch command again"
+)
+
+
+@dataclass(frozen=True)
+class ClassRun:
+    """What `grade batch` hands its renderers: the summary's lines, every student's grade
+    at each exercise now (the class: graded by this run or before, and a roster's students
+    without a file), and the attempts this run graded. Rows are the gradebook's, in the
+    one shape every class output reads."""
+
+    summary: tuple[str, ...]
+    students: tuple[dict[str, Any], ...] = ()
+    attempts: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

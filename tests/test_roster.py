@@ -9,9 +9,11 @@ import csv
 import io
 import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -87,6 +89,31 @@ class _Page(HTMLParser):
             self.missing.append(data)
         if "unknown" in self.stack and self.stack[-1] == "li":
             self.unknown.append(data)
+
+
+def test_a_rerun_s_json_and_junit_describe_the_class_as_its_summary_does(
+    graded: dict[str, Any], tmp_path: Path
+) -> None:
+    """Nothing new to grade: the run graded nothing, and its machine-readable outputs still
+    give every student's grade now, the roster's students without a file among them."""
+    klass = graded["root"] / "class"
+    book = tmp_path / "book.db"
+    shutil.copy(graded["book"], book)
+    common = ("batch", "ex01", str(klass), "--roster", str(graded["roster"]), "--gradebook")
+    junit = run_grade(*common, str(book), "--format", "junit", "--sandbox", "process")
+    assert junit.returncode == 0, junit.stderr
+    suites = {s.get("name"): s for s in ElementTree.fromstring(junit.stdout).iter("testsuite")}
+    assert sorted(suites) == ["ada: ex01", "bob: ex01", "cyd: ex01", "zed: ex01"]
+    (error,) = suites["cyd: ex01"].iter("error")
+    assert error.get("type") == "NoSubmission"
+    assert error.get("message", "").startswith("no submission")
+    document = json.loads(
+        run_grade(*common, str(book), "--format", "json", "--sandbox", "process").stdout
+    )
+    assert document["attempts"] == []
+    assert {r["student"]: r["status"] for r in document["class"]} == {
+        "ada": "passed", "bob": "failed", "cyd": "missing", "zed": "failed",
+    }  # fmt: skip
 
 
 def test_the_dashboard_lists_them_too(graded: dict[str, Any]) -> None:

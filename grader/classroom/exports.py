@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from grader.classroom.formats import EXPORT_FORMATS, MOODLE_IDENTIFIERS
-from grader.classroom.gradebook import NOT_GRADED, Gradebook, exercise_hash, is_current
+from grader.classroom.gradebook import Gradebook, exercise_hash, is_current
 from grader.classroom.roster import ClassList, listed_names, roster_fields, with_roster
 from grader.course import Course
 from grader.errors import GraderError, Problem, SpecError
-from grader.results import Roster
+from grader.results import NOT_GRADED, Roster
 
 #: How Canvas's importer reads an assignment's id from a column's header (Assignment.
 #: title_and_id): a title that ends so would be taken for an id.

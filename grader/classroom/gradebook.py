@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.classroom.result import cases_from, reasons_from, stored_cases, stored_reasons
-from grader.results import Outcome
+from grader.results import NOT_GRADED, Outcome
 
 if TYPE_CHECKING:
     from grader.course import Course
@@ -63,11 +63,6 @@ CREATE TABLE IF NOT EXISTS found (
 """
 #: A row's reason when the latest run found no file of the student's.
 NO_SUBMISSION = "no submission: the file was gone at the latest run"
-#: A row's reason when the latest run found a file and was stopped before grading it.
-NOT_GRADED = (
-    "not graded yet: the run that found this file was stopped before grading it; run the "
-    "same grade batch command again"
-)
 
 
 def file_hash(*paths: Path) -> str:

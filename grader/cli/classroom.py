@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -23,6 +24,7 @@ from grader.cli.root import cli
 from grader.errors import GraderError
 from grader.render import BATCH_FORMATS, FORMATS, REPORT_SUFFIXES, format_help
 from grader.render.untrusted import visible
+from grader.results import ClassRun
 
 
 @cli.command()
@@ -88,7 +90,7 @@ def batch(
     With --roster, the summary and the dashboard name every student of the roster who
     handed in nothing, and every folder the roster does not list."""
     from grader.classroom.batch import class_items, run_batch
-    from grader.classroom.exports import write_dashboard
+    from grader.classroom.exports import class_list, write_dashboard
     from grader.classroom.gradebook import open_gradebook
     from grader.classroom.roster import read_roster
     from grader.render import batch_renderer
@@ -139,12 +141,19 @@ def batch(
             ctx.exit(130)
         if bar is not None:
             bar.close()
-        rows = book.rows(after=start) if FORMATS[fmt].batch_attempts else []
+        run = ClassRun(tuple(summary.lines()))
+        if FORMATS[fmt].batch_attempts:
+            listed, _ = class_list(book, found, items, roster)
+            run = replace(
+                run,
+                students=tuple(listed.rows.values()),
+                attempts=tuple(book.rows(after=start)),
+            )
         if report_path is not None:
             write_dashboard(found, book, items, report_path, roster)
     finally:
         book.close()
-    click.echo(batch_renderer(fmt)(summary.lines(), rows), nl=False)
+    click.echo(batch_renderer(fmt)(run), nl=False)
     ctx.exit(EXIT_PASSED)  # the run is done; students' results are in the gradebook
 
 

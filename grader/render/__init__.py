@@ -35,11 +35,12 @@ class Format:
     stdout: bool = True
     #: `--report FILE` suffixes that pick this format.
     suffixes: tuple[str, ...] = ()
-    #: "module:function" of a class's output (`grade batch --format`): (summary lines,
-    #: the run's attempts) -> str.
+    #: "module:function" of a class's output (`grade batch --format`): results.ClassRun
+    #: -> str.
     batch: str | None = None
-    #: Whether that output lists the run's attempts: the CLI reads them from the gradebook
-    #: only then (decoding a class's thousand attempts is 0.1 s, at the end of the run).
+    #: Whether that output lists the class's rows and the run's attempts: the CLI reads
+    #: them from the gradebook only then (decoding a class's thousand attempts is 0.1 s,
+    #: at the end of the run).
     batch_attempts: bool = True
     #: "module:function" of the document a program gets when there is no report (a
     #: configuration error): message -> str. None: the error goes to stderr alone.

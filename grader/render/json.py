@@ -22,7 +22,7 @@ from typing import Any
 from grader.audience import Audience
 from grader.render.numbers import diagnosis_lines, summary
 from grader.render.untrusted import map_text, well_formed
-from grader.results import SCHEMA_VERSION, CaseResult, Report, Status, SubmissionError
+from grader.results import SCHEMA_VERSION, CaseResult, ClassRun, Report, Status, SubmissionError
 
 
 def dumps(document: Any, *, indent: int | None = 2) -> str:
@@ -186,9 +186,12 @@ def _upload_error(error: SubmissionError, audience: Audience) -> str:
     return "\n".join(lines)
 
 
-def render_class(summary: list[str], attempts: list[dict[str, Any]]) -> str:
-    """`grade batch --format json`: the summary and every attempt of the run."""
-    return dumps({"summary": summary, "attempts": attempts}) + "\n"
+def render_class(run: ClassRun) -> str:
+    """`grade batch --format json`: the summary; every student's grade now (`class`: graded
+    by this run or before, and a roster's students without a file), as the summary counts
+    them; and the attempts this run graded."""
+    document = {"summary": run.summary, "class": run.students, "attempts": run.attempts}
+    return dumps(document) + "\n"
 
 
 def render_error(what: str, *, kind: str = "configuration") -> str:

@@ -43,7 +43,7 @@ from typing import Any
 from grader.render.numbers import points
 from grader.render.plain import case_text, load_error_text, run_notes
 from grader.render.untrusted import escape_match, visible
-from grader.results import CaseResult, Report, Status
+from grader.results import NOT_GRADED, CaseResult, ClassRun, Report, Status
 
 #: Terminal colour and cursor sequences in printed output: removed whole, not left as
 #: "\x1b[31m" in a CI log.
@@ -157,14 +157,20 @@ def render_junit(report: Report) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def render_class(summary: list[str], attempts: list[dict[str, Any]]) -> str:
-    """`grade batch --format junit`: the run's attempts (the summary is the counts)."""
-    return render_attempts(attempts)
+def render_class(run: ClassRun) -> str:
+    """`grade batch --format junit`: every student's grade now, graded by this run or
+    before, and a roster's students without a file, as the summary counts them (a CI
+    viewer of a re-run sees the class, not an empty run)."""
+    return render_attempts(list(run.students))
 
 
 def _why_kind(row: dict[str, Any]) -> str:
     """The `type` of a could-not-be-graded error: the load error's kind, the stop's, or the
     grader's own refusal (a file that is not a regular file...)."""
+    if row.get("status") == "missing":
+        return "NoSubmission"
+    if row.get("error") == NOT_GRADED:
+        return "NotGraded"
     if row.get("load_error"):
         return f"SubmissionError.{row['load_error'].get('kind', 'unknown')}"
     if row.get("stopped") and row.get("status") == "error":

@@ -21,7 +21,7 @@ import click
 
 from grader.render.numbers import apart, diagnosis_lines, expected_text, num, points, short
 from grader.render.untrusted import map_text, visible
-from grader.results import CaseResult, Report, Status, SubmissionError
+from grader.results import CaseResult, ClassRun, Report, Status, SubmissionError
 
 _MARKS = {
     Status.PASSED: ("✓", "PASS", "green"),
@@ -377,9 +377,9 @@ def render_lines(lines: list[str]) -> str:
     return "".join(visible(line).replace("\n", "\\n") + "\n" for line in lines)
 
 
-def render_class_summary(summary: list[str], attempts: list[dict[str, Any]]) -> str:
-    """`grade batch`'s text output: the summary (the attempts are in the gradebook)."""
-    return render_lines(summary)
+def render_class_summary(run: ClassRun) -> str:
+    """`grade batch`'s text output: the summary (the rows are in the gradebook)."""
+    return render_lines(list(run.summary))
 
 
 def score_lines(report: Report, paint: Painter, width: int) -> list[str]:

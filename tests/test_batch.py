@@ -456,6 +456,10 @@ def test_batch_all_grades_every_exercise_of_every_student(tmp_path: Path) -> Non
     assert lines[1] == f"ex03: 1 submission: mean {ex03:.2f}, median {ex03:g} of {ex03:g}"
     assert lines[2] == "all: pass rate 67%; errors 0"
     assert "  cy.py: a file beside the students' folders, left out" in lines
+    # Several exercises: each mistake and each slow submission named with its exercise.
+    assert "most frequent mistakes: ex01 log2 (1)" in lines
+    slowest = next(line for line in lines if line.startswith("slowest: "))
+    assert re.fullmatch(r"slowest: (\w+ \((ex01|ex03)\) [0-9.]+ s(, )?)+", slowest), slowest
     assert lines[-1] == "this run: graded 3, skipped 0 (already in the gradebook)"
     exported = run_grade("gradebook", "export", "--gradebook", str(book))
     table = list(csv.reader(io.StringIO(exported.stdout)))

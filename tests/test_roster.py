@@ -62,7 +62,7 @@ def test_the_summary_names_who_handed_in_nothing_and_who_is_not_on_the_roster(
 ) -> None:
     lines = graded["out"].splitlines()
     # The figures count the three submissions; cyd is counted apart.
-    assert lines[0].startswith("3 submissions: mean 15.67, median 11 of 30")
+    assert lines[0].startswith("3 submissions (1 not in the roster): mean 15.67, median 11 of 30")
     assert "no submission (1, 0 points each): cyd" in lines
     assert "not in the roster (1, graded all the same): zed" in lines
     assert lines[-1] == "this run: graded 3, skipped 0 (already in the gradebook)"
@@ -291,7 +291,19 @@ def test_an_lms_export_needs_what_it_matches_by(graded: dict[str, Any], tmp_path
         "--format", "canvas", "--assignment", "ex09=7",
     )  # fmt: skip
     assert unknown.returncode == 2
-    assert "holds no grade of ex09" in unknown.stderr
+    assert "ex09 is no exercise of the course, and the gradebook holds no grade of it" in (
+        unknown.stderr
+    )
+    # An exercise of the course no one handed in: its column, 0 for every student.
+    nobody = run_grade(
+        "gradebook", "export", "--gradebook", book, "--roster", str(graded["roster"]),
+        "--format", "canvas", "--assignment", "ex01=7", "--assignment", "ex04=8",
+    )  # fmt: skip
+    assert nobody.returncode == 0, nobody.stderr
+    imported = canvas_import(nobody.stdout)
+    assert [a["id"] for a in imported["assignments"]] == [7, 8]
+    assert imported["assignments"][1]["points"] == 30
+    assert {s["grades"][1] for s in imported["students"]} == {0.0}
 
 
 def test_an_assignment_id_is_one_number_of_ascii_digits(graded: dict[str, Any]) -> None:

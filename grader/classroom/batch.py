@@ -253,6 +253,10 @@ def run_batch(
     listed, described = class_list(book, course, items, roster)
     summary.stats = class_stats(list(listed.rows.values()), described.titles)
     summary.unknown = listed.unknown
+    outside = set(listed.unknown)
+    for (student, item), row in listed.rows.items():
+        if student in outside and row["status"] != "missing":
+            summary.unknown_by_item[item] = summary.unknown_by_item.get(item, 0) + 1
     return summary
 
 

@@ -70,11 +70,13 @@ def class_list(
     course: Course | None,
     items: Sequence[str] | None = None,
     roster: Roster | None = None,
+    also: Sequence[str] = (),
 ) -> tuple[ClassList, Items]:
     """Each student's grade per item (that of the file the latest run found), with a "no
-    submission" row for each roster student without one; `items` None: the gradebook's."""
+    submission" row for each roster student without one; `items` None: the gradebook's,
+    and `also` (exercises of the course no one handed in, which an export was asked for)."""
     latest = book.latest()
-    ids = sorted({item for _, item in latest}) if items is None else list(items)
+    ids = sorted({item for _, item in latest} | set(also)) if items is None else list(items)
     latest = {key: row for key, row in latest.items() if key[1] in ids}
     described = describe(course, ids, latest)
     # A row without a graded file is out of the exercise's points as it is now (the
@@ -224,7 +226,10 @@ def _canvas(book: Gradebook, course: Course | None, options: ExportOptions) -> E
     from grader.render.lms import render_canvas
 
     roster = _lms_roster("Canvas", options)
-    listed, items = class_list(book, course, roster=roster)
+    # An exercise of the course no one handed in: a column of 0 for the class, when asked.
+    known = course.exercise_ids() if course is not None else []
+    asked = [i for i in options.assignments if i in known]
+    listed, items = class_list(book, course, roster=roster, also=asked)
     _refuse_ungraded("Canvas", listed)
     assignments = options.assignments
     _check_assignments(assignments, items)
@@ -275,7 +280,8 @@ def _check_assignments(assignments: Mapping[str, str], items: Items) -> None:
     for item, number in assignments.items():
         if item not in items.ids:
             raise GraderError(
-                f"--assignment {item}={number}: the gradebook holds no grade of {item}",
+                f"--assignment {item}={number}: {item} is no exercise of the course, and the "
+                "gradebook holds no grade of it",
                 fix="Its exercises: " + (", ".join(items.ids) or "none yet") + ".",
             )
 

@@ -29,6 +29,8 @@ class Summary:
     stats: list[ItemStats] = field(default_factory=list)
     #: Students graded whom the roster does not list (none without a roster).
     unknown: tuple[str, ...] = ()
+    #: Of each exercise's submissions, how many are of students the roster does not list.
+    unknown_by_item: dict[str, int] = field(default_factory=dict)
     #: What the class folder holds that the run did not grade (submissions.left_out).
     left_out: tuple[str, ...] = ()
 
@@ -37,7 +39,14 @@ class Summary:
         out: list[str] = []
         for item in self.stats:
             prefix = f"{item.item}: " if len(self.stats) > 1 else ""
+            if not item.submissions:
+                out.append(f"{prefix}no submissions")
+                continue
             how_many = f"{item.submissions} submission{'s' if item.submissions != 1 else ''}"
+            # So that submissions and "no submission" add up to the roster at a glance.
+            outside = self.unknown_by_item.get(item.item, 0)
+            if outside:
+                how_many += f" ({outside} not in the roster)"
             out.append(
                 f"{prefix}{how_many}: mean {item.mean:.2f}, median {item.median:g} "
                 f"of {item.max_score:g}"
@@ -53,7 +62,10 @@ class Summary:
                 out.append(f"all: {rates}")
         mistakes: Counter[str] = Counter()
         for item in self.stats:
-            mistakes.update(dict(item.mistakes))
+            # With several exercises, each mistake is named with its exercise: log2 in ex01
+            # and in ex03 are two findings.
+            named = f"{item.item} " if len(self.stats) > 1 else ""
+            mistakes.update({f"{named}{m}": k for m, k in item.mistakes})
         if mistakes:
             common = sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:5]
             out.append("most frequent mistakes: " + ", ".join(f"{m} ({k})" for m, k in common))
@@ -77,12 +89,19 @@ class Summary:
             out += [f"  {note}" for note in self.left_out[:MOST_ERRORING]]
             if len(self.left_out) > MOST_ERRORING:
                 out.append(f"  ... and {len(self.left_out) - MOST_ERRORING} more")
+        several = len(self.stats) > 1
         slowest = sorted(
-            (slow for item in self.stats for slow in item.slowest),
-            key=lambda slow: (-slow.seconds, slow.student),
+            ((item.item, slow) for item in self.stats for slow in item.slowest),
+            key=lambda pair: (-pair[1].seconds, pair[1].student, pair[0]),
         )[:3]
         if slowest:
-            out.append("slowest: " + ", ".join(f"{s.student} {s.seconds:.1f} s" for s in slowest))
+            out.append(
+                "slowest: "
+                + ", ".join(
+                    f"{s.student}{f' ({item})' if several else ''} {s.seconds:.1f} s"
+                    for item, s in slowest
+                )
+            )
         out.append(
             f"this run: graded {self.graded}, skipped {self.skipped} (already in the gradebook)"
         )

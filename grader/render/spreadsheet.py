@@ -85,4 +85,12 @@ def _note(row: Mapping[str, Any]) -> str:
     if row.get("error"):
         return str(row["error"]).splitlines()[0]
     titles = list(row.get("mistake_titles") or row.get("mistakes") or [])
-    return "matches a known mistake: " + "; ".join(titles) if titles else ""
+    if titles:
+        return "matches a known mistake: " + "; ".join(titles)
+    cases = list(row.get("cases") or [])
+    lost = [c for c in cases if c.get("status") != "passed"]
+    if not lost:
+        return ""
+    first = lost[0]
+    why = (str(first.get("message") or first.get("status") or "").splitlines() or [""])[0]
+    return f"{len(lost)} of {len(cases)} cases not passed, first {first.get('name')}: {why[:120]}"

@@ -376,6 +376,12 @@ def test_every_malformed_row_is_a_file_line_error_before_anyone_is_graded(
             f"{roster}:4: email 'A@X.edu' is also that of the student at line 2; each "
             "student's LMS identifiers are their own: correct one of the two rows.",
         ]
+    # Alike as the export writes them: '=a@x' is written "'=a@x", an escape as \x1b.
+    write(
+        roster, "student,email\nada,=a@x.edu\nbob,'=a@x.edu\ncyd,c\x1bx@x.edu\ndan,c\\x1bx@x.edu\n"
+    )
+    for lines in _refused(klass, roster, book):
+        assert [line.split(": ")[0] for line in lines] == [f"{roster}:3", f"{roster}:5"]
     write(roster, "student,name\n\n")
     for lines in _refused(klass, roster, book):
         assert lines[0].startswith(f"{roster}:1: the roster lists no students")

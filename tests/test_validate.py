@@ -60,6 +60,9 @@ def _semantic(course: Path) -> dict[str, tuple[str, str]]:
         "wrongtype": (_as("wrongtype").replace("points: 30", "points: thirty"), "points"),
         "idname": (GOOD, "does not match the file name"),
         "points": (_as("points").replace("points: 30", "points: 31"), "cases add up to 30"),
+        # Points no sum, score or Canvas column can hold: an infinity, or beyond any course.
+        "infinite": (_as("infinite").replace("points: 30", "points: .inf"), "points"),
+        "vast": (_as("vast").replace("points: 30", "points: 1.0e+308"), "10000"),
         "loose": (_as("loose").replace("rtol: 1.0e-4", "rtol: 0.5", 1), "rtol 0.5"),
         "generator": (
             _as("generator").replace("generator: binary", "generator: binry", 1),
@@ -137,6 +140,45 @@ def test_a_yml_file_is_named_not_silently_ignored(tmp_path: Path) -> None:
     result = run_grade("validate", "--course", str(course))
     assert result.returncode == 2
     assert "ex01.yml is not found by grade: exercise files end in .yaml" in result.stdout
+
+
+@pytest.mark.slow
+def test_two_exercises_of_one_title_are_a_problem_and_no_lms_column_pair(tmp_path: Path) -> None:
+    """An LMS export titles each exercise's column by its title: two alike would be one
+    column (Moodle) or one assignment (Canvas, without ids), and a title such as 'Student'
+    would be read as Canvas's own column."""
+    course = _course(tmp_path)
+    write(course / "exercises" / "ex01.yaml", GOOD)
+    write(course / "exercises" / "ex07.yaml", _as("ex07"))  # ex01's title
+    result = run_grade("validate", "--course", str(course))
+    assert result.returncode == 2
+    assert "title 'Binary cross-entropy' is also the title of" in result.stdout
+    klass = tmp_path / "class"
+    good = (REPO / "tests" / "fixtures" / "submissions" / "ex01" / "good_vectorised.py").read_text()
+    write(klass / "ana" / "ex01.py", good)
+    write(klass / "ana" / "ex07.py", good)
+    book = str(tmp_path / "book.db")
+    graded = run_grade("batch", "all", str(klass), "--gradebook", book, "--course", str(course))
+    assert graded.returncode == 0, graded.stderr
+    roster = write(tmp_path / "roster.csv", "student,canvas_id,email\nana,1,a@x.edu\n")
+    export = ("gradebook", "export", "--gradebook", book, "--roster", str(roster))
+    for args, words in (
+        (("--format", "canvas"), "Canvas would not read it as an assignment of its own"),
+        (("--format", "moodle", "--identifier", "email"), "Moodle would not read it as a grade"),
+    ):
+        refused = run_grade(*export, *args, "--course", str(course))
+        assert refused.returncode == 2
+        assert "the column of ex07 would be titled 'Binary cross-entropy'" in refused.stderr
+        assert words in refused.stderr
+    # With an assignment id each, each column names its own assignment.
+    ids = ("--format", "canvas", "--assignment", "ex01=1", "--assignment", "ex07=2")
+    assert run_grade(*export, *ids, "--course", str(course)).returncode == 0
+    write(
+        course / "exercises" / "ex07.yaml",
+        _as("ex07").replace("title: Binary cross-entropy", "title: Student", 1),
+    )
+    student = run_grade(*export, "--format", "canvas", "--course", str(course))
+    assert "as Canvas's own column is" in student.stderr
 
 
 @pytest.mark.slow

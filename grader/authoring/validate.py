@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.course import COURSE_FILE, kind_of_file, read_course_text
@@ -70,7 +70,7 @@ def validate(course_root: Path, paths: Sequence[Path]) -> Validation:
         files.insert(0, course_file)  # a course is checked whole: its own words too
     problems: list[Problem] = []
     notes: list[Problem] = []
-    ids: dict[str, Path] = {}
+    ids = _Seen()
     for path in files:
         if not path.is_file():
             problems.append(Problem(str(path), "no such file", "Check the path."))
@@ -118,7 +118,16 @@ def _course_file(course_root: Path) -> list[Problem]:
     return []
 
 
-def _exercise(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
+@dataclass
+class _Seen:
+    """What the files checked so far claimed: ids (each item's own), and the exercises'
+    titles (an LMS export titles a column by them: two alike would be one column)."""
+
+    ids: dict[str, Path] = field(default_factory=dict)
+    titles: dict[str, Path] = field(default_factory=dict)
+
+
+def _exercise(course_root: Path, path: Path, seen: _Seen) -> list[Problem]:
     """An exercise file: its rules, and what only the course can tell."""
     try:
         prepared = prepare(course_root, path)
@@ -128,6 +137,7 @@ def _exercise(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Probl
         return [Problem(exc.where or str(path), exc.what, exc.fix)]
     exercise = prepared.exercise
     found = []
+    ids, titles = seen.ids, seen.titles
     if exercise.id in ids:
         found.append(
             Problem(
@@ -137,10 +147,21 @@ def _exercise(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Probl
             )
         )
     ids.setdefault(exercise.id, path)
+    title = exercise.title.strip().casefold()
+    if title in titles:
+        found.append(
+            Problem(
+                exercise.where("title"),
+                f"title {exercise.title!r} is also the title of {titles[title]}",
+                "Give every exercise its own title: Canvas and Moodle exports name a "
+                "column by it, and two alike would be one.",
+            )
+        )
+    titles.setdefault(title, path)
     return found + course_problems(prepared)
 
 
-def _quiz(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
+def _quiz(course_root: Path, path: Path, seen: _Seen) -> list[Problem]:
     """A quiz file: its rules, its functions, and a variant for each of many students."""
     from grader.course import Course
     from grader.quiz.check import quiz_problems
@@ -151,6 +172,7 @@ def _quiz(course_root: Path, path: Path, ids: dict[str, Path]) -> list[Problem]:
     except SpecError as exc:
         return list(exc.problems)
     found = []
+    ids = seen.ids
     if quiz.id in ids:
         found.append(
             Problem(quiz.where("id"), f"id {quiz.id!r} is also the id of {ids[quiz.id]}", None)
@@ -174,7 +196,7 @@ def _quiz_notes(course_root: Path, path: Path) -> list[Problem]:
 
 
 #: How each kind of item (course.ITEM_KINDS) is validated.
-VALIDATORS: dict[str, Callable[[Path, Path, dict[str, Path]], list[Problem]]] = {
+VALIDATORS: dict[str, Callable[[Path, Path, _Seen], list[Problem]]] = {
     "exercise": _exercise,
     "quiz": _quiz,
 }

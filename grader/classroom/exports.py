@@ -273,7 +273,32 @@ def _canvas(book: Gradebook, course: Course | None, options: ExportOptions) -> E
             f"{item} has no --assignment {item}=ID: Canvas will create a new assignment "
             f"'{title}' (or use the one of that exact title)"
         )
+    _distinct_columns("Canvas", headers, CANVAS_COLUMNS, "--assignment {item}=ID")
     return Exported(render_canvas(listed.rows, roster, items.ids, headers, items.points), warnings)
+
+
+#: The columns Canvas's importer reads as a student's, not an assignment's (by title).
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Points Possible")
+
+
+def _distinct_columns(
+    lms: str, headers: Mapping[str, str], reserved: Sequence[str], remedy: str
+) -> None:
+    """Each exercise's column titled apart from every other column: two of one title (two
+    exercises titled alike), or one titled as a column of the LMS's own, would be read as
+    one assignment, or not as an assignment at all."""
+    noun = "an assignment" if lms == "Canvas" else "a grade item"
+    taken = {name.casefold(): f"{lms}'s own column" for name in reserved}
+    for item, header in headers.items():
+        other = taken.get(header.strip().casefold())
+        if other is not None:
+            raise GraderError(
+                f"the column of {item} would be titled '{header}', as {other} is: {lms} "
+                f"would not read it as {noun} of its own",
+                fix="Give the exercises titles of their own in their YAML"
+                + (f", or pass {remedy.format(item=item)}." if remedy else "."),
+            )
+        taken[header.strip().casefold()] = f"the column of {item}"
 
 
 def _check_assignments(assignments: Mapping[str, str], items: Items) -> None:
@@ -332,14 +357,9 @@ def _moodle(book: Gradebook, course: Course | None, options: ExportOptions) -> E
             f"{', '.join(over)} is worth more than 100 points: Moodle refuses a grade above "
             "100 unless the site allows more (gradepointmax)"
         )
-    text = render_moodle(
-        listed.rows,
-        roster,
-        items.ids,
-        {i: items.titles.get(i, i) for i in items.ids},
-        column,
-        header,
-    )
+    titles = {i: items.titles.get(i, i) for i in items.ids}
+    _distinct_columns("Moodle", titles, (header, "Full name"), "")
+    text = render_moodle(listed.rows, roster, items.ids, titles, column, header)
     return Exported(text, warnings)
 
 

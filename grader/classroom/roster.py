@@ -84,7 +84,7 @@ def read_roster(path: Path) -> Roster:
         seen[values["student"]] = line
         for column in IDENTIFIERS:
             if values.get(column):
-                identifiers.setdefault((column, values[column].casefold()), line)
+                identifiers.setdefault((column, exported(values[column])), line)
         students.append(RosterStudent(**values, line=line))
     if problems:
         raise SpecError(problems=problems)
@@ -108,6 +108,15 @@ def column_name(cell: str) -> str:
     return re.sub(r"[\s-]+", "_", cell.strip()).lower()
 
 
+def exported(value: str) -> str:
+    """An identifier as an LMS reads it from the export: made inert and visible as the
+    export writes it ('=a@x' is written "'=a@x", an escape character as `\\x1b`), then
+    without case. Two values alike here are one user to the LMS."""
+    from grader.render.spreadsheet import text_cell
+
+    return text_cell(value).casefold()
+
+
 def _shared_identifier(
     values: Mapping[str, str], where: str, seen: Mapping[tuple[str, str], int]
 ) -> Problem | None:
@@ -115,7 +124,7 @@ def _shared_identifier(
     to one student (emails and logins compared without case)."""
     for column in IDENTIFIERS:
         value = values.get(column, "")
-        first = seen.get((column, value.casefold())) if value else None
+        first = seen.get((column, exported(value))) if value else None
         if first is not None:
             return Problem(
                 where,

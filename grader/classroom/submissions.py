@@ -96,19 +96,34 @@ def left_out(directory: Path, items: Sequence[str], *, flat: bool = True) -> lis
     notes: list[str] = []
     seen: dict[str, str] = {}
     for entry in entries:
-        shown = visible_name(entry.name)
-        if seen.setdefault(shown, entry.name) != entry.name:
-            # Recorded alike (see visible_name): only the first is graded.
-            notes.append(
-                f"{shown}: two of this name, their accents written two ways; one is graded"
-            )
-        if entry.is_dir() and not entry.is_symlink():
-            notes += _folder_notes(entry, shown, items, wanted, flat, directory)
-        elif entry.is_file() and entry.suffix not in SUFFIXES:
-            notes.append(f"{shown}: not a .py or .ipynb file, left out")
-        elif entry.is_file() and not flat:
-            # Several exercises: each student's files are in a folder of their own.
-            notes.append(f"{shown}: a file beside the students' folders, left out")
+        try:
+            notes += _entry_notes(entry, seen, items, wanted, flat, directory)
+        except OSError:  # a name too long to add a suffix to, a file gone meanwhile
+            continue
+    return notes
+
+
+def _entry_notes(
+    entry: Path,
+    seen: dict[str, str],
+    items: Sequence[str],
+    wanted: list[str],
+    flat: bool,
+    directory: Path,
+) -> list[str]:
+    """One entry of the class folder's notes (see left_out)."""
+    notes: list[str] = []
+    shown = visible_name(entry.name)
+    if seen.setdefault(shown, entry.name) != entry.name:
+        # Recorded alike (see visible_name): only the first is graded.
+        notes.append(f"{shown}: two of this name, their accents written two ways; one is graded")
+    if entry.is_dir() and not entry.is_symlink():
+        notes += _folder_notes(entry, shown, items, wanted, flat, directory)
+    elif entry.is_file() and entry.suffix not in SUFFIXES:
+        notes.append(f"{shown}: not a .py or .ipynb file, left out")
+    elif entry.is_file() and not flat:
+        # Several exercises: each student's files are in a folder of their own.
+        notes.append(f"{shown}: a file beside the students' folders, left out")
     return notes
 
 

@@ -209,7 +209,7 @@ def _notebook(path: Path) -> Any:
             if isinstance(exc, RecursionError | MemoryError)
             else "it is not UTF-8 text"
             if isinstance(exc, UnicodeDecodeError)
-            else f"it does not appear to be JSON ({str(exc).splitlines()[0][:120]})"
+            else f"it does not appear to be JSON ({_first_line(exc, 120)})"
         )
         raise SubmissionFileError(
             f"{path.name} is not a Jupyter notebook: {reason}", fix=not_notebook
@@ -235,9 +235,16 @@ def _notebook(path: Path) -> Any:
             return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat's NotJSONError, a ValidationError, bad structure
         raise SubmissionFileError(
-            f"{path.name} is not a Jupyter notebook: {str(exc).splitlines()[0][:200]}",
+            f"{path.name} is not a Jupyter notebook: {_first_line(exc, 200)}",
             fix=not_notebook,
         ) from None
+
+
+def _first_line(exc: BaseException, most: int) -> str:
+    """An exception's first line, or its type's name when it says nothing (nbformat
+    raises a bare AssertionError for an `nbformat_minor` that is not a number)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else f"{type(exc).__name__} in its format fields")[:most]
 
 
 def _read_bounded(path: Path) -> bytes:

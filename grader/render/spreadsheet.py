@@ -83,7 +83,7 @@ def render_class(
 def _note(row: Mapping[str, Any]) -> str:
     """Why a row scored what it did, in one line ("" for a submission graded as usual)."""
     if row.get("error"):
-        return str(row["error"]).splitlines()[0]
+        return (str(row["error"]).splitlines() or [""])[0]
     titles = list(row.get("mistake_titles") or row.get("mistakes") or [])
     if titles:
         return "matches a known mistake: " + "; ".join(titles)

@@ -147,7 +147,13 @@ def _describe_error(exc: BaseException, path: str, display: str) -> dict[str, An
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == path:
             line = frame.lineno
-    error = {"type": type(exc).__name__, "message": message, "traceback": frames, "line": line}
+    # A class name is the student's text too: a 5 MB one would not fit an event line.
+    error = {
+        "type": type(exc).__name__[:200],
+        "message": message,
+        "traceback": frames,
+        "line": line,
+    }
     # The module an import could not find, as data: the grader words the explanation.
     try:
         module = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
@@ -314,6 +320,12 @@ def _load_submission(
         }
     except SyntaxError as exc:  # a coding declaration Python refuses
         return None, {"kind": "unreadable", "message": f"cannot read {display}: {exc.msg}"}
+    except (LookupError, ValueError, TypeError) as exc:  # a codec of bytes, not text (hex)
+        return None, {
+            "kind": "unreadable",
+            "message": f"cannot read {display}: its coding declaration names no text "
+            f"encoding ({type(exc).__name__}: {str(exc)[:200]})",
+        }
     if not source.strip():
         return None, {
             "kind": "missing",

@@ -704,6 +704,7 @@ def test_what_the_class_folder_holds_and_no_run_grades_is_named(tmp_path: Path) 
     write(klass / "kid" / "ex01.py", good)
     write(klass / "kid.py", (EX01 / "bad_log2.py").read_text())
     write(klass / "notes.txt", "not a submission")
+    (klass / "zed.py").mkdir()  # a folder so named is no student "zed" of the flat layout
     write(klass / "Jose\u0301" / "ex01.py", good)
     write(klass / "Jos\u00e9" / "ex01.py", good)
     result = run_grade(
@@ -711,8 +712,8 @@ def test_what_the_class_folder_holds_and_no_run_grades_is_named(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    start = lines.index("in the class folder, not graded (7):")
-    assert lines[start + 1 : start + 8] == [
+    start = lines.index("in the class folder, not graded (8):")
+    assert lines[start + 1 : start + 9] == [
         "  José: two of this name, their accents written two ways; one is graded",
         "  bob/: no ex01.py or ex01.ipynb; it holds ex01 (1).py",
         "  cy/: no ex01.py or ex01.ipynb; it holds sub/",
@@ -720,6 +721,7 @@ def test_what_the_class_folder_holds_and_no_run_grades_is_named(tmp_path: Path) 
         "  eve/: ex01.py and ex01.ipynb; ex01.py graded",
         "  kid.py and kid/ex01.py; kid/ex01.py graded",
         "  notes.txt: not a .py or .ipynb file, left out",
+        "  zed.py/: empty",
     ]
     assert lines[0].startswith("4 submissions: mean 30.00")  # ana, eve, José, kid
 

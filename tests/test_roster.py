@@ -382,6 +382,9 @@ def test_every_malformed_row_is_a_file_line_error_before_anyone_is_graded(
     )
     for lines in _refused(klass, roster, book):
         assert [line.split(": ")[0] for line in lines] == [f"{roster}:3", f"{roster}:5"]
+    write(roster, "student\n" + "".join(f"s{i}\n" for i in range(100_001)) + "\n\n")
+    for lines in _refused(klass, roster, book):
+        assert lines[0].startswith(f"{roster}:100002: the roster lists more than 100,000")
     write(roster, "student,name\n\n")
     for lines in _refused(klass, roster, book):
         assert lines[0].startswith(f"{roster}:1: the roster lists no students")

@@ -181,6 +181,20 @@ def test_two_exercises_of_one_title_are_a_problem_and_no_lms_column_pair(tmp_pat
     assert "as Canvas's own column is" in student.stderr
 
 
+def test_a_course_s_titles_and_statements_reach_a_terminal_shown_not_acted_on(
+    tmp_path: Path,
+) -> None:
+    course = _course(tmp_path)
+    hostile = "Binary \\e[31mcross\\u202e-entropy\\a"
+    text = GOOD.replace("title: Binary cross-entropy", f'title: "{hostile}"', 1)
+    write(course / "exercises" / "ex01.yaml", text)
+    for args in (("list",), ("show", "ex01"), ("--help",)):
+        result = run_grade(*args, env={"GRADER_COURSE": str(course)})
+        assert result.returncode == 0, result.stderr
+        assert "\\x1b[31mcross\\u202e-entropy\\x07" in result.stdout, args
+        assert not any(c in result.stdout for c in "\x1b\u202e\x07"), args
+
+
 @pytest.mark.slow
 def test_several_problems_in_one_file_are_all_reported(tmp_path: Path) -> None:
     course = _course(tmp_path)

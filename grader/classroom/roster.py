@@ -37,6 +37,9 @@ COLUMNS = ("student", "name", "canvas_id", "sis_user_id", "sis_login_id", "secti
 MAX_BYTES = 8 * 1024 * 1024
 #: More unknown columns than this is not a header with typos: one error says so.
 MAX_UNKNOWN = 10
+#: More students than the largest course: every export holds a row per student and
+#: exercise in memory (100,000 rows of JSON: 400 MB).
+MAX_STUDENTS = 100_000
 EXAMPLE = "student,name,canvas_id,sis_user_id,sis_login_id,section,email"
 FIX = f"A roster is a CSV with a header, e.g. '{EXAMPLE}' (only 'student' is required)."
 
@@ -58,9 +61,15 @@ def read_roster(path: Path) -> Roster:
     students: list[RosterStudent] = []
     seen: dict[str, int] = {}
     identifiers: dict[tuple[str, str], int] = {}
-    for line, cells in rows[1:]:
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line, as spreadsheets leave at the end
+    # Blank lines left out, as spreadsheets leave them at the end.
+    listed = [(line, cells) for line, cells in rows[1:] if any(cell.strip() for cell in cells)]
+    if len(listed) > MAX_STUDENTS:
+        raise SpecError(
+            f"the roster lists more than {MAX_STUDENTS:,} students",
+            where=f"{path}:{listed[MAX_STUDENTS][0]}",
+            fix="Give one roster per course (or section) of at most that many students.",
+        )
+    for line, cells in listed:
         where = f"{path}:{line}"
         if len(cells) != len(columns):
             problems.append(

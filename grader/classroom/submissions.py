@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.exercise.submission_file import MAX_SUBMISSION_BYTES, kind_of
+from grader.exercise.submission_file import kind_of, max_bytes
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ def find_submissions(directory: Path, exercise_id: str, *, flat: bool = True) ->
     if flat:
         for suffix in SUFFIXES:
             for path in sorted(directory.glob(f"*{suffix}")):
+                if path.is_dir() and not path.is_symlink():
+                    continue  # a folder named zed.py: a student folder, read above
                 student = visible_name(path.stem)
                 found.setdefault(student, Submission(student, exercise_id, path))
     return sorted(found.values(), key=lambda s: s.student)
@@ -215,19 +217,18 @@ def _read_regular(path: Path, directory: Path) -> bytes:
     try:
         info = os.fstat(fd)
         _regular(name, info.st_mode)
-        if info.st_size > MAX_SUBMISSION_BYTES:
-            raise _RefusedError(
-                f"{name} is {info.st_size} bytes, more than {MAX_SUBMISSION_BYTES} allowed"
-            )
+        most = max_bytes(path)
+        if info.st_size > most:
+            raise _RefusedError(f"{name} is {info.st_size:,} bytes, more than the {most:,} allowed")
         chunks = []
-        left = MAX_SUBMISSION_BYTES + 1  # one byte more: a file that grew meanwhile shows
+        left = most + 1  # one byte more: a file that grew meanwhile shows
         while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
             chunks.append(chunk)
             left -= len(chunk)
     finally:
         os.close(fd)
     if left <= 0:
-        raise _RefusedError(f"{name} is more than {MAX_SUBMISSION_BYTES} bytes allowed")
+        raise _RefusedError(f"{name} is more than the {max_bytes(path):,} bytes allowed")
     return b"".join(chunks)
 
 

@@ -8,6 +8,7 @@ import click
 
 from grader.cli.common import EXIT_USAGE, course, course_option, reports_errors
 from grader.cli.root import cli
+from grader.render.untrusted import visible
 
 #: Whose numbers a quiz shows or writes (`grade show q01`, `grade start q01`).
 student_option = click.option(
@@ -31,7 +32,8 @@ def list_exercises(ctx: click.Context) -> None:
             click.echo(f"{item.id:<8} (cannot be read: see below)")
         else:
             kind = ", quiz" if item.quiz else ""
-            click.echo(f"{item.id:<8} {item.title}  ({item.points:g} points{kind})")
+            # A course's words reach a terminal too: shown, never acted on.
+            click.echo(visible(f"{item.id:<8} {item.title}  ({item.points:g} points{kind})"))
     broken = [item.problem for item in items if item.problem is not None]
     if broken:
         # Every other item is still listed: one broken file hides none of the others.
@@ -87,8 +89,8 @@ def show(
     if seed is not None or hidden:
         raise click.UsageError("--seed and --hidden go with --cases")
     exercise = course(ctx).load(exercise_id)
-    click.echo(f"# {exercise.id}: {exercise.title}\n")
-    click.echo(exercise.statement.rstrip("\n") + "\n")
+    click.echo(visible(f"# {exercise.id}: {exercise.title}\n"))
+    click.echo(visible(exercise.statement.rstrip("\n") + "\n"))
     click.echo(f"Write, in {exercise.id}.py:\n\n    {exercise.entry.signature}\n")
     click.echo(f"Start with 'grade start {exercise.id}', grade with 'grade {exercise.id}'.")
 

@@ -22,6 +22,7 @@ from grader import ONE_THREAD_ENV, __version__
 from grader.cli.common import COURSE_HELP, EXIT_BUG, EXIT_USAGE, course
 from grader.cli.grade import COMMANDS
 from grader.errors import GraderError
+from grader.render.untrusted import visible
 
 
 class _Grade(click.Group):
@@ -57,7 +58,7 @@ class _Grade(click.Group):
         super().format_commands(ctx, formatter)
         try:
             found = course(ctx)
-            rows = [(e.id, e.title) for e in found.load_all()]
+            rows = [(e.id, visible(e.title)) for e in found.load_all()]
         except GraderError:
             return
         with formatter.section("Exercises (grade <id> grades ./<id>.py)"):
@@ -65,7 +66,7 @@ class _Grade(click.Group):
         quizzes = []
         for quiz_id in found.quiz_ids():
             try:
-                quizzes.append((quiz_id, found.load_quiz(quiz_id).title))
+                quizzes.append((quiz_id, visible(found.load_quiz(quiz_id).title)))
             except GraderError:
                 quizzes.append((quiz_id, "(broken: grade validate says why)"))
         if quizzes:

@@ -20,6 +20,15 @@ from grader.errors import SubmissionFileError
 #: A loss function is a few hundred bytes; more than this is not a submission to load.
 MAX_SUBMISSION_BYTES = 1024 * 1024
 
+
+def max_bytes(path: Path) -> int:
+    """The most a submission of this kind may be: a .py file MAX_SUBMISSION_BYTES, a
+    notebook what the notebook reader takes (its outputs and metadata weigh more)."""
+    from grader.exercise.notebook_source import MAX_NOTEBOOK_BYTES
+
+    return MAX_NOTEBOOK_BYTES if path.suffix.lower() == ".ipynb" else MAX_SUBMISSION_BYTES
+
+
 #: What a file that is not a regular one is, as the error names it.
 _KINDS = (
     (stat.S_ISDIR, "a folder"),

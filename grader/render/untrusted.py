@@ -22,9 +22,11 @@ T = TypeVar("T")
 #: newline, DEL, C1 controls (ESC's 8-bit forms among them), the Unicode line and
 #: paragraph separators (a line break to some readers only), the bidirectional overrides
 #: and isolates that make text read in another order than it runs ("Trojan Source"), and
-#: lone surrogates, which no UTF-8 stream can carry.
+#: lone surrogates, which no UTF-8 stream can carry; and what shows as nothing at all
+#: (zero-width spaces and joiners, the byte-order mark): '\ufeffada' would read as 'ada'.
 UNSEEN = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ud800-\udfff]"
 )
 #: What RFC 7493 (I-JSON) forbids in a string: surrogates and noncharacters.
 NOT_I_JSON = re.compile(

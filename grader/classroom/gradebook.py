@@ -239,16 +239,14 @@ class Gradebook:
     ) -> None:
         """What a run of the class folder `folder` found for `item`: (student, submission
         hash or None), and None for every student an earlier run of the same folder found
-        whose file is gone (a student only another folder held is not this run's to
-        judge); one transaction."""
+        whose file is gone; one transaction. A student only another folder held is not this
+        run's to judge, nor one a version that did not record folders found: wrongly gone,
+        a student would be exported with 0."""
         present = {student for student, _ in found}
         known = {
             row[0]
             for row in self.db.execute(
-                "SELECT DISTINCT student FROM found WHERE item=? AND (folder=? OR folder IS NULL) "
-                "UNION SELECT DISTINCT student FROM attempts WHERE item=? AND student NOT IN "
-                "(SELECT student FROM found WHERE item=?)",
-                (item, folder, item, item),
+                "SELECT DISTINCT student FROM found WHERE item=? AND folder=?", (item, folder)
             )
         }
         rows = [*found, *((student, None) for student in sorted(known - present))]

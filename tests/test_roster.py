@@ -447,21 +447,20 @@ def test_a_roster_saved_by_a_spreadsheet_reads_alike(
     roster.write_text(
         ROSTER.replace("sis_user_id,sis_login_id", "SIS User ID,SIS Login ID"), encoding="utf-8"
     )
-    canvas_headed = run_grade(
-        "gradebook", "export", "--gradebook", str(graded["book"]), "--roster", str(roster),
-        "--format", "moodle", "--identifier", "username",
-    )  # fmt: skip
-    assert canvas_headed.returncode == 0, canvas_headed.stderr
-    assert canvas_headed.stdout == result.stdout
+    assert _moodle_by_username(graded, roster) == result.stdout
     # Saved as tab-separated text, or pasted from a spreadsheet: the same roster.
     tabs = ROSTER.replace('"Lovelace, Ada"', "Lovelace, Ada").replace(",", "\t")
     roster.write_text(tabs.replace("Lovelace\t Ada", "Lovelace, Ada"), encoding="utf-8")
-    again = run_grade(
+    assert _moodle_by_username(graded, roster) == result.stdout
+
+
+def _moodle_by_username(graded: dict[str, Any], roster: Path) -> str:
+    exported = run_grade(
         "gradebook", "export", "--gradebook", str(graded["book"]), "--roster", str(roster),
         "--format", "moodle", "--identifier", "username",
     )  # fmt: skip
-    assert again.returncode == 0, again.stderr
-    assert again.stdout == result.stdout
+    assert exported.returncode == 0, exported.stderr
+    return exported.stdout
 
 
 def test_options_that_belong_to_another_format_are_refused(graded: dict[str, Any]) -> None:

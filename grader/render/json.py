@@ -21,6 +21,7 @@ from typing import Any
 
 from grader.audience import Audience
 from grader.render.numbers import diagnosis_lines, summary
+from grader.render.plain import code_lines
 from grader.render.untrusted import map_text, well_formed
 from grader.results import SCHEMA_VERSION, CaseResult, ClassRun, Report, Status, SubmissionError
 
@@ -182,13 +183,7 @@ def _upload_error(error: SubmissionError, audience: Audience) -> str:
     name = PurePath(error.file).name if audience is Audience.UPLOAD else error.file
     where = f"{name}, line {error.line}" if error.line else name
     lines = [f"{where}: {error.message}"]
-    if error.text and error.text.strip():
-        code = error.text.rstrip()
-        lines.append(f"    {code}")
-        if error.column and 0 < error.column <= len(code) + 1:
-            # Tabs kept under tabs: the caret stays under its column however they show.
-            pad = "".join(c if c == "\t" else " " for c in code[: error.column - 1])
-            lines.append(f"    {pad}^")
+    lines += code_lines(error)
     if error.traceback:
         lines.append(error.traceback.rstrip("\n"))
     if error.hint:

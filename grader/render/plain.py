@@ -50,13 +50,25 @@ def load_error_text(error: SubmissionError) -> str:
     if error.line is not None:
         where = f'File "{error.file}", line {error.line}'
         lines.append(where + (f", column {error.column}" if error.column else ""))
-    if error.text:
-        lines.append(f"    {error.text.strip()}")
+    lines += code_lines(error)
     if error.traceback:
         lines.append(error.traceback.rstrip("\n"))
     if error.hint:
         lines.append(f"hint: {error.hint}")
     return "\n".join(lines)
+
+
+def code_lines(error: SubmissionError) -> list[str]:
+    """The line of code a load error names, and a caret under its column (tabs kept under
+    tabs, so that the caret stays under its column however a viewer shows them)."""
+    if not error.text or not error.text.strip():
+        return []
+    code = error.text.rstrip()
+    lines = [f"    {code}"]
+    if error.column and 0 < error.column <= len(code) + 1:
+        pad = "".join(c if c == "\t" else " " for c in code[: error.column - 1])
+        lines.append(f"    {pad}^")
+    return lines
 
 
 def run_notes(report: Report) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from grader.audience import Audience
 from grader.render.numbers import diagnosis_lines, summary
-from grader.render.plain import code_lines
+from grader.render.plain import error_lines
 from grader.render.untrusted import map_text, well_formed
 from grader.results import SCHEMA_VERSION, CaseResult, ClassRun, Report, Status, SubmissionError
 
@@ -182,13 +182,7 @@ def _upload_error(error: SubmissionError, audience: Audience) -> str:
     it, the file is named as they named it, not by the autograder's path to it."""
     name = PurePath(error.file).name if audience is Audience.UPLOAD else error.file
     where = f"{name}, line {error.line}" if error.line else name
-    lines = [f"{where}: {error.message}"]
-    lines += code_lines(error)
-    if error.traceback:
-        lines.append(error.traceback.rstrip("\n"))
-    if error.hint:
-        lines.append(f"hint: {error.hint}")
-    return "\n".join(lines)
+    return "\n".join([f"{where}: {error.message}", *error_lines(error)])
 
 
 def render_class(run: ClassRun) -> str:

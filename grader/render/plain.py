@@ -50,12 +50,18 @@ def load_error_text(error: SubmissionError) -> str:
     if error.line is not None:
         where = f'File "{error.file}", line {error.line}'
         lines.append(where + (f", column {error.column}" if error.column else ""))
-    lines += code_lines(error)
+    return "\n".join(lines + error_lines(error))
+
+
+def error_lines(error: SubmissionError) -> list[str]:
+    """What follows a load error's first line in every plain format: the line of code and
+    its caret, the traceback, the hint."""
+    lines = code_lines(error)
     if error.traceback:
         lines.append(error.traceback.rstrip("\n"))
     if error.hint:
         lines.append(f"hint: {error.hint}")
-    return "\n".join(lines)
+    return lines
 
 
 def code_lines(error: SubmissionError) -> list[str]:

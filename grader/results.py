@@ -323,6 +323,9 @@ class ItemStats:
     missing: tuple[str, ...] = ()
     #: Graded submissions some of whose calls were stopped, by name.
     stopped: tuple[StoppedCalls, ...] = ()
+    #: Students whose file the latest run found and was stopped before grading (status
+    #: "pending"): no grade yet, counted apart as those without a submission are.
+    pending: tuple[str, ...] = ()
 
     @property
     def pass_rate(self) -> float:

@@ -132,7 +132,7 @@ def test_an_exercise_changed_since_or_another_seed_grades_again_and_exports_say_
     shutil.copytree(REPO / "exercises", course / "exercises")
     shutil.copytree(REPO / "solutions", course / "solutions")
     klass = _class(tmp_path / "class", 2)
-    roster = write(tmp_path / "roster.csv", "student\ns00\ns01\ncyd\n")
+    roster = write(tmp_path / "roster.csv", "student,email\ns00,a@x\ns01,b@x\ncyd,c@x\n")
     book = tmp_path / "book.db"
     env = {"GRADER_COURSE": str(course)}
     batch = ("batch", "ex01", str(klass), "--gradebook", str(book), "--roster", str(roster))
@@ -154,6 +154,12 @@ def test_an_exercise_changed_since_or_another_seed_grades_again_and_exports_say_
     )
     rows = {r["student"]: r for r in json.loads(before.stdout)}
     assert rows["cyd"]["max_score"] == 34  # the exercise's points now
+    moodle = run_grade(
+        "gradebook", "export", "--format", "moodle", "--identifier", "email", "--roster",
+        str(roster), "--gradebook", str(book), env=env,
+    )  # fmt: skip
+    assert moodle.returncode == 2  # an LMS import would replace grades with stale ones
+    assert "a Moodle import would carry that" in moodle.stderr
     again = run_grade(*batch, env=env)
     assert "graded 2, skipped 0" in again.stdout
     assert " of 34" in again.stdout.splitlines()[0]
@@ -167,6 +173,10 @@ def test_an_exercise_changed_since_or_another_seed_grades_again_and_exports_say_
     assert "graded 0, skipped 2" in run_grade(*batch, "--seed", "7", env=env).stdout
     back = run_grade(*batch, env=env)  # the exercise's own seed again: its grades are there
     assert "graded 0, skipped 2" in back.stdout
+    rows = {r["student"]: r for r in json.loads(run_grade(*export, env=env).stdout)}
+    own = rows["s00"]["cases"][0]["seed"]
+    named = run_grade(*batch, "--seed", str(own), env=env)  # that same seed, named
+    assert "graded 0, skipped 2" in named.stdout
 
 
 def _signal_mid_run(
@@ -209,7 +219,10 @@ def test_a_batch_killed_mid_run_and_restarted_grades_each_submission_exactly_onc
     assert len(rows_now) == 60
     pending = [r for r in rows_now.values() if r["error"] and "not graded yet" in r["error"]]
     assert len(pending) == 60 - done_before
-    assert all(r["status"] == "error" for r in pending)
+    assert all(r["status"] == "pending" for r in pending)
+    csv_export = run_grade("gradebook", "export", "--gradebook", str(book))
+    scores = {row[0]: row[3] for row in csv.reader(io.StringIO(csv_export.stdout))}
+    assert {scores[r["student"]] for r in pending} == {""}  # no grade a spreadsheet would sum
     assert "did not grade (it was stopped)" in exported.stderr
     roster = write(
         tmp_path / "roster.csv",
@@ -680,12 +693,22 @@ def test_a_run_of_another_folder_leaves_the_students_it_does_not_hold_as_they_we
         "ana": 30.0,
         "bob": 6.0,
     }
-    one = run_grade(
-        "batch", "ex01", str(klass / "ana"), "--sandbox", "process", "--gradebook", book
-    )
+    # A misfiled submission moved from the class folder to late/: gone from the class
+    # folder, still held by late/'s latest run, so it keeps that file's grade.
+    shutil.move(klass / "ana", late / "ana")
+    for folder in (late, klass):
+        moved = run_grade("batch", "ex01", str(folder), "--sandbox", "process", "--gradebook", book)
+        assert moved.returncode == 0, moved.stderr
+    assert "no submission" not in moved.stdout
+    exported = run_grade("gradebook", "export", "--format", "json", "--gradebook", book)
+    assert {r["student"]: r["score"] for r in json.loads(exported.stdout)}["ana"] == 30.0
+    one = run_grade("batch", "ex01", str(late / "ana"), "--sandbox", "process", "--gradebook", book)
     assert one.returncode == 2
     assert "holds ex01.py itself: it looks like one student's folder" in one.stderr
-    assert f"grade ex01 --file {klass / 'ana' / 'ex01.py'}" in one.stderr
+    write(tmp_path / "solo" / "EX01.py", right)  # another case, as Windows keeps names
+    solo = run_grade("batch", "ex01", str(tmp_path / "solo"), "--gradebook", book)
+    assert "holds EX01.py itself" in solo.stderr
+    assert f"grade ex01 --file {late / 'ana' / 'ex01.py'}" in one.stderr
     assert "Traceback" not in one.stderr
 
 

@@ -292,6 +292,14 @@ def test_an_upload_that_is_not_a_plain_file_is_refused_before_anything_reads_it(
     mine = run_grade("ex01", "--file", str(link))
     assert mine.returncode == 2
     assert "mine.py is the course's own reference solution, not a submission" in mine.stderr
+    hard = tmp_path / "hard.py"  # the same file under another name: a hard link
+    try:
+        os.link(Path(__file__).parents[1] / "solutions" / "bce.py", hard)
+    except OSError:
+        return  # another file system: no hard link can reach the solution from here
+    linked = run_grade("ex01", "--file", str(hard))
+    assert linked.returncode == 2
+    assert "hard.py is the course's own reference solution" in linked.stderr
 
 
 def test_a_syntax_error_shows_its_line_and_column_and_no_autograder_path(tmp_path: Path) -> None:

@@ -376,12 +376,15 @@ def test_every_malformed_row_is_a_file_line_error_before_anyone_is_graded(
             f"{roster}:4: email 'A@X.edu' is also that of the student at line 2; each "
             "student's LMS identifiers are their own: correct one of the two rows.",
         ]
-    # Alike as the export writes them: '=a@x' is written "'=a@x", an escape as \x1b.
+    # As the export writes them, =a@x and '=a@x stay two (it quotes each); an escape
+    # character, or a zero-width space, would match no user: each refused for itself.
     write(
-        roster, "student,email\nada,=a@x.edu\nbob,'=a@x.edu\ncyd,c\x1bx@x.edu\ndan,c\\x1bx@x.edu\n"
+        roster,
+        "student,email\nada,=a@x.edu\nbob,'=a@x.edu\ncyd,c\x1bx@x.edu\ndan,d\u200bx@x.edu\n",
     )
     for lines in _refused(klass, roster, book):
-        assert [line.split(": ")[0] for line in lines] == [f"{roster}:3", f"{roster}:5"]
+        assert [line.split(": ")[0] for line in lines] == [f"{roster}:4", f"{roster}:5"]
+        assert all("holds a character that shows as nothing" in line for line in lines)
     write(roster, "student\n" + "".join(f"s{i}\n" for i in range(100_001)) + "\n\n")
     for lines in _refused(klass, roster, book):
         assert lines[0].startswith(f"{roster}:100002: the roster lists more than 100,000")

@@ -88,6 +88,7 @@ NASTY = [
     '=HYPERLINK("https://evil.example")',
     "+cmd|' /C calc'!A0",
     "-2+3",
+    "'-2+3",  # as the export quotes the one above: still two cells
     "@SUM(1,2)",
     "\t",
     "|",
@@ -491,6 +492,7 @@ HOSTILE_NAMES = [
     '=HYPERLINK("evil.example","x")',
     "+cmd|' -C calc'!A0",
     "-2+3",
+    "'-2+3",  # as the export quotes the one above: still two cells
     "@SUM(1,2)",
     "\tleading tab",
     "carriage\rreturn",
@@ -518,6 +520,7 @@ def test_a_class_with_hostile_folder_names_exports_safely(tmp_path: Path) -> Non
         assert not any(cell.startswith(FORMULA_START) for cell in row), row
     students = {row[0] for row in rows[1:]}
     assert '\'=HYPERLINK("evil.example","x")' in students
+    assert {"'-2+3", "''-2+3"} <= students
     # One row, its cell quoted (the test reads stdout as text: the return arrives as \n).
     assert {"carriage\nreturn", "carriage\rreturn"} & students
     assert [float(row[3]) for row in rows[1:]] == [30.0] * len(HOSTILE_NAMES)

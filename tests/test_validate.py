@@ -158,7 +158,8 @@ def test_two_exercises_of_one_title_are_a_problem_and_no_lms_column_pair(tmp_pat
     write(klass / "ana" / "ex01.py", good)
     write(klass / "ana" / "ex07.py", good)
     book = str(tmp_path / "book.db")
-    graded = run_grade("batch", "all", str(klass), "--gradebook", book, "--course", str(course))
+    batch = ("batch", "all", str(klass), "--gradebook", book)
+    graded = run_grade(*batch, "--course", str(course))
     assert graded.returncode == 0, graded.stderr
     roster = write(tmp_path / "roster.csv", "student,canvas_id,email\nana,1,a@x.edu\n")
     export = ("gradebook", "export", "--gradebook", book, "--roster", str(roster))
@@ -177,6 +178,9 @@ def test_two_exercises_of_one_title_are_a_problem_and_no_lms_column_pair(tmp_pat
         course / "exercises" / "ex07.yaml",
         _as("ex07").replace("title: Binary cross-entropy", "title: Student", 1),
     )
+    stale = run_grade(*export, "--format", "canvas", "--course", str(course))
+    assert "1 grade(s) of ex07 were made against an earlier version" in stale.stderr
+    assert run_grade(*batch, "--course", str(course)).returncode == 0
     student = run_grade(*export, "--format", "canvas", "--course", str(course))
     assert "as Canvas's own column is" in student.stderr
 

@@ -34,7 +34,13 @@ from typing import Any
 
 from grader import ONE_THREAD_ENV, __version__
 from grader.classroom.exports import class_list
-from grader.classroom.gradebook import Attempt, Gradebook, exercise_hash, graded_key
+from grader.classroom.gradebook import (
+    Attempt,
+    Gradebook,
+    default_seed,
+    exercise_hash,
+    graded_key,
+)
 from grader.classroom.lifeline import PARENT_ENV, die_with_parent, remove_run, sweep_dead_runs
 from grader.classroom.result import outcome, refused
 from grader.classroom.schedule import SLOW_SECONDS, Todo, chunks
@@ -52,12 +58,6 @@ from grader.classroom.summary import Summary
 from grader.course import Course
 from grader.errors import GraderError, SubmissionFileError
 from grader.results import Outcome, Roster
-
-
-def default_seed(ex_hash: str) -> int:
-    """One seed for the whole class, the same on every run while the exercise is unchanged:
-    every student gets the same cases, and a re-run grades as the first run did."""
-    return int(ex_hash[:8], 16) % 10**6
 
 
 def run_seed(ex_hash: str, seed: int | None) -> int:
@@ -209,16 +209,18 @@ def class_items(course: Course, exercise_id: str, directory: Path) -> list[str]:
         course.load(item)
     if not directory.is_dir():
         raise GraderError(f"{directory} is not a directory", fix="Pass the class's folder.")
+    names = {p.name.casefold(): p.name for p in directory.iterdir()}
     for item in items:
         for suffix in SUFFIXES:
-            if (directory / f"{item}{suffix}").exists():
+            held = names.get(f"{item}{suffix}".casefold())
+            if held is not None:
                 # One student's folder, most likely: graded as a class it would be a student
                 # named after the exercise, and every other student would count as gone.
                 raise GraderError(
-                    f"{directory} holds {item}{suffix} itself: it looks like one student's "
+                    f"{directory} holds {held} itself: it looks like one student's "
                     "folder, not the class's",
                     fix="Pass the folder that holds one folder (or file) per student; to "
-                    f"grade one file, run 'grade {item} --file {directory / (item + suffix)}'.",
+                    f"grade one file, run 'grade {item} --file {directory / held}'.",
                 )
     return items
 
@@ -255,7 +257,7 @@ def run_batch(
     summary.unknown = listed.unknown
     outside = set(listed.unknown)
     for (student, item), row in listed.rows.items():
-        if student in outside and row["status"] != "missing":
+        if student in outside and row["status"] not in ("missing", "pending"):
             summary.unknown_by_item[item] = summary.unknown_by_item.get(item, 0) + 1
     return summary
 

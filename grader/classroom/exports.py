@@ -20,7 +20,7 @@ from grader.classroom.gradebook import Gradebook, exercise_hash, is_current
 from grader.classroom.roster import ClassList, listed_names, roster_fields, with_roster
 from grader.course import Course
 from grader.errors import GraderError, Problem, SpecError
-from grader.results import NOT_GRADED, Roster
+from grader.results import Roster
 
 #: How Canvas's importer reads an assignment's id from a column's header (Assignment.
 #: title_and_id): a title that ends so would be taken for an id.
@@ -180,23 +180,32 @@ def _not_yet(listed: ClassList, course: Course | None) -> list[str]:
     """What makes an export's grades not the class's as it is now: files the latest run
     found and was stopped before grading, and grades made against an earlier version of
     their exercise (its file changed since: the next run grades them again)."""
-    pending = sorted(s for (s, _), row in listed.rows.items() if row["error"] == NOT_GRADED)
+    pending = sorted(s for (s, _), row in listed.rows.items() if row["status"] == "pending")
     out = []
     if pending:
         out.append(
             f"{len(pending)} student(s) have a file the latest run did not grade (it was "
             f"stopped): {listed_names(pending)}; run the same grade batch command again"
         )
+    return out + _version_notes(listed, course)
+
+
+def _version_notes(listed: ClassList, course: Course | None) -> list[str]:
+    """Grades made against an earlier version of their exercise, and exercises that no
+    longer load (their column named by id, their points the gradebook's)."""
+    out = []
     current: dict[str, str | None] = {}
     stale: dict[str, list[str]] = {}
+    broken: dict[str, str] = {}
     for (student, item), row in listed.rows.items():
         if row["id"] is None or course is None:
             continue
         if item not in current:
             try:
                 current[item] = exercise_hash(course, item)
-            except (GraderError, OSError):
+            except (GraderError, OSError) as exc:
                 current[item] = None
+                broken[item] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         now = current[item]
         if now is not None and not is_current(row, now):
             stale.setdefault(item, []).append(student)
@@ -206,13 +215,32 @@ def _not_yet(listed: ClassList, course: Course | None) -> list[str]:
             f"exercise (its files changed since): {listed_names(students)}; run grade batch "
             "again to grade them against this one"
         )
+    for item, why in sorted(broken.items()):
+        out.append(
+            f"{item} cannot be loaded ({why}): its column is named by its id and its points "
+            "are the most the gradebook saw; fix it (grade validate) and export again"
+        )
     return out
+
+
+def _refuse_not_current(fmt: str, listed: ClassList, course: Course | None) -> None:
+    """An LMS import replaces grades: one made against an earlier version of its exercise
+    (other points, other cases), or under a column an exercise that no longer loads names
+    by its id (the LMS would make a new item), must be made again first."""
+    _refuse_ungraded(fmt, listed)
+    notes = _version_notes(listed, course)
+    if notes:
+        raise GraderError(
+            f"{notes[0]} (a {fmt} import would carry that)",
+            fix="Run grade batch again on the class folder (it grades only what changed), "
+            "then export.",
+        )
 
 
 def _refuse_ungraded(fmt: str, listed: ClassList) -> None:
     """An LMS import overwrites the grades it holds: a 0 for a file nobody graded yet would
     replace a real grade there."""
-    pending = sorted(s for (s, _), row in listed.rows.items() if row["error"] == NOT_GRADED)
+    pending = sorted(s for (s, _), row in listed.rows.items() if row["status"] == "pending")
     if pending:
         raise GraderError(
             f"{len(pending)} student(s) have a file the latest run did not grade (it was "
@@ -230,7 +258,7 @@ def _canvas(book: Gradebook, course: Course | None, options: ExportOptions) -> E
     known = course.exercise_ids() if course is not None else []
     asked = [i for i in options.assignments if i in known]
     listed, items = class_list(book, course, roster=roster, also=asked)
-    _refuse_ungraded("Canvas", listed)
+    _refuse_not_current("Canvas", listed, course)
     assignments = options.assignments
     _check_assignments(assignments, items)
     ids = ("canvas_id", "sis_user_id", "sis_login_id")
@@ -257,7 +285,6 @@ def _canvas(book: Gradebook, course: Course | None, options: ExportOptions) -> E
     warnings = _unknown(listed)
     if listed.unknown:
         warnings[-1] += " (left out: Canvas could not match them)"
-    warnings += _not_yet(listed, course)
     for item in items.ids:
         title = items.titles.get(item, item)
         if item in assignments:
@@ -346,11 +373,10 @@ def _moodle(book: Gradebook, course: Course | None, options: ExportOptions) -> E
     if lacking:
         raise SpecError(problems=lacking)
     listed, items = class_list(book, course, roster=roster)
-    _refuse_ungraded("Moodle", listed)
+    _refuse_not_current("Moodle", listed, course)
     warnings = _unknown(listed)
     if listed.unknown:
         warnings[-1] += " (left out: Moodle would stop the import at a user it cannot find)"
-    warnings += _not_yet(listed, course)
     over = [item for item in items.ids if items.points.get(item, 0.0) > 100]
     if over:
         warnings.append(

@@ -87,9 +87,15 @@ def graded_key(ex_hash: str, seed: int | None) -> str:
     """What an attempt is recorded as graded against: the exercise's hash, and the seed
     when one was asked for (`--seed`): other cases, so a run with another seed grades
     again rather than skipping what the exercise's own seed graded."""
-    if seed is None:
+    if seed is None or seed == default_seed(ex_hash):
         return ex_hash
     return hashlib.sha256(f"{ex_hash}\0seed {seed}".encode()).hexdigest()
+
+
+def default_seed(ex_hash: str) -> int:
+    """One seed for the whole class, the same on every run while the exercise is unchanged:
+    every student gets the same cases, and a re-run grades as the first run did."""
+    return int(ex_hash[:8], 16) % 10**6
 
 
 def is_current(row: Mapping[str, Any], ex_hash: str) -> bool:
@@ -279,6 +285,7 @@ class Gradebook:
         for item in {item for item, _ in runs}:
             for pair in [k for k in latest if k[1] == item]:
                 del latest[pair]
+        held: set[tuple[str, str]] = set()
         for item, run in runs:
             found = self.db.execute(
                 "SELECT student, submission_hash, exercise_hash FROM found WHERE run=? AND item=?",
@@ -287,16 +294,20 @@ class Gradebook:
             points = max((float(r["max_score"]) for r in rows if r["item"] == item), default=0.0)
             for student, digest, ex_hash in found:
                 if digest is None:
-                    latest[student, item] = no_submission(student, item, points)
-                else:
-                    graded = by_file.get((student, item, digest, ex_hash))
-                    latest[student, item] = (
-                        graded
-                        if graded is not None
-                        # The run was stopped first: the file there has no grade yet (an
-                        # older file's would not be this file's, nor is "no submission").
-                        else {**no_submission(student, item, points, NOT_GRADED), "status": "error"}
-                    )
+                    # Gone from this folder; held by another folder's latest run (moved
+                    # there), the student keeps that file's grade.
+                    if (student, item) not in held:
+                        latest[student, item] = no_submission(student, item, points)
+                    continue
+                held.add((student, item))
+                graded = by_file.get((student, item, digest, ex_hash))
+                latest[student, item] = (
+                    graded
+                    if graded is not None
+                    # The run was stopped first: the file there has no grade yet (an older
+                    # file's would not be this file's, nor is "no submission").
+                    else {**no_submission(student, item, points, NOT_GRADED), "status": "pending"}
+                )
         return {
             key: row if row["id"] is None else _decoded(row) for key, row in sorted(latest.items())
         }

@@ -84,8 +84,10 @@ def read_roster(path: Path) -> Roster:
         # The form a folder's name is recorded in (see submissions.visible_name): a name
         # typed on one system matches the folder unpacked on another.
         values["student"] = unicodedata.normalize("NFC", values["student"])
-        problem = _row_problem(values, where, seen) or _shared_identifier(
-            values, where, identifiers
+        problem = (
+            _row_problem(values, where, seen)
+            or _unseen(values, where)
+            or _shared_identifier(values, where, identifiers)
         )
         if problem is not None:
             problems.append(problem)
@@ -124,6 +126,23 @@ def exported(value: str) -> str:
     from grader.render.spreadsheet import text_cell
 
     return text_cell(value).casefold()
+
+
+def _unseen(values: Mapping[str, str], where: str) -> Problem | None:
+    """A name an LMS matches (or a folder's) holding a character that shows as nothing
+    or acts on a terminal: it would match no user, or look like another student."""
+    from grader.render.untrusted import UNSEEN, visible
+
+    for column in ("student", *IDENTIFIERS):
+        value = values.get(column, "")
+        if UNSEEN.search(value):
+            return Problem(
+                where,
+                f"{column} '{visible(value)}' holds a character that shows as nothing or acts "
+                "on a terminal",
+                "Retype the cell: an LMS would match no user by it.",
+            )
+    return None
 
 
 def _shared_identifier(

@@ -32,11 +32,13 @@ def case_rates(rows: Sequence[Mapping[str, Any]]) -> tuple[CaseRate, ...]:
 
 def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> ItemStats:
     """One exercise's rows (one per student), counted; a student with no submission (status
-    "missing") is listed apart, outside the submissions and their figures."""
+    "missing") or a file not graded yet ("pending") is listed apart, outside the
+    submissions and their figures."""
     rows = sorted(rows, key=lambda row: row["student"])
     missing = tuple(row["student"] for row in rows if row["status"] == "missing")
+    pending = tuple(row["student"] for row in rows if row["status"] == "pending")
     points = max((float(row["max_score"]) for row in rows), default=0.0)
-    rows = [row for row in rows if row["status"] != "missing"]
+    rows = [row for row in rows if row["status"] not in ("missing", "pending")]
     scores = tuple(float(row["score"]) for row in rows)
     mistakes = Counter(m for row in rows for m in row["mistakes"])
     titles = {
@@ -45,7 +47,9 @@ def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> Item
         for m, title in zip(row["mistakes"], row.get("mistake_titles") or [], strict=False)
     }
     listed = sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:MOST_MISTAKES]
-    slow = sorted(rows, key=lambda row: (-float(row["seconds"]), row["student"]))[:SLOWEST]
+    # A submission refused before it ran (0 s) is no slow one.
+    timed = [row for row in rows if float(row["seconds"]) > 0]
+    slow = sorted(timed, key=lambda row: (-float(row["seconds"]), row["student"]))[:SLOWEST]
     erroring = [row for row in rows if row["status"] == "error"]
     return ItemStats(
         item=item,
@@ -75,6 +79,7 @@ def item_stats(item: str, title: str, rows: Sequence[Mapping[str, Any]]) -> Item
             for row in erroring
         ),
         missing=missing,
+        pending=pending,
         stopped=tuple(
             StoppedCalls(
                 row["student"],

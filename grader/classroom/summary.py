@@ -72,6 +72,13 @@ class Summary:
         out += self._erroring()
         out += self._stopped()
         for item in self.stats:
+            if item.pending:
+                prefix = f"{item.item} " if len(self.stats) > 1 else ""
+                out.append(
+                    f"{prefix}not graded yet ({len(item.pending)}: a run that found their file "
+                    "was stopped; run grade batch on their class folder again): "
+                    + listed_names(item.pending, MOST_ERRORING)
+                )
             if item.missing:
                 prefix = f"{item.item} " if len(self.stats) > 1 else ""
                 out.append(

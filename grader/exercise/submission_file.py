@@ -55,12 +55,12 @@ def check_submission(path: Path, course_root: Path, audience: Audience) -> None:
         )
     resolved = path.resolve()
     solutions = (course_root / "solutions").resolve()
-    if resolved.is_relative_to(solutions):
+    info = os.stat(resolved)
+    if resolved.is_relative_to(solutions) or _same_file_in(solutions, info):
         raise SubmissionFileError(
             f"{name} is the course's own reference solution, not a submission",
             fix="Grade a student's own file.",
         )
-    info = os.stat(resolved)
     kind = kind_of(info.st_mode)
     if kind is not None:
         raise SubmissionFileError(
@@ -72,3 +72,20 @@ def check_submission(path: Path, course_root: Path, audience: Audience) -> None:
             "submission may be",
             fix="Hand in the function and what it uses, without data or output pasted in.",
         )
+
+
+def _same_file_in(folder: Path, info: os.stat_result) -> bool:
+    """Whether a file of `folder` (a hard link reaches the solution under another path) is
+    the file `info` describes."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return False
+    for entry in entries:
+        try:
+            found = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if (found.st_dev, found.st_ino) == (info.st_dev, info.st_ino):
+            return True
+    return False

@@ -43,7 +43,7 @@ from typing import Any
 from grader.render.numbers import points
 from grader.render.plain import case_text, load_error_text, run_notes
 from grader.render.untrusted import escape_match, visible
-from grader.results import NOT_GRADED, CaseResult, ClassRun, Report, Status
+from grader.results import CaseResult, ClassRun, Report, Status
 
 #: Terminal colour and cursor sequences in printed output: removed whole, not left as
 #: "\x1b[31m" in a CI log.
@@ -169,7 +169,7 @@ def _why_kind(row: dict[str, Any]) -> str:
     grader's own refusal (a file that is not a regular file...)."""
     if row.get("status") == "missing":
         return "NoSubmission"
-    if row.get("error") == NOT_GRADED:
+    if row.get("status") == "pending":
         return "NotGraded"
     if row.get("load_error"):
         return f"SubmissionError.{row['load_error'].get('kind', 'unknown')}"

@@ -28,7 +28,8 @@ def text_cell(text: str) -> str:
     """A text cell no spreadsheet runs: a formula's first character is kept, after a `'`."""
     # A carriage return stays (the cell is quoted): it is part of the name an LMS matches.
     safe = "\r".join(well_formed(visible(part)) for part in text.split("\r"))
-    return "'" + safe if safe.startswith(FORMULA_START) else safe
+    # A text that starts with the quote itself gets one too: '=x and =x stay two cells.
+    return "'" + safe if safe.startswith((*FORMULA_START, "'")) else safe
 
 
 def _cell(value: Cell) -> str:
@@ -75,7 +76,12 @@ def render_class(
         ]
         for item in items:
             found = latest.get((student, item))
-            row += [None, None] if found is None else [float(found["score"]), _note(found)]
+            if found is None:
+                row += [None, None]
+            else:
+                # Not graded yet: no score a spreadsheet would read as a grade.
+                score = None if found["status"] == "pending" else float(found["score"])
+                row += [score, _note(found)]
         rows.append(row)
     return render_rows(rows)
 

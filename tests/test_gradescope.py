@@ -323,3 +323,13 @@ def test_a_syntax_error_shows_its_line_and_column_and_no_autograder_path(tmp_pat
     assert run_grade("gradescope", "ex01", *args).returncode == 0
     lines = json.loads(results.read_text(encoding="utf-8"))["output"].splitlines()
     assert lines[1:3] == ["    \treturn (1 +", "    \t       ^"]
+    # An escape sequence is shown as its escape, a wide character takes two columns: the
+    # caret stays under the column Python names.
+    for code, column in (
+        ('x = "\x1b[31m" $', len('    x = "\\x1b[31m" ')),  # the escape as shown
+        ('x = "\u65e5\u672c" + )', len('    x = "') + 4 + len('" + ')),  # 2 columns each
+    ):
+        write(upload / "ex01.py", code + "\n")
+        assert run_grade("gradescope", "ex01", *args).returncode == 0
+        shown = json.loads(results.read_text(encoding="utf-8"))["output"].splitlines()
+        assert shown[2] == " " * column + "^", (shown[1], shown[2])

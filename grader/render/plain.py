@@ -4,7 +4,10 @@ Pure functions of the result model, in the words of grader.render.numbers."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from grader.render.numbers import diagnosis_lines, expected_text, num, short, summary
+from grader.render.untrusted import visible
 from grader.results import CaseResult, Report, Status, SubmissionError
 
 
@@ -65,16 +68,35 @@ def error_lines(error: SubmissionError) -> list[str]:
 
 
 def code_lines(error: SubmissionError) -> list[str]:
-    """The line of code a load error names, and a caret under its column (tabs kept under
-    tabs, so that the caret stays under its column however a viewer shows them)."""
+    """The line of code a load error names, and a caret under its column: the line as a
+    terminal shows it (control characters as escapes), the caret under what the column's
+    character became, two columns for a wide character, a tab kept under a tab; a long
+    line shown around the column, so that the caret has a place."""
     if not error.text or not error.text.strip():
         return []
     code = error.text.rstrip()
-    lines = [f"    {code}"]
-    if error.column and 0 < error.column <= len(code) + 1:
-        pad = "".join(c if c == "\t" else " " for c in code[: error.column - 1])
-        lines.append(f"    {pad}^")
+    column = error.column if error.column and 0 < error.column <= len(code) + 1 else None
+    before, after = (code[: column - 1], code[column - 1 :]) if column else (code, "")
+    if len(before) > CODE_WIDTH:
+        before = "..." + before[-(CODE_WIDTH - 20) :]
+    if len(after) > 40:
+        after = after[:40] + "..."
+    shown_before = visible(before)
+    lines = [f"    {shown_before}{visible(after)}"]
+    if column:
+        lines.append(f"    {''.join(_blank(c) for c in shown_before)}^")
     return lines
+
+
+#: How much of a long line of code is shown before the column a load error names.
+CODE_WIDTH = 100
+
+
+def _blank(char: str) -> str:
+    """What goes under a character so that the next one's column is kept."""
+    if char == "\t":
+        return "\t"
+    return "  " if unicodedata.east_asian_width(char) in ("W", "F") else " "
 
 
 def run_notes(report: Report) -> str:

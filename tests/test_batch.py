@@ -728,6 +728,8 @@ def test_what_the_class_folder_holds_and_no_run_grades_is_named(tmp_path: Path) 
     write(klass / "kid.py", (EX01 / "bad_log2.py").read_text())
     write(klass / "notes.txt", "not a submission")
     (klass / "zed.py").mkdir()  # a folder so named is no student "zed" of the flat layout
+    os.mkfifo(klass / "pipe")
+    (klass / "etc").symlink_to("/etc", target_is_directory=True)
     write(klass / "Jose\u0301" / "ex01.py", good)
     write(klass / "Jos\u00e9" / "ex01.py", good)
     result = run_grade(
@@ -735,17 +737,34 @@ def test_what_the_class_folder_holds_and_no_run_grades_is_named(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    start = lines.index("in the class folder, not graded (8):")
-    assert lines[start + 1 : start + 9] == [
-        "  José: two of this name, their accents written two ways; one is graded",
+    start = lines.index("in the class folder, not graded (10):")
+    assert lines[start + 1 : start + 11] == [
+        "  José: two of this name, their accents written two ways; one graded",
         "  bob/: no ex01.py or ex01.ipynb; it holds ex01 (1).py",
         "  cy/: no ex01.py or ex01.ipynb; it holds sub/",
         "  dee/: empty",
+        "  etc: a symbolic link, left out",
         "  eve/: ex01.py and ex01.ipynb; ex01.py graded",
         "  kid.py and kid/ex01.py; kid/ex01.py graded",
         "  notes.txt: not a .py or .ipynb file, left out",
+        "  pipe: not a file or a folder (a pipe, socket or device)",
         "  zed.py/: empty",
     ]
+    # Many: a line per kind, its count and first examples, every kind named.
+    for i in range(12):
+        (klass / f"empty{i:02d}").mkdir()
+    many = run_grade(
+        "batch", "ex01", str(klass), "--gradebook", str(tmp_path / "b.db"), "--sandbox", "process"
+    )
+    lines = many.stdout.splitlines()
+    start = lines.index("in the class folder, not graded (22):")
+    kinds = [line.split(" (")[0].strip() for line in lines[start + 1 : start + 7]]
+    assert kinds == [
+        "names written two ways", "folders without the exercise's file", "empty folders",
+        "students with two submissions", "files that are no submission",
+        "links and special files",
+    ]  # fmt: skip
+    assert "  empty folders (14): dee/: empty; empty00/: empty and 12 more" in lines
     assert lines[0].startswith("4 submissions: mean 30.00")  # ana, eve, José, kid
 
 

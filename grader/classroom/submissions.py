@@ -84,18 +84,29 @@ def find_submissions(directory: Path, exercise_id: str, *, flat: bool = True) ->
     return sorted(found.values(), key=lambda s: s.student)
 
 
-def left_out(directory: Path, items: Sequence[str], *, flat: bool = True) -> list[str]:
+#: The kinds of what a class folder holds and no run grades, as the summary groups them.
+LEFT_OUT_KINDS = {
+    "twins": "names written two ways",
+    "misnamed": "folders without the exercise's file",
+    "empty": "empty folders",
+    "twice": "students with two submissions",
+    "stray": "files that are no submission",
+    "other": "links and special files",
+}
+
+
+def left_out(directory: Path, items: Sequence[str], *, flat: bool = True) -> list[tuple[str, str]]:
     """What a class folder holds that no run of `items` grades, one line each, for the
     summary: a student folder without any of the files looked for (what it holds instead:
     'Ex01.py', 'ex01 (1).py', a subfolder), a student with two submissions of one exercise
     (the one graded named), and names that only differ in how an accent is written. The
-    class's grade hides nothing that was handed in."""
+    class's grade hides nothing that was handed in. Each as (kind, words): LEFT_OUT_KINDS."""
     try:
         entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
     except OSError:
         return []
     wanted = [f"{item}{suffix}" for item in items for suffix in SUFFIXES]
-    notes: list[str] = []
+    notes: list[tuple[str, str]] = []
     seen: dict[str, str] = {}
     for entry in entries:
         try:
@@ -112,26 +123,35 @@ def _entry_notes(
     wanted: list[str],
     flat: bool,
     directory: Path,
-) -> list[str]:
+) -> list[tuple[str, str]]:
     """One entry of the class folder's notes (see left_out)."""
-    notes: list[str] = []
+    notes: list[tuple[str, str]] = []
     shown = visible_name(entry.name)
     if seen.setdefault(shown, entry.name) != entry.name:
         # Recorded alike (see visible_name): only the first is graded.
-        notes.append(f"{shown}: two of this name, their accents written two ways; one is graded")
-    if entry.is_dir() and not entry.is_symlink():
+        notes.append(
+            ("twins", f"{shown}: two of this name, their accents written two ways; one graded")
+        )
+    if entry.is_symlink():
+        # A student folder or flat file that is a link has a row saying so; any other:
+        inside = any((entry / name).is_symlink() or (entry / name).exists() for name in wanted)
+        if not inside and entry.suffix not in SUFFIXES:
+            notes.append(("other", f"{shown}: a symbolic link, left out"))
+    elif entry.is_dir():
         notes += _folder_notes(entry, shown, items, wanted, flat, directory)
-    elif entry.is_file() and entry.suffix not in SUFFIXES:
-        notes.append(f"{shown}: not a .py or .ipynb file, left out")
-    elif entry.is_file() and not flat:
+    elif not entry.is_file():
+        notes.append(("other", f"{shown}: not a file or a folder (a pipe, socket or device)"))
+    elif entry.suffix not in SUFFIXES:
+        notes.append(("stray", f"{shown}: not a .py or .ipynb file, left out"))
+    elif not flat:
         # Several exercises: each student's files are in a folder of their own.
-        notes.append(f"{shown}: a file beside the students' folders, left out")
+        notes.append(("stray", f"{shown}: a file beside the students' folders, left out"))
     return notes
 
 
 def _folder_notes(
     folder: Path, shown: str, items: Sequence[str], wanted: list[str], flat: bool, top: Path
-) -> list[str]:
+) -> list[tuple[str, str]]:
     try:
         names = sorted(
             visible_name(n) + ("/" if (folder / n).is_dir() else "")
@@ -143,18 +163,19 @@ def _folder_notes(
     held = [n for n in wanted if n in names]
     if not held:
         if not names:
-            return [f"{shown}/: empty"]
+            return [("empty", f"{shown}/: empty")]
         listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if names[3:] else "")
         looked = " or ".join(wanted[:2]) + (" (or another exercise's)" if wanted[2:] else "")
-        return [f"{shown}/: no {looked}; it holds {listed}"]
+        return [("misnamed", f"{shown}/: no {looked}; it holds {listed}")]
     notes = []
     for item in items:
         both = [f"{item}{suffix}" for suffix in SUFFIXES if f"{item}{suffix}" in held]
         if len(both) > 1:
-            notes.append(f"{shown}/: {' and '.join(both)}; {both[0]} graded")
+            notes.append(("twice", f"{shown}/: {' and '.join(both)}; {both[0]} graded"))
         for suffix in SUFFIXES:
             if flat and (top / f"{folder.name}{suffix}").is_file() and both:
-                notes.append(f"{shown}{suffix} and {shown}/{both[0]}; {shown}/{both[0]} graded")
+                graded = f"{shown}/{both[0]}"
+                notes.append(("twice", f"{shown}{suffix} and {graded}; {graded} graded"))
     return notes
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from grader.classroom.roster import listed_names
+from grader.classroom.submissions import LEFT_OUT_KINDS
 from grader.results import ItemStats
 
 #: Submissions that could not be graded listed after a run, each with its reason.
@@ -32,7 +33,7 @@ class Summary:
     #: Of each exercise's submissions, how many are of students the roster does not list.
     unknown_by_item: dict[str, int] = field(default_factory=dict)
     #: What the class folder holds that the run did not grade (submissions.left_out).
-    left_out: tuple[str, ...] = ()
+    left_out: tuple[tuple[str, str], ...] = ()
 
     def lines(self) -> list[str]:
         """The class first, then what this run did."""
@@ -91,11 +92,7 @@ class Summary:
                 + listed_names(self.unknown, MOST_ERRORING)
             )
             out += self._near_misses()
-        if self.left_out:
-            out.append(f"in the class folder, not graded ({len(self.left_out)}):")
-            out += [f"  {note}" for note in self.left_out[:MOST_ERRORING]]
-            if len(self.left_out) > MOST_ERRORING:
-                out.append(f"  ... and {len(self.left_out) - MOST_ERRORING} more")
+        out += self._left_out()
         several = len(self.stats) > 1
         slowest = sorted(
             ((item.item, slow) for item in self.stats for slow in item.slowest),
@@ -112,6 +109,21 @@ class Summary:
         out.append(
             f"this run: graded {self.graded}, skipped {self.skipped} (already in the gradebook)"
         )
+        return out
+
+    def _left_out(self) -> list[str]:
+        """What the class folder holds that no run grades: each note, or, when there are
+        more than MOST_ERRORING, a line per kind with its count and first examples."""
+        if not self.left_out:
+            return []
+        out = [f"in the class folder, not graded ({len(self.left_out)}):"]
+        if len(self.left_out) <= MOST_ERRORING:
+            return out + [f"  {note}" for _, note in self.left_out]
+        for kind, label in LEFT_OUT_KINDS.items():
+            notes = [note for found, note in self.left_out if found == kind]
+            if notes:
+                more = f" and {len(notes) - 2:,} more" if len(notes) > 2 else ""
+                out.append(f"  {label} ({len(notes):,}): " + "; ".join(notes[:2]) + more)
         return out
 
     def _near_misses(self) -> list[str]:

@@ -333,3 +333,19 @@ def test_a_syntax_error_shows_its_line_and_column_and_no_autograder_path(tmp_pat
         assert run_grade("gradescope", "ex01", *args).returncode == 0
         shown = json.loads(results.read_text(encoding="utf-8"))["output"].splitlines()
         assert shown[2] == " " * column + "^", (shown[1], shown[2])
+
+
+def test_an_upload_in_a_folder_is_found_there(tmp_path: Path) -> None:
+    """A zip of a folder, or a repository: the exercise's file one or two folders down is
+    the submission; macOS's __MACOSX copies are not."""
+    upload = tmp_path / "submission"
+    write(
+        upload / "hw" / "src" / "ex01.py", (SUBMISSIONS / "ex01" / "good_vectorised.py").read_text()
+    )
+    write(upload / "__MACOSX" / "hw" / "src" / "ex01.py", "\x00\x05 resource fork")
+    write(upload / "hw" / "README.md", "my homework")
+    results = tmp_path / "results.json"
+    done = run_grade("gradescope", "ex01", "--submission", str(upload), "--results", str(results))
+    assert done.returncode == 0, done.stderr
+    document = json.loads(results.read_text(encoding="utf-8"))
+    assert document["score"] == 30, document["output"]

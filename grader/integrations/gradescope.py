@@ -39,17 +39,35 @@ class Results:
     fault: str | None = None
 
 
+#: How deep an upload's folders are looked into (a zip of a folder, a repository).
+UPLOAD_DEPTH = 3
+
+
 def find_submission(submission_dir: Path, exercise_id: str) -> tuple[Path, list[Path]]:
-    """EXERCISE.py, else EXERCISE.ipynb, else the one .py or .ipynb uploaded; and what
-    was uploaded."""
+    """EXERCISE.py, else EXERCISE.ipynb, else the one .py or .ipynb uploaded; the top of
+    the upload first, then its folders (a zip of a folder, a repository: a few levels,
+    hidden ones and macOS's __MACOSX left out); and what was uploaded."""
     candidates = [submission_dir / f"{exercise_id}{suffix}" for suffix in SUFFIXES]
-    uploaded: list[Path] = []
-    if submission_dir.is_dir():
-        for suffix in SUFFIXES:
-            uploaded += sorted(submission_dir.glob(f"*{suffix}"))
-    if len(uploaded) == 1:
-        candidates.append(uploaded[0])
-    return next((c for c in candidates if c.is_file()), candidates[0]), uploaded
+    uploaded = _uploaded(submission_dir)
+    top = [p for p in uploaded if p.parent == submission_dir]
+    named = [p for p in uploaded if p.name in {c.name for c in candidates}]
+    for found in (top if len(top) == 1 else [], named[:1], uploaded if len(uploaded) == 1 else []):
+        candidates += found
+    return next((c for c in candidates if c.is_file() or c.is_symlink()), candidates[0]), uploaded
+
+
+def _uploaded(folder: Path, depth: int = 0) -> list[Path]:
+    """The .py and .ipynb files of an upload, shallowest first, each level sorted."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    found = [p for p in entries if p.suffix in SUFFIXES and not p.is_dir()]
+    if depth < UPLOAD_DEPTH:
+        for sub in entries:
+            if sub.is_dir() and not sub.is_symlink() and not sub.name.startswith((".", "__")):
+                found += _uploaded(sub, depth + 1)
+    return sorted(found, key=lambda p: (len(p.parts), str(p)))
 
 
 def _failed(output: str) -> str:

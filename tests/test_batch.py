@@ -681,6 +681,10 @@ def test_a_run_of_another_folder_leaves_the_students_it_does_not_hold_as_they_we
         assert result.returncode == 0, result.stderr
     assert "no submission" not in result.stdout
     assert result.stdout.startswith("2 submissions: mean 30.00")
+    # The class's figures count ana, whom late/ does not hold: said, with her folder.
+    assert "graded from another folder's latest run (1, not in this one): ana (class)" in (
+        result.stdout
+    )
     exported = run_grade("gradebook", "export", "--format", "json", "--gradebook", book)
     scores = {r["student"]: (r["score"], r["status"]) for r in json.loads(exported.stdout)}
     assert scores == {"ana": (30.0, "passed"), "bob": (30.0, "passed")}

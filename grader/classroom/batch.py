@@ -259,6 +259,18 @@ def run_batch(
     for (student, item), row in listed.rows.items():
         if student in outside and row["status"] not in ("missing", "pending"):
             summary.unknown_by_item[item] = summary.unknown_by_item.get(item, 0) + 1
+    # Students whose grade comes from another folder's latest run than this one's (late/,
+    # or the class folder under an earlier name): counted, but not in this folder.
+    here = str(directory.resolve())
+    summary.elsewhere = tuple(
+        sorted(
+            {
+                (student, Path(folder).name)
+                for (student, item), folder in book.sources.items()
+                if folder is not None and folder != here and item in items
+            }
+        )
+    )
     return summary
 
 

@@ -140,6 +140,9 @@ class Gradebook:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(SCHEMA)
         self.db.execute(FOUND_SCHEMA)
+        #: After latest(): the class folder whose run each graded row was found by (None:
+        #: a run of a version that did not record folders).
+        self.sources: dict[tuple[str, str], str | None] = {}
         # A gradebook of an older version: its rows stay readable (rows() fills the gaps,
         # latest() takes a run without a folder for one of every folder).
         for table, column in (("attempts", "error"), ("attempts", "reasons"), ("found", "folder")):
@@ -280,13 +283,14 @@ class Gradebook:
             file = (row["student"], row["item"], row["submission_hash"], row["exercise_hash"])
             by_file[file] = row
         runs = self.db.execute(
-            "SELECT item, MAX(run) AS last FROM found GROUP BY item, folder ORDER BY last"
+            "SELECT item, MAX(run) AS last, folder FROM found GROUP BY item, folder ORDER BY last"
         ).fetchall()
-        for item in {item for item, _ in runs}:
+        for item in {item for item, _, _ in runs}:
             for pair in [k for k in latest if k[1] == item]:
                 del latest[pair]
         held: set[tuple[str, str]] = set()
-        for item, run in runs:
+        self.sources = {}
+        for item, run, folder in runs:
             found = self.db.execute(
                 "SELECT student, submission_hash, exercise_hash FROM found WHERE run=? AND item=?",
                 (run, item),
@@ -300,6 +304,7 @@ class Gradebook:
                         latest[student, item] = no_submission(student, item, points)
                     continue
                 held.add((student, item))
+                self.sources[student, item] = folder
                 graded = by_file.get((student, item, digest, ex_hash))
                 latest[student, item] = (
                     graded

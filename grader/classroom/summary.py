@@ -32,6 +32,9 @@ class Summary:
     unknown: tuple[str, ...] = ()
     #: Of each exercise's submissions, how many are of students the roster does not list.
     unknown_by_item: dict[str, int] = field(default_factory=dict)
+    #: (student, folder name): graded from the latest run of another class folder than
+    #: this run's (they are in the class's figures, not in this folder).
+    elsewhere: tuple[tuple[str, str], ...] = ()
     #: What the class folder holds that the run did not grade (submissions.left_out).
     left_out: tuple[tuple[str, str], ...] = ()
 
@@ -93,6 +96,12 @@ class Summary:
             )
             out += self._near_misses()
         out += self._left_out()
+        if self.elsewhere:
+            where = [f"{student} ({folder})" for student, folder in self.elsewhere]
+            out.append(
+                f"graded from another folder's latest run ({len(where)}, not in this one): "
+                + listed_names(where, MOST_ERRORING)
+            )
         several = len(self.stats) > 1
         slowest = sorted(
             ((item.item, slow) for item in self.stats for slow in item.slowest),

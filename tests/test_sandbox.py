@@ -521,3 +521,31 @@ def test_print_past_a_full_capture_is_counted_not_formatted(
         assert outcome.output.endswith(
             "\n[... 51 more characters and the output of 1001 more print() calls not shown]"
         )
+
+
+def test_a_python_without_a_site_packages_of_its_own_is_sandboxed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A system Python (Debian's: /usr/lib/python3.11 has no site-packages, its packages
+    are in dist-packages) under the read-only /usr: the sandbox hid a site-packages folder
+    there, which bwrap could not make, and `auto` fell back to the process backend."""
+    import subprocess
+    import sysconfig
+
+    from grader.sandbox import bwrap
+
+    if bwrap.probe() is not None:
+        pytest.skip(f"bwrap cannot run here: {bwrap.probe()}")
+    assert not Path("/usr/lib/site-packages").exists()
+    real = sysconfig.get_paths
+    monkeypatch.setattr(
+        bwrap.sysconfig, "get_paths", lambda *a, **k: {**real(*a, **k), "stdlib": "/usr/lib"}
+    )
+    backend = bwrap.BwrapBackend()
+    io = Path(tempfile.gettempdir())
+    layout = bwrap.Layout(root=io, io=io, submission=io, cgroups=False, site=backend.numpy)
+    argv = [backend.python, "-I", "-S", "-c", "print('sandboxed')"]
+    command = backend.command(layout, bwrap.WORK_DIR, argv)
+    proc = subprocess.run(command, capture_output=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == b"sandboxed"

@@ -102,6 +102,11 @@ class BwrapBackend(ProcessBackend):
 
     def command(self, layout: Layout, work: str, argv: list[str]) -> list[str]:
         stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+        # The installation's own site-packages may hold grader itself: hidden. A system
+        # Python (Debian's) has none there (its packages are in dist-packages, which -S
+        # leaves out): bwrap could not make one under the read-only /usr.
+        own_site = stdlib / "site-packages"
+        hide = ["--tmpfs", str(own_site)] if own_site.is_dir() else []
         args = [
             self.bwrap,
             "--unshare-all",
@@ -121,9 +126,7 @@ class BwrapBackend(ProcessBackend):
             "--ro-bind",
             str(self.prefix),
             str(self.prefix),
-            # The installation's own site-packages may hold grader itself: hide it.
-            "--tmpfs",
-            str(stdlib / "site-packages"),
+            *hide,
             # Created even when empty: the path the child is given exists.
             "--dir",
             SITE_DIR,
@@ -151,8 +154,7 @@ class BwrapBackend(ProcessBackend):
             # /dev, where a submission could leave files for the next run of a warm sandbox.
             "--remount-ro",
             "/dev",
-            "--remount-ro",
-            str(stdlib / "site-packages"),
+            *(["--remount-ro", str(own_site)] if hide else []),
             "--remount-ro",
             "/",
             "--chdir",

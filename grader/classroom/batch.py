@@ -166,9 +166,10 @@ def _tasks(
         points = float(course.load(item).points)
         # What an attempt is graded against: the exercise, and a seed asked for (the cases
         # it draws are others than the exercise's own seed's, so everyone is graded again).
-        ex_hash = graded_key(exercise_hash(course, item), seed)
+        own = exercise_hash(course, item)
+        ex_hash = graded_key(own, seed)
         todo = []
-        item_seed = run_seed(exercise_hash(course, item), seed)
+        item_seed = run_seed(own, seed)
         found: list[tuple[str, str | None]] = []
         for sub in find_submissions(directory, item, flat=flat):
             content, reason = read_submission(sub, directory)

@@ -357,6 +357,9 @@ def _local_results(
     sweep_dead_runs()
     token = str(os.getpid())
     run_dir = Path(tempfile.mkdtemp(prefix=f"grader-run-{token}-"))
+    # Passable, not listable (as each session's own folder in it): where the process
+    # backend gives a child a uid of its own, the child must reach its session's files.
+    run_dir.chmod(0o711)
     try:
         yield from _pool_results(course, tasks, sandbox, workers, context, run_dir, token)
     finally:

@@ -176,11 +176,16 @@ def _unknown(listed: ClassList) -> list[str]:
     ]
 
 
+def _pending(listed: ClassList) -> list[str]:
+    """Students with a file the latest run found and did not grade (status "pending")."""
+    return sorted(s for (s, _), row in listed.rows.items() if row["status"] == "pending")
+
+
 def _not_yet(listed: ClassList, course: Course | None) -> list[str]:
     """What makes an export's grades not the class's as it is now: files the latest run
     found and was stopped before grading, and grades made against an earlier version of
     their exercise (its file changed since: the next run grades them again)."""
-    pending = sorted(s for (s, _), row in listed.rows.items() if row["status"] == "pending")
+    pending = _pending(listed)
     out = []
     if pending:
         out.append(
@@ -240,7 +245,7 @@ def _refuse_not_current(fmt: str, listed: ClassList, course: Course | None) -> N
 def _refuse_ungraded(fmt: str, listed: ClassList) -> None:
     """An LMS import overwrites the grades it holds: a 0 for a file nobody graded yet would
     replace a real grade there."""
-    pending = sorted(s for (s, _), row in listed.rows.items() if row["status"] == "pending")
+    pending = _pending(listed)
     if pending:
         raise GraderError(
             f"{len(pending)} student(s) have a file the latest run did not grade (it was "

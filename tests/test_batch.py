@@ -674,6 +674,14 @@ def test_a_run_of_another_folder_leaves_the_students_it_does_not_hold_as_they_we
     write(klass / "ana" / "ex01.py", right)
     write(klass / "bob" / "ex01.py", wrong)
     write(late / "bob" / "ex01.py", right)
+    # A class folder whose name is not UTF-8 (a zip made on Windows): recorded all the same.
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    write(odd / "cy" / "ex01.py", right)
+    run = run_grade(
+        "batch", "ex01", str(odd), "--sandbox", "process", "--gradebook", str(tmp_path / "odd.db")
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("1 submission: mean 30.00")
     for folder in (klass, late):
         result = run_grade(
             "batch", "ex01", str(folder), "--sandbox", "process", "--gradebook", book

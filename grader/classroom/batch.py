@@ -60,6 +60,12 @@ from grader.errors import GraderError, SubmissionFileError
 from grader.results import Outcome, Roster
 
 
+def folder_key(directory: Path) -> str:
+    """The class folder as the gradebook records it: its full path, as names are recorded
+    (visible_name: bytes that are not UTF-8 escaped, which SQLite could not store)."""
+    return visible_name(str(directory.resolve()))
+
+
 def run_seed(ex_hash: str, seed: int | None) -> int:
     """The seed a run grades with: the one asked for, else the exercise's own."""
     return default_seed(ex_hash) if seed is None else seed
@@ -187,7 +193,7 @@ def _tasks(
                 summary.graded += 1
             else:
                 todo.append((sub, digest, content))
-        book.record_found(run, item, found, ex_hash, str(directory.resolve()))
+        book.record_found(run, item, found, ex_hash, folder_key(directory))
         for seconds, chunk in chunks(todo, book.previous_seconds(item)):
             tasks.append(_Task(item, ex_hash, item_seed, chunk, seconds))
     # The slowest first (a stable sort: a class graded for the first time keeps its order).
@@ -262,7 +268,7 @@ def run_batch(
             summary.unknown_by_item[item] = summary.unknown_by_item.get(item, 0) + 1
     # Students whose grade comes from another folder's latest run than this one's (late/,
     # or the class folder under an earlier name): counted, but not in this folder.
-    here = str(directory.resolve())
+    here = folder_key(directory)
     summary.elsewhere = tuple(
         sorted(
             {
